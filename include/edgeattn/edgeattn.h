@@ -1,0 +1,134 @@
+/* edgeattn — C API over the same objects as the C++ API (edgeattn.hpp).
+ *
+ * Handles are opaque. Every call that can fail returns an edgeattn_status holding a code
+ * (EDGEATTN_OK = 0) and a message. Structs are zero-initialised with edgeattn_*_init() so that
+ * fields added later get their defaults. */
+#ifndef EDGEATTN_EDGEATTN_H
+#define EDGEATTN_EDGEATTN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edgeattn/version.h"
+
+#if defined(_WIN32)
+#define EDGEATTN_C_API
+#else
+#define EDGEATTN_C_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EDGEATTN_WORKSPACE_ALIGNMENT 64
+
+typedef enum edgeattn_status_code {
+  EDGEATTN_OK = 0,
+  EDGEATTN_INVALID_ARGUMENT = 1,
+  EDGEATTN_NULL_POINTER = 2,
+  EDGEATTN_SHAPE_MISMATCH = 3,
+  EDGEATTN_WORKSPACE_TOO_SMALL = 4,
+  EDGEATTN_SIZE_OVERFLOW = 5,
+  EDGEATTN_UNSUPPORTED = 6,
+  EDGEATTN_OUT_OF_MEMORY = 7,
+  EDGEATTN_INTERNAL = 8
+} edgeattn_status_code;
+
+typedef struct edgeattn_status {
+  edgeattn_status_code code;
+  char message[200];
+} edgeattn_status;
+
+typedef enum edgeattn_weight_layout {
+  EDGEATTN_WEIGHTS_OUT_IN = 0, /* PyTorch [out, in], y = x W^T */
+  EDGEATTN_WEIGHTS_IN_OUT = 1  /* textbook [in, out], y = x W */
+} edgeattn_weight_layout;
+
+typedef enum edgeattn_sequence_layout {
+  EDGEATTN_BATCH_FIRST = 0, /* [batch, seq, features] */
+  EDGEATTN_SEQ_FIRST = 1,   /* [seq, batch, features] */
+  EDGEATTN_UNBATCHED = 2    /* [seq, features] */
+} edgeattn_sequence_layout;
+
+typedef enum edgeattn_mask_type {
+  EDGEATTN_MASK_NONE = 0,
+  EDGEATTN_MASK_ADDITIVE = 1, /* float, added to the scaled logits */
+  EDGEATTN_MASK_BOOLEAN = 2   /* uint8 per element; see edgeattn_bool_mask_sense */
+} edgeattn_mask_type;
+
+typedef enum edgeattn_bool_mask_sense {
+  EDGEATTN_BOOL_BLOCKS_IF_TRUE = 0, /* torch.nn.MultiheadAttention: true = may not attend */
+  EDGEATTN_BOOL_ATTENDS_IF_TRUE = 1 /* ONNX Attention, torch SDPA: true = may attend */
+} edgeattn_bool_mask_sense;
+
+typedef enum edgeattn_attn_weights_output {
+  EDGEATTN_WEIGHTS_NONE = 0,
+  EDGEATTN_WEIGHTS_AVERAGED = 1, /* [batch, q_len, kv_total] */
+  EDGEATTN_WEIGHTS_PER_HEAD = 2  /* [batch, heads, q_len, kv_total] */
+} edgeattn_attn_weights_output;
+
+typedef struct edgeattn_layer_spec {
+  int embed_dim, num_heads;
+  int num_kv_heads;   /* 0: num_heads */
+  int kdim, vdim;     /* 0: embed_dim */
+  edgeattn_weight_layout weight_layout;
+  const float *q_weight, *k_weight, *v_weight, *out_weight;
+  const float *q_bias, *k_bias, *v_bias, *out_bias; /* each optional */
+  const float *bias_k, *bias_v;                     /* optional, together */
+  int has_scale;   /* 0: 1/sqrt(head_dim) */
+  float scale;
+  int max_batch, max_q_len, max_kv_len, num_threads; /* owned workspace; see edgeattn.hpp */
+} edgeattn_layer_spec;
+
+typedef struct edgeattn_run_args {
+  edgeattn_sequence_layout layout;
+  int batch, q_len, kv_len; /* kv_len 0: q_len */
+  const float *query, *key, *value; /* key = value = NULL: self-attention */
+  edgeattn_mask_type attn_mask_type;
+  const void* attn_mask;
+  int attn_mask_rank; /* 2: [q_len, kv_len]; 3: [batch*heads, q_len, kv_len] */
+  int attn_mask_dims[3];
+  edgeattn_bool_mask_sense attn_mask_sense;
+  edgeattn_mask_type key_padding_mask_type;
+  const void* key_padding_mask; /* [batch, kv_len] */
+  int key_padding_mask_dims[2];
+  edgeattn_bool_mask_sense key_padding_mask_sense;
+  int causal;
+  float* output;
+  edgeattn_attn_weights_output attn_weights;
+  float* attn_weights_out;
+} edgeattn_run_args;
+
+typedef struct edgeattn_layer edgeattn_layer;
+typedef struct edgeattn_executor edgeattn_executor;
+
+EDGEATTN_C_API const char* edgeattn_version(void);
+EDGEATTN_C_API void edgeattn_layer_spec_init(edgeattn_layer_spec* spec);
+EDGEATTN_C_API void edgeattn_run_args_init(edgeattn_run_args* args);
+
+EDGEATTN_C_API edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* spec,
+                                                     edgeattn_layer** out);
+EDGEATTN_C_API void edgeattn_layer_destroy(edgeattn_layer* layer);
+EDGEATTN_C_API edgeattn_status edgeattn_layer_workspace_size(const edgeattn_layer* layer,
+                                                             int batch, int q_len, int kv_len,
+                                                             int num_threads, size_t* bytes);
+/* workspace: EDGEATTN_WORKSPACE_ALIGNMENT-aligned, at least edgeattn_layer_workspace_size(). */
+EDGEATTN_C_API edgeattn_status edgeattn_layer_run(const edgeattn_layer* layer,
+                                                  const edgeattn_run_args* args, void* workspace,
+                                                  size_t workspace_bytes,
+                                                  const edgeattn_executor* executor);
+/* Runs with the workspace and executor the layer owns (spec max_q_len > 0). */
+EDGEATTN_C_API edgeattn_status edgeattn_layer_run_owned(edgeattn_layer* layer,
+                                                        const edgeattn_run_args* args);
+
+/* num_threads 0: all hardware threads. Returns NULL when out of memory. */
+EDGEATTN_C_API edgeattn_executor* edgeattn_executor_create(int num_threads);
+EDGEATTN_C_API void edgeattn_executor_destroy(edgeattn_executor* executor);
+EDGEATTN_C_API int edgeattn_executor_num_threads(const edgeattn_executor* executor);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EDGEATTN_EDGEATTN_H */

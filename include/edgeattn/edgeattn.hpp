@@ -1,0 +1,236 @@
+// edgeattn — multi-head attention inference for the CPUs of edge devices (C++ API).
+//
+// The life of a layer follows planning-then-execution, as XNNPACK's operators do:
+//   1. Layer::create(spec)        validates the spec and copies/packs the weights (allocates).
+//   2. layer.workspace_size(...)  says how many bytes one run of a given shape needs.
+//   3. layer.run(args, ws, exec)  computes; it never allocates, never throws, and reports every
+//                                 bad input as a Status with a message.
+// The workspace (the "arena") is the caller's memory, 64-byte aligned (kWorkspaceAlignment),
+// so a board can hand in a static buffer. Several threads may run one Layer at once, each with
+// its own workspace. For the single-caller convenience case a Layer can own a workspace sized
+// for maximum shapes declared in the spec.
+//
+// What is computed is torch.nn.MultiheadAttention's forward pass (see README, "Semantics"),
+// except that a query row whose keys are all masked yields zeros instead of NaN.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+
+#include "edgeattn/version.h"
+
+#if defined(_WIN32)
+#define EDGEATTN_API
+#else
+#define EDGEATTN_API __attribute__((visibility("default")))
+#endif
+
+namespace edgeattn {
+
+// Library version at run time, e.g. "0.1.0"; edgeattn/version.h has the compile-time one.
+EDGEATTN_API const char* version();
+EDGEATTN_API int version_major();
+EDGEATTN_API int version_minor();
+EDGEATTN_API int version_patch();
+
+// Alignment, in bytes, that every workspace passed to run() must have.
+inline constexpr std::size_t kWorkspaceAlignment = 64;
+
+enum class StatusCode : int {
+  ok = 0,
+  invalid_argument = 1,  // a value out of range (heads not dividing the width, bad scale, ...)
+  null_pointer = 2,      // a required pointer is null
+  shape_mismatch = 3,    // shapes disagree with each other or with the layer
+  workspace_too_small = 4,
+  size_overflow = 5,     // a size product does not fit in 64 bits / addressable memory
+  unsupported = 6,       // a valid request this build does not support
+  out_of_memory = 7,     // only from create(): run() never allocates
+  internal = 8,
+};
+
+EDGEATTN_API const char* status_code_name(StatusCode code);
+
+// A status code plus a human-readable message. Holds its message inline (no allocation), so
+// run() can report errors without touching the heap.
+class EDGEATTN_API Status {
+ public:
+  Status() = default;
+  static Status error(StatusCode code, const char* format, ...)
+#if defined(__GNUC__)
+      __attribute__((format(printf, 2, 3)))
+#endif
+      ;
+  bool ok() const { return code_ == StatusCode::ok; }
+  explicit operator bool() const { return ok(); }
+  StatusCode code() const { return code_; }
+  const char* message() const { return message_; }
+
+ private:
+  StatusCode code_ = StatusCode::ok;
+  char message_[200] = {};
+};
+
+// How weight matrices are laid out in the caller's memory.
+enum class WeightLayout {
+  out_in,  // PyTorch / Hugging Face: W is [out_features, in_features], y = x · Wᵀ
+  in_out,  // textbook: W is [in_features, out_features], y = x · W; head h owns columns
+           // [h·head_dim, (h+1)·head_dim), as np.split(W, num_heads, axis=-1)
+};
+
+// Weights of one layer. All pointers are the caller's and are only read during create().
+// Widths: E = embed_dim, Wkv = num_kv_heads · head_dim (= E unless grouped-query attention).
+struct Weights {
+  const float* q = nullptr;    // E × E
+  const float* k = nullptr;    // Wkv × kdim (out_in) or kdim × Wkv (in_out)
+  const float* v = nullptr;    // Wkv × vdim (out_in) or vdim × Wkv (in_out)
+  const float* out = nullptr;  // E × E
+  const float* q_bias = nullptr;    // [E], optional
+  const float* k_bias = nullptr;    // [Wkv], optional (Whisper's k_proj has none)
+  const float* v_bias = nullptr;    // [Wkv], optional
+  const float* out_bias = nullptr;  // [E], optional
+  const float* bias_k = nullptr;    // [Wkv], optional: PyTorch add_bias_kv, one extra key ...
+  const float* bias_v = nullptr;    // ... and value position appended after the projections
+};
+
+struct LayerSpec {
+  int embed_dim = 0;
+  int num_heads = 0;
+  int num_kv_heads = 0;  // 0: same as num_heads. Fewer: grouped-query attention
+  int kdim = 0;          // width of the key input; 0: embed_dim
+  int vdim = 0;          // width of the value input; 0: embed_dim
+  WeightLayout weight_layout = WeightLayout::out_in;
+  Weights weights;
+  std::optional<float> scale;  // softmax scale; default 1/sqrt(head_dim)
+
+  // Convenience arena: if max_q_len > 0 the layer allocates at create() one workspace for
+  // shapes up to these maxima and an executor of num_threads, used by run(args) without a
+  // workspace. Such a layer must then be run from one thread at a time.
+  int max_batch = 0;
+  int max_q_len = 0;
+  int max_kv_len = 0;  // 0: max_q_len
+  int num_threads = 0; // for the owned executor; 0: all hardware threads
+};
+
+// How the [batch, seq, features] data of query, key, value and output lie in memory.
+enum class SequenceLayout {
+  batch_first,  // [batch, seq, features]   (torch batch_first=True)
+  seq_first,    // [seq, batch, features]   (torch's default batch_first=False)
+  unbatched,    // [seq, features]          (batch must be 1)
+};
+
+enum class MaskType {
+  none,
+  additive,  // float32, added to the scaled logits (-inf blocks)
+  boolean,   // one byte per element, 0 = false, nonzero = true; sense says what true means
+};
+
+// The meaning of "true" in a boolean mask. Named explicitly because the ecosystems disagree.
+enum class BoolMaskSense {
+  blocks_if_true,   // torch.nn.MultiheadAttention: true = may NOT attend
+  attends_if_true,  // ONNX Attention, torch scaled_dot_product_attention: true = may attend
+};
+
+// The caller states the mask's dimensions so that run() can check them against the shape:
+// rank 2 = [q_len, kv_len]; rank 3 = [batch · num_heads, q_len, kv_len], index b·num_heads + h.
+// kv_len here is the input's kv length (a bias_k position is never masked).
+struct AttnMask {
+  MaskType type = MaskType::none;
+  const void* data = nullptr;  // const float* (additive) or const uint8_t* (boolean)
+  int rank = 2;
+  int dims[3] = {0, 0, 0};
+  BoolMaskSense sense = BoolMaskSense::blocks_if_true;
+};
+
+// Which key positions of each batch are padding: dims = [batch, kv_len].
+struct KeyPaddingMask {
+  MaskType type = MaskType::none;
+  const void* data = nullptr;  // const float* (additive) or const uint8_t* (boolean)
+  int dims[2] = {0, 0};
+  BoolMaskSense sense = BoolMaskSense::blocks_if_true;
+};
+
+enum class AttnWeightsOutput {
+  none,
+  averaged,  // [batch, q_len, kv_total], the mean over heads (torch's default)
+  per_head,  // [batch, num_heads, q_len, kv_total]
+};             // kv_total = kv_len, plus 1 when the layer has bias_k/bias_v
+
+struct Shape {
+  int batch = 1;
+  int q_len = 0;
+  int kv_len = 0;  // 0: q_len (self-attention)
+};
+
+struct RunArgs {
+  SequenceLayout layout = SequenceLayout::batch_first;
+  Shape shape;
+  const float* query = nullptr;  // [.., q_len, embed_dim] in `layout`
+  const float* key = nullptr;    // [.., kv_len, kdim]; null with value null: self-attention
+  const float* value = nullptr;  // [.., kv_len, vdim]
+  AttnMask attn_mask;
+  KeyPaddingMask key_padding_mask;
+  bool causal = false;  // query i may attend key j only when j <= i (top-left aligned)
+  float* output = nullptr;  // [.., q_len, embed_dim] in `layout`
+  AttnWeightsOutput attn_weights = AttnWeightsOutput::none;
+  float* attn_weights_out = nullptr;  // always batch-major, see AttnWeightsOutput
+};
+
+// The threads that work for a run: a oneTBB task_arena of a fixed concurrency. The number of
+// threads working for one run never exceeds num_threads(). An Executor may be shared by
+// concurrent runs; they then share its threads.
+class EDGEATTN_API Executor {
+ public:
+  explicit Executor(int num_threads = 0);  // 0: all hardware threads
+  ~Executor();
+  Executor(const Executor&) = delete;
+  Executor& operator=(const Executor&) = delete;
+  int num_threads() const;
+  struct Impl;
+  Impl& impl() const { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+EDGEATTN_API int default_num_threads();
+
+class EDGEATTN_API Layer {
+ public:
+  // Validates the spec, copies and packs the weights. Does not throw.
+  static Status create(const LayerSpec& spec, std::unique_ptr<Layer>* out);
+  ~Layer();
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  int embed_dim() const;
+  int num_heads() const;
+  int num_kv_heads() const;
+  int head_dim() const;
+  int kdim() const;
+  int vdim() const;
+  float scale() const;
+  bool has_bias_kv() const;
+
+  // Bytes of workspace one run of this shape needs with an executor of num_threads threads.
+  // Fails (status) when sizes overflow.
+  Status workspace_size(const Shape& shape, int num_threads, std::size_t* bytes) const;
+
+  // Runs one forward pass. workspace must be kWorkspaceAlignment-aligned and at least
+  // workspace_size(args.shape, executor.num_threads()) bytes. No allocation, no exceptions.
+  Status run(const RunArgs& args, void* workspace, std::size_t workspace_bytes,
+             const Executor& executor) const;
+
+  // Convenience: runs with the workspace and executor owned by the layer (spec.max_*).
+  // Not for concurrent callers.
+  Status run(const RunArgs& args);
+
+  struct Impl;
+
+ private:
+  explicit Layer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace edgeattn

@@ -1,0 +1,139 @@
+// The C API: thin conversions onto the C++ objects. The C handles are the C++ objects.
+#include "edgeattn/edgeattn.h"
+
+#include <cstring>
+#include <new>
+
+#include "edgeattn/edgeattn.hpp"
+
+struct edgeattn_layer {
+  std::unique_ptr<edgeattn::Layer> layer;
+};
+struct edgeattn_executor {
+  explicit edgeattn_executor(int n) : executor(n) {}
+  edgeattn::Executor executor;
+};
+
+namespace {
+
+edgeattn_status to_c(const edgeattn::Status& s) {
+  edgeattn_status out;
+  out.code = static_cast<edgeattn_status_code>(s.code());
+  std::strncpy(out.message, s.message(), sizeof(out.message) - 1);
+  out.message[sizeof(out.message) - 1] = '\0';
+  return out;
+}
+
+edgeattn_status c_error(edgeattn_status_code code, const char* msg) {
+  edgeattn_status out;
+  out.code = code;
+  std::strncpy(out.message, msg, sizeof(out.message) - 1);
+  out.message[sizeof(out.message) - 1] = '\0';
+  return out;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* edgeattn_version(void) { return edgeattn::version(); }
+
+void edgeattn_layer_spec_init(edgeattn_layer_spec* spec) {
+  if (spec) std::memset(spec, 0, sizeof(*spec));
+}
+
+void edgeattn_run_args_init(edgeattn_run_args* args) {
+  if (!args) return;
+  std::memset(args, 0, sizeof(*args));
+  args->batch = 1;
+  args->attn_mask_rank = 2;
+}
+
+edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* c, edgeattn_layer** out) {
+  if (!c || !out) return c_error(EDGEATTN_NULL_POINTER, "spec or out is null");
+  *out = nullptr;
+  edgeattn::LayerSpec s;
+  s.embed_dim = c->embed_dim;
+  s.num_heads = c->num_heads;
+  s.num_kv_heads = c->num_kv_heads;
+  s.kdim = c->kdim;
+  s.vdim = c->vdim;
+  s.weight_layout = static_cast<edgeattn::WeightLayout>(c->weight_layout);
+  s.weights = {c->q_weight, c->k_weight, c->v_weight, c->out_weight, c->q_bias,
+               c->k_bias,   c->v_bias,   c->out_bias, c->bias_k,     c->bias_v};
+  if (c->has_scale) s.scale = c->scale;
+  s.max_batch = c->max_batch;
+  s.max_q_len = c->max_q_len;
+  s.max_kv_len = c->max_kv_len;
+  s.num_threads = c->num_threads;
+  edgeattn_layer* handle = new (std::nothrow) edgeattn_layer();
+  if (!handle) return c_error(EDGEATTN_OUT_OF_MEMORY, "out of memory");
+  edgeattn::Status st = edgeattn::Layer::create(s, &handle->layer);
+  if (!st) {
+    delete handle;
+    return to_c(st);
+  }
+  *out = handle;
+  return to_c(st);
+}
+
+void edgeattn_layer_destroy(edgeattn_layer* layer) { delete layer; }
+
+edgeattn_status edgeattn_layer_workspace_size(const edgeattn_layer* layer, int batch, int q_len,
+                                              int kv_len, int num_threads, size_t* bytes) {
+  if (!layer) return c_error(EDGEATTN_NULL_POINTER, "layer is null");
+  return to_c(layer->layer->workspace_size({batch, q_len, kv_len}, num_threads, bytes));
+}
+
+static edgeattn::RunArgs to_cpp(const edgeattn_run_args& c) {
+  edgeattn::RunArgs a;
+  a.layout = static_cast<edgeattn::SequenceLayout>(c.layout);
+  a.shape = {c.batch, c.q_len, c.kv_len};
+  a.query = c.query;
+  a.key = c.key;
+  a.value = c.value;
+  a.attn_mask.type = static_cast<edgeattn::MaskType>(c.attn_mask_type);
+  a.attn_mask.data = c.attn_mask;
+  a.attn_mask.rank = c.attn_mask_rank;
+  for (int i = 0; i < 3; ++i) a.attn_mask.dims[i] = c.attn_mask_dims[i];
+  a.attn_mask.sense = static_cast<edgeattn::BoolMaskSense>(c.attn_mask_sense);
+  a.key_padding_mask.type = static_cast<edgeattn::MaskType>(c.key_padding_mask_type);
+  a.key_padding_mask.data = c.key_padding_mask;
+  a.key_padding_mask.dims[0] = c.key_padding_mask_dims[0];
+  a.key_padding_mask.dims[1] = c.key_padding_mask_dims[1];
+  a.key_padding_mask.sense = static_cast<edgeattn::BoolMaskSense>(c.key_padding_mask_sense);
+  a.causal = c.causal != 0;
+  a.output = c.output;
+  a.attn_weights = static_cast<edgeattn::AttnWeightsOutput>(c.attn_weights);
+  a.attn_weights_out = c.attn_weights_out;
+  return a;
+}
+
+edgeattn_status edgeattn_layer_run(const edgeattn_layer* layer, const edgeattn_run_args* args,
+                                   void* workspace, size_t workspace_bytes,
+                                   const edgeattn_executor* executor) {
+  if (!layer || !args || !executor)
+    return c_error(EDGEATTN_NULL_POINTER, "layer, args or executor is null");
+  return to_c(layer->layer->run(to_cpp(*args), workspace, workspace_bytes, executor->executor));
+}
+
+edgeattn_status edgeattn_layer_run_owned(edgeattn_layer* layer, const edgeattn_run_args* args) {
+  if (!layer || !args) return c_error(EDGEATTN_NULL_POINTER, "layer or args is null");
+  return to_c(layer->layer->run(to_cpp(*args)));
+}
+
+edgeattn_executor* edgeattn_executor_create(int num_threads) {
+  try {
+    return new edgeattn_executor(num_threads);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+void edgeattn_executor_destroy(edgeattn_executor* executor) { delete executor; }
+
+int edgeattn_executor_num_threads(const edgeattn_executor* executor) {
+  return executor ? executor->executor.num_threads() : 0;
+}
+
+}  // extern "C"

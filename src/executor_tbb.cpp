@@ -1,0 +1,48 @@
+// Executor on oneTBB. A task_arena caps the threads working for a run at num_threads; entering
+// it from inside a caller's own TBB work is allowed (the caller's thread joins our arena), so a
+// nested run() cannot deadlock.
+#include <tbb/blocked_range.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+
+#include "executor.hpp"
+
+namespace edgeattn {
+
+struct Executor::Impl::Arena {
+  explicit Arena(int threads) : arena(threads) { arena.initialize(); }
+  mutable tbb::task_arena arena;
+};
+
+int default_num_threads() { return std::max(1, tbb::info::default_concurrency()); }
+
+Executor::Impl::Impl(int threads) : num_threads(threads), arena(new Arena(threads)) {}
+Executor::Impl::~Impl() { delete arena; }
+
+void Executor::Impl::parallel_for(std::size_t count, TaskFn fn, void* context) const {
+  if (count == 0) return;
+  if (num_threads == 1 || count == 1) {
+    for (std::size_t i = 0; i < count; ++i) fn(context, i, 0);
+    return;
+  }
+  arena->arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, count, 1),
+        [&](const tbb::blocked_range<std::size_t>& r) {
+          const int slot = tbb::this_task_arena::current_thread_index();
+          for (std::size_t i = r.begin(); i != r.end(); ++i) fn(context, i, slot);
+        },
+        tbb::simple_partitioner());
+  });
+}
+
+Executor::Executor(int num_threads)
+    : impl_(new Impl(num_threads > 0 ? num_threads : default_num_threads())) {}
+Executor::~Executor() = default;
+int Executor::num_threads() const { return impl_->num_threads; }
+
+}  // namespace edgeattn

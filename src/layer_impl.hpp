@@ -1,0 +1,46 @@
+// Layer internals shared by the planner (layer.cpp), the executor (run.cpp) and the C API.
+#pragma once
+
+#include <cstddef>
+#include <cstdlib>
+#include <memory>
+
+#include "edgeattn/edgeattn.hpp"
+
+namespace edgeattn {
+
+// 64-byte aligned float storage owned by a layer (packed weights, biases, owned workspace).
+struct AlignedFree {
+  void operator()(void* p) const { std::free(p); }
+};
+using AlignedFloats = std::unique_ptr<float[], AlignedFree>;
+AlignedFloats allocate_floats(std::size_t count);  // null on failure
+
+// Where each region of one run's workspace starts (in floats from the workspace start).
+struct WorkspacePlan {
+  std::size_t q = 0, kt = 0, v = 0, concat = 0, scratch = 0;
+  std::size_t scratch_per_slot = 0;  // floats, a multiple of 16
+  std::size_t kv_ld = 0;             // leading dimension of Kᵀ = kv_total
+  std::size_t total_floats = 0;
+};
+
+struct Layer::Impl {
+  int embed_dim = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0, kdim = 0, vdim = 0;
+  int kv_width = 0;  // num_kv_heads * head_dim
+  float scale = 1.0f;
+  AlignedFloats wq, wk, wv, wo;  // packed panels
+  AlignedFloats bq, bk, bv, bo;  // biases, null when absent
+  AlignedFloats bias_k, bias_v;  // add_bias_kv, null when absent
+
+  // Convenience arena (spec.max_*).
+  Shape max_shape;
+  std::unique_ptr<Executor> owned_executor;
+  AlignedFloats owned_workspace;
+  std::size_t owned_workspace_bytes = 0;
+
+  bool has_bias_kv() const { return bias_k != nullptr; }
+  Status plan(const Shape& shape, int num_threads, WorkspacePlan* plan) const;
+  Status run(const RunArgs& args, void* workspace, std::size_t bytes, const Executor& exec) const;
+};
+
+}  // namespace edgeattn

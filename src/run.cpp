@@ -1,0 +1,384 @@
+// One forward pass: validate the arguments, carve the workspace, then three parallel stages
+// (Q/K/V projections → attention per (batch, head, query tile) → output projection). Every task
+// owns a disjoint piece of output and reduces in a fixed order, so results are bitwise the same
+// for any thread count. Nothing here allocates or throws.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "executor.hpp"
+#include "kernel_config.hpp"
+#include "kernels/attention.hpp"
+#include "kernels/gemm.hpp"
+#include "layer_impl.hpp"
+#include "size_math.hpp"
+
+namespace edgeattn {
+namespace {
+
+using config::kAttnTK;
+using config::kAttnTQ;
+using config::kGemmMR;
+using config::kGemmNR;
+using config::kGemmPanelBlock;
+using config::kGemmRowBlock;
+
+int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+// Address of token (b, l) of a [.., L, F] tensor in the caller's layout.
+struct SeqStrides {
+  std::ptrdiff_t batch = 0, token = 0;
+};
+SeqStrides seq_strides(SequenceLayout layout, int batch, int len, int width) {
+  if (layout == SequenceLayout::seq_first)
+    return {width, static_cast<std::ptrdiff_t>(batch) * width};
+  return {static_cast<std::ptrdiff_t>(len) * width, width};
+}
+
+// One projection GEMM of the run: rows of `a` (per batch) times packed weights.
+struct Projection {
+  const float* a = nullptr;
+  SeqStrides in;
+  int rows = 0, K = 0, N = 0;
+  const float* packed = nullptr;
+  kernels::OutputMap map;           // for batch 0
+  std::ptrdiff_t out_batch_step = 0;  // added to map.base per batch
+  int row_blocks = 0, panel_blocks = 0;
+
+  void init_grid() {
+    row_blocks = ceil_div(rows, kGemmRowBlock);
+    panel_blocks = ceil_div(ceil_div(N, kGemmNR), kGemmPanelBlock);
+  }
+  std::size_t tasks(int batch) const {
+    return static_cast<std::size_t>(batch) * row_blocks * panel_blocks;
+  }
+  void run_task(std::size_t t) const {
+    const int pb = static_cast<int>(t % panel_blocks);
+    t /= panel_blocks;
+    const int rb = static_cast<int>(t % row_blocks);
+    const int b = static_cast<int>(t / row_blocks);
+    kernels::OutputMap m = map;
+    m.base += b * out_batch_step;
+    const int row0 = rb * kGemmRowBlock;
+    const int panels = ceil_div(N, kGemmNR);
+    const int p0 = pb * kGemmPanelBlock;
+    kernels::gemm_block<kGemmMR, kGemmNR>(a + b * in.batch, in.token, row0,
+                                          std::min(kGemmRowBlock, rows - row0), K, packed, p0,
+                                          std::min(panels, p0 + kGemmPanelBlock), N, m);
+  }
+};
+
+struct RunContext {
+  const Layer::Impl* L = nullptr;
+  const RunArgs* args = nullptr;
+  int batch = 0, q_len = 0, kv_len = 0, kv_total = 0;
+  float* ws = nullptr;
+  WorkspacePlan plan;
+  Projection proj[3];  // Q, K, V
+  int num_proj = 0;
+  Projection out_proj;
+  int q_tiles = 0;
+
+  kernels::HeadView head_view(int b, int h) const {
+    const int H = L->num_heads, G = L->num_kv_heads, hd = L->head_dim;
+    const int g = h / (H / G);
+    kernels::HeadView v;
+    v.q = ws + plan.q + (static_cast<std::size_t>(b) * H + h) * q_len * hd;
+    v.kt = ws + plan.kt + (static_cast<std::size_t>(b) * G + g) * hd * plan.kv_ld;
+    v.v = ws + plan.v + (static_cast<std::size_t>(b) * G + g) * kv_total * hd;
+    v.kv_ld = static_cast<std::ptrdiff_t>(plan.kv_ld);
+    v.q_len = q_len;
+    v.kv_total = kv_total;
+    v.head_dim = hd;
+    v.out = ws + plan.concat + static_cast<std::size_t>(b) * q_len * L->embed_dim + h * hd;
+    v.out_ld = L->embed_dim;
+    return v;
+  }
+
+  kernels::MaskView mask_view(int b, int h) const {
+    kernels::MaskView m;
+    const AttnMask& am = args->attn_mask;
+    const std::size_t plane = static_cast<std::size_t>(q_len) * kv_len;
+    const std::size_t am_offset =
+        am.rank == 3 ? (static_cast<std::size_t>(b) * L->num_heads + h) * plane : 0;
+    if (am.type == MaskType::additive) m.attn_add = static_cast<const float*>(am.data) + am_offset;
+    if (am.type == MaskType::boolean) {
+      m.attn_bool = static_cast<const std::uint8_t*>(am.data) + am_offset;
+      m.attn_bool_blocks_if_true = am.sense == BoolMaskSense::blocks_if_true;
+    }
+    m.mask_ld = kv_len;
+    const KeyPaddingMask& kp = args->key_padding_mask;
+    const std::size_t kp_offset = static_cast<std::size_t>(b) * kv_len;
+    if (kp.type == MaskType::additive) m.kpm_add = static_cast<const float*>(kp.data) + kp_offset;
+    if (kp.type == MaskType::boolean) {
+      m.kpm_bool = static_cast<const std::uint8_t*>(kp.data) + kp_offset;
+      m.kpm_bool_blocks_if_true = kp.sense == BoolMaskSense::blocks_if_true;
+    }
+    m.causal = args->causal;
+    m.kv_len = kv_len;
+    return m;
+  }
+};
+
+void projection_task(void* c, std::size_t t, int /*slot*/) {
+  const RunContext& ctx = *static_cast<const RunContext*>(c);
+  for (int p = 0; p < ctx.num_proj; ++p) {
+    const std::size_t n = ctx.proj[p].tasks(ctx.batch);
+    if (t < n) {
+      ctx.proj[p].run_task(t);
+      return;
+    }
+    t -= n;
+  }
+}
+
+void output_task(void* c, std::size_t t, int /*slot*/) {
+  static_cast<const RunContext*>(c)->out_proj.run_task(t);
+}
+
+void attention_task(void* c, std::size_t t, int slot) {
+  const RunContext& ctx = *static_cast<const RunContext*>(c);
+  const int qt = static_cast<int>(t % ctx.q_tiles);
+  t /= ctx.q_tiles;
+  const int h = static_cast<int>(t % ctx.L->num_heads);
+  const int b = static_cast<int>(t / ctx.L->num_heads);
+  float* scratch = ctx.ws + ctx.plan.scratch + static_cast<std::size_t>(slot) * ctx.plan.scratch_per_slot;
+  const int i0 = qt * kAttnTQ;
+  kernels::attend_tile<kAttnTQ, kAttnTK>(ctx.head_view(b, h), ctx.mask_view(b, h), i0,
+                                         std::min(kAttnTQ, ctx.q_len - i0), scratch);
+}
+
+// Attention-weights path: one task per (batch, query tile) loops over heads in a fixed order,
+// so the head average is summed deterministically.
+void attention_weights_task(void* c, std::size_t t, int slot) {
+  const RunContext& ctx = *static_cast<const RunContext*>(c);
+  const int qt = static_cast<int>(t % ctx.q_tiles);
+  const int b = static_cast<int>(t / ctx.q_tiles);
+  const int H = ctx.L->num_heads;
+  const std::size_t n = static_cast<std::size_t>(ctx.kv_total);
+  float* prob = ctx.ws + ctx.plan.scratch + static_cast<std::size_t>(slot) * ctx.plan.scratch_per_slot;
+  const bool averaged = ctx.args->attn_weights == AttnWeightsOutput::averaged;
+  const int i0 = qt * kAttnTQ, i1 = std::min(ctx.q_len, i0 + kAttnTQ);
+  for (int h = 0; h < H; ++h) {
+    const kernels::HeadView hv = ctx.head_view(b, h);
+    const kernels::MaskView mv = ctx.mask_view(b, h);
+    for (int i = i0; i < i1; ++i) {
+      float* dst;
+      if (averaged) {
+        dst = ctx.args->attn_weights_out + (static_cast<std::size_t>(b) * ctx.q_len + i) * n;
+        kernels::attend_row_with_weights(hv, mv, i, prob);
+        if (h == 0) {
+          std::copy(prob, prob + n, dst);
+        } else {
+          for (std::size_t j = 0; j < n; ++j) dst[j] += prob[j];
+        }
+        if (h == H - 1) {
+          const float inv = 1.0f / static_cast<float>(H);
+          for (std::size_t j = 0; j < n; ++j) dst[j] *= inv;
+        }
+      } else {
+        dst = ctx.args->attn_weights_out +
+              ((static_cast<std::size_t>(b) * H + h) * ctx.q_len + i) * n;
+        kernels::attend_row_with_weights(hv, mv, i, dst);
+      }
+    }
+  }
+}
+
+Status validate_mask_type(MaskType t, BoolMaskSense sense, const void* data, const char* what) {
+  if (t != MaskType::none && t != MaskType::additive && t != MaskType::boolean)
+    return Status::error(StatusCode::invalid_argument, "%s: unknown mask type %d", what,
+                         static_cast<int>(t));
+  if (t == MaskType::boolean && sense != BoolMaskSense::blocks_if_true &&
+      sense != BoolMaskSense::attends_if_true)
+    return Status::error(StatusCode::invalid_argument, "%s: unknown boolean mask sense %d",
+                         what, static_cast<int>(sense));
+  if (t != MaskType::none && !data)
+    return Status::error(StatusCode::null_pointer, "%s: data is null", what);
+  return Status();
+}
+
+}  // namespace
+
+Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace_bytes,
+                        const Executor& exec) const {
+  // ---- validation: every bad input is a status, checked before anything is written ----
+  if (a.layout != SequenceLayout::batch_first && a.layout != SequenceLayout::seq_first &&
+      a.layout != SequenceLayout::unbatched)
+    return Status::error(StatusCode::invalid_argument, "unknown sequence layout %d",
+                         static_cast<int>(a.layout));
+  const int B = a.shape.batch, Lq = a.shape.q_len;
+  const bool self_attention = a.key == nullptr && a.value == nullptr;
+  const int Lkv = a.shape.kv_len == 0 ? Lq : a.shape.kv_len;
+  if (B <= 0 || Lq <= 0 || Lkv <= 0)
+    return Status::error(StatusCode::invalid_argument,
+                         "batch, q_len and kv_len must be >= 1, got %d, %d, %d", B, Lq,
+                         a.shape.kv_len);
+  if (a.layout == SequenceLayout::unbatched && B != 1)
+    return Status::error(StatusCode::shape_mismatch, "unbatched input needs batch = 1, got %d",
+                         B);
+  if (!a.query) return Status::error(StatusCode::null_pointer, "query is null");
+  if (!a.output) return Status::error(StatusCode::null_pointer, "output is null");
+  if ((a.key == nullptr) != (a.value == nullptr))
+    return Status::error(StatusCode::null_pointer,
+                         "key and value must both be given (cross-attention) or both be null "
+                         "(self-attention)");
+  if (self_attention) {
+    if (Lkv != Lq)
+      return Status::error(StatusCode::shape_mismatch,
+                           "self-attention (key/value null) needs kv_len = q_len, got %d vs %d",
+                           Lkv, Lq);
+    if (kdim != embed_dim || vdim != embed_dim)
+      return Status::error(StatusCode::shape_mismatch,
+                           "self-attention needs kdim = vdim = embed_dim; this layer has kdim=%d "
+                           "vdim=%d embed_dim=%d: pass key and value",
+                           kdim, vdim, embed_dim);
+  }
+  Status st = validate_mask_type(a.attn_mask.type, a.attn_mask.sense, a.attn_mask.data,
+                                 "attn_mask");
+  if (!st) return st;
+  st = validate_mask_type(a.key_padding_mask.type, a.key_padding_mask.sense,
+                          a.key_padding_mask.data, "key_padding_mask");
+  if (!st) return st;
+  if (a.attn_mask.type != MaskType::none) {
+    const AttnMask& m = a.attn_mask;
+    if (m.rank == 2) {
+      if (m.dims[0] != Lq || m.dims[1] != Lkv)
+        return Status::error(StatusCode::shape_mismatch,
+                             "attn_mask is [%d, %d], expected [q_len=%d, kv_len=%d]", m.dims[0],
+                             m.dims[1], Lq, Lkv);
+    } else if (m.rank == 3) {
+      if (static_cast<long long>(m.dims[0]) != static_cast<long long>(B) * num_heads ||
+          m.dims[1] != Lq || m.dims[2] != Lkv)
+        return Status::error(StatusCode::shape_mismatch,
+                             "attn_mask is [%d, %d, %d], expected [batch*heads=%lld, q_len=%d, "
+                             "kv_len=%d]",
+                             m.dims[0], m.dims[1], m.dims[2],
+                             static_cast<long long>(B) * num_heads, Lq, Lkv);
+    } else {
+      return Status::error(StatusCode::shape_mismatch, "attn_mask rank must be 2 or 3, got %d",
+                           m.rank);
+    }
+    if (!checked_product({static_cast<std::size_t>(B), static_cast<std::size_t>(num_heads),
+                          static_cast<std::size_t>(Lq), static_cast<std::size_t>(Lkv)},
+                         nullptr))
+      return Status::error(StatusCode::size_overflow, "attn_mask size overflows");
+  }
+  if (a.key_padding_mask.type != MaskType::none &&
+      (a.key_padding_mask.dims[0] != B || a.key_padding_mask.dims[1] != Lkv))
+    return Status::error(StatusCode::shape_mismatch,
+                         "key_padding_mask is [%d, %d], expected [batch=%d, kv_len=%d]",
+                         a.key_padding_mask.dims[0], a.key_padding_mask.dims[1], B, Lkv);
+  if (a.attn_weights != AttnWeightsOutput::none && a.attn_weights != AttnWeightsOutput::averaged &&
+      a.attn_weights != AttnWeightsOutput::per_head)
+    return Status::error(StatusCode::invalid_argument, "unknown attn_weights mode %d",
+                         static_cast<int>(a.attn_weights));
+  if (a.attn_weights != AttnWeightsOutput::none) {
+    if (!a.attn_weights_out)
+      return Status::error(StatusCode::null_pointer,
+                           "attn_weights requested but attn_weights_out is null");
+    if (!checked_product({static_cast<std::size_t>(B), static_cast<std::size_t>(num_heads),
+                          static_cast<std::size_t>(Lq), static_cast<std::size_t>(Lkv) + 1},
+                         nullptr))
+      return Status::error(StatusCode::size_overflow, "attention weights size overflows");
+  }
+  if (!workspace) return Status::error(StatusCode::null_pointer, "workspace is null");
+  if (reinterpret_cast<std::uintptr_t>(workspace) % kWorkspaceAlignment != 0)
+    return Status::error(StatusCode::invalid_argument, "workspace must be %zu-byte aligned",
+                         kWorkspaceAlignment);
+  const Shape shape{B, Lq, Lkv};
+  RunContext ctx;
+  st = plan(shape, exec.num_threads(), &ctx.plan);
+  if (!st) return st;
+  if (workspace_bytes < ctx.plan.total_floats * sizeof(float))
+    return Status::error(StatusCode::workspace_too_small,
+                         "workspace has %zu bytes, this run needs %zu (batch=%d q_len=%d "
+                         "kv_len=%d threads=%d)",
+                         workspace_bytes, ctx.plan.total_floats * sizeof(float), B, Lq, Lkv,
+                         exec.num_threads());
+
+  // ---- execution ----
+  ctx.L = this;
+  ctx.args = &a;
+  ctx.batch = B;
+  ctx.q_len = Lq;
+  ctx.kv_len = Lkv;
+  ctx.kv_total = Lkv + (has_bias_kv() ? 1 : 0);
+  ctx.ws = static_cast<float*>(workspace);
+  ctx.q_tiles = ceil_div(Lq, kAttnTQ);
+  const int hd = head_dim;
+  const std::ptrdiff_t kv_ld = static_cast<std::ptrdiff_t>(ctx.plan.kv_ld);
+
+  Projection& pq = ctx.proj[0];
+  pq.a = a.query;
+  pq.in = seq_strides(a.layout, B, Lq, embed_dim);
+  pq.rows = Lq;
+  pq.K = embed_dim;
+  pq.N = embed_dim;
+  pq.packed = wq.get();
+  pq.map = {ctx.ws + ctx.plan.q, hd, 1, hd, static_cast<std::ptrdiff_t>(Lq) * hd, bq.get(), scale};
+  pq.out_batch_step = static_cast<std::ptrdiff_t>(Lq) * embed_dim;
+
+  Projection& pk = ctx.proj[1];
+  pk.a = self_attention ? a.query : a.key;
+  pk.in = seq_strides(a.layout, B, Lkv, kdim);
+  pk.rows = Lkv;
+  pk.K = kdim;
+  pk.N = kv_width;
+  pk.packed = wk.get();
+  pk.map = {ctx.ws + ctx.plan.kt, 1, kv_ld, hd, hd * kv_ld, bk.get(), 1.0f};
+  pk.out_batch_step = static_cast<std::ptrdiff_t>(kv_width) * kv_ld;
+
+  Projection& pv = ctx.proj[2];
+  pv.a = self_attention ? a.query : a.value;
+  pv.in = seq_strides(a.layout, B, Lkv, vdim);
+  pv.rows = Lkv;
+  pv.K = vdim;
+  pv.N = kv_width;
+  pv.packed = wv.get();
+  pv.map = {ctx.ws + ctx.plan.v, hd, 1, hd, static_cast<std::ptrdiff_t>(ctx.kv_total) * hd,
+            bv.get(), 1.0f};
+  pv.out_batch_step = static_cast<std::ptrdiff_t>(ctx.kv_total) * kv_width;
+  ctx.num_proj = 3;
+  std::size_t proj_tasks = 0;
+  for (Projection& p : ctx.proj) {
+    p.init_grid();
+    proj_tasks += p.tasks(B);
+  }
+  exec.impl().parallel_for(proj_tasks, projection_task, &ctx);
+
+  if (has_bias_kv()) {  // the appended key/value position at index kv_len of every head
+    const int G = num_kv_heads;
+    for (int b = 0; b < B; ++b)
+      for (int g = 0; g < G; ++g)
+        for (int d = 0; d < hd; ++d) {
+          const std::size_t bg = static_cast<std::size_t>(b) * G + g;
+          ctx.ws[ctx.plan.kt + (bg * hd + d) * ctx.plan.kv_ld + Lkv] = bias_k[g * hd + d];
+          ctx.ws[ctx.plan.v + (bg * ctx.kv_total + Lkv) * hd + d] = bias_v[g * hd + d];
+        }
+  }
+
+  if (a.attn_weights == AttnWeightsOutput::none) {
+    exec.impl().parallel_for(static_cast<std::size_t>(B) * num_heads * ctx.q_tiles,
+                             attention_task, &ctx);
+  } else {
+    exec.impl().parallel_for(static_cast<std::size_t>(B) * ctx.q_tiles, attention_weights_task,
+                             &ctx);
+  }
+
+  Projection& po = ctx.out_proj;
+  po.a = ctx.ws + ctx.plan.concat;
+  po.in = {static_cast<std::ptrdiff_t>(Lq) * embed_dim, embed_dim};
+  po.rows = Lq;
+  po.K = embed_dim;
+  po.N = embed_dim;
+  po.packed = wo.get();
+  const SeqStrides out = seq_strides(a.layout, B, Lq, embed_dim);
+  po.map = {a.output, out.token, 1, embed_dim, 0, bo.get(), 1.0f};
+  po.out_batch_step = out.batch;
+  po.init_grid();
+  exec.impl().parallel_for(po.tasks(B), output_task, &ctx);
+  return Status();
+}
+
+}  // namespace edgeattn
