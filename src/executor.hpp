@@ -23,4 +23,10 @@ struct Executor::Impl {
   Arena* arena = nullptr;
 };
 
+namespace detail {
+// For white-box tests only (not an installed header): the executor's tbb::task_arena, so a
+// test can attach a task_scheduler_observer and see how many threads join a run.
+EDGEATTN_API void* executor_task_arena(const Executor& executor);
+}  // namespace detail
+
 }  // namespace edgeattn

@@ -45,4 +45,8 @@ Executor::Executor(int num_threads)
 Executor::~Executor() = default;
 int Executor::num_threads() const { return impl_->num_threads; }
 
+void* detail::executor_task_arena(const Executor& executor) {
+  return &executor.impl().arena->arena;
+}
+
 }  // namespace edgeattn

@@ -1,0 +1,137 @@
+// Proves that run() does not allocate: global operator new/delete and malloc/calloc/realloc are
+// replaced by counting versions, and after one warm-up run (oneTBB creates its worker threads
+// and task pools lazily) further runs must not allocate at all, at 1 and 2 threads. Built as its
+// own binary without sanitizers, which replace malloc themselves.
+#include <dlfcn.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include "test_util.hpp"
+
+namespace {
+std::atomic<long> g_allocations{0};
+std::atomic<bool> g_counting{false};
+
+void count() {
+  if (g_counting.load(std::memory_order_relaxed)) g_allocations.fetch_add(1);
+}
+
+using malloc_fn = void* (*)(std::size_t);
+using calloc_fn = void* (*)(std::size_t, std::size_t);
+using realloc_fn = void* (*)(void*, std::size_t);
+using memalign_fn = int (*)(void**, std::size_t, std::size_t);
+}  // namespace
+
+// The C allocation functions, forwarded to glibc's through their __libc_ names.
+extern "C" void* __libc_malloc(std::size_t);
+extern "C" void* __libc_calloc(std::size_t, std::size_t);
+extern "C" void* __libc_realloc(void*, std::size_t);
+extern "C" void* __libc_memalign(std::size_t, std::size_t);
+
+extern "C" void* malloc(std::size_t n) {
+  count();
+  return __libc_malloc(n);
+}
+extern "C" void* calloc(std::size_t a, std::size_t b) {
+  count();
+  return __libc_calloc(a, b);
+}
+extern "C" void* realloc(void* p, std::size_t n) {
+  count();
+  return __libc_realloc(p, n);
+}
+extern "C" void* aligned_alloc(std::size_t a, std::size_t n) {
+  count();
+  return __libc_memalign(a, n);
+}
+extern "C" int posix_memalign(void** out, std::size_t a, std::size_t n) {
+  count();
+  *out = __libc_memalign(a, n);
+  return *out ? 0 : 12;
+}
+
+void* operator new(std::size_t n) {
+  count();
+  if (void* p = __libc_malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n) { return operator new(n); }
+void* operator new(std::size_t n, std::align_val_t a) {
+  count();
+  if (void* p = __libc_memalign(static_cast<std::size_t>(a), n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void* operator new[](std::size_t n, std::align_val_t a) { return operator new(n, a); }
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete[](void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+
+using namespace edgeattn;
+using namespace edgeattn::test;
+
+int main() {
+  int failures = 0;
+  // The counter must see the library's allocations, or a zero would prove nothing.
+  {
+    g_counting = true;
+    const long before = g_allocations.load();
+    CaseConfig cfg;
+    std::unique_ptr<Layer> layer;
+    const Case probe = make_case(cfg, 1);
+    (void)Layer::create(probe.spec(), &layer);
+    g_counting = false;
+    if (g_allocations.load() - before < 4) {
+      std::printf("FAIL: allocation counter saw no allocation in Layer::create\n");
+      return 1;
+    }
+  }
+  for (int threads : {1, 2}) {
+    for (AttnWeightsOutput w : {AttnWeightsOutput::none, AttnWeightsOutput::averaged}) {
+      CaseConfig cfg;
+      cfg.embed_dim = 64;
+      cfg.num_heads = 4;
+      cfg.batch = 2;
+      cfg.q_len = 70;
+      cfg.kv_len = 90;
+      cfg.cross = true;
+      cfg.attn_mask = MaskType::boolean;
+      cfg.key_padding_mask = MaskType::additive;
+      cfg.causal = true;
+      cfg.bias_kv = true;
+      cfg.weights = w;
+      const Case c = make_case(cfg, 2);
+      std::unique_ptr<Layer> layer;
+      if (!Layer::create(c.spec(), &layer).ok()) return 1;
+      Executor exec(threads);
+      std::size_t bytes = 0;
+      (void)layer->workspace_size({cfg.batch, cfg.q_len, cfg.kv_len}, threads, &bytes);
+      Workspace ws(bytes);
+      std::vector<float> out(c.output_size()), weights(c.weights_size() + 1);
+      const RunArgs args = c.args(out.data(), weights.data());
+      if (!layer->run(args, ws.data(), ws.bytes, exec).ok()) return 1;  // warm-up
+      g_allocations = 0;
+      g_counting = true;
+      bool ok = true;
+      for (int rep = 0; rep < 20; ++rep) ok = ok && layer->run(args, ws.data(), ws.bytes, exec).ok();
+      // An error path must not allocate either.
+      RunArgs bad = args;
+      bad.shape.q_len = 1000;
+      ok = ok && !layer->run(bad, ws.data(), ws.bytes, exec).ok();
+      g_counting = false;
+      const long n = g_allocations.load();
+      std::printf("threads=%d weights=%d: %ld allocations in 21 runs%s\n", threads,
+                  static_cast<int>(w), n, ok ? "" : " (a run failed)");
+      if (n != 0 || !ok) ++failures;
+    }
+  }
+  std::printf(failures ? "FAIL\n" : "PASS\n");
+  return failures ? 1 : 0;
+}
