@@ -4,6 +4,9 @@
 
 namespace edgeattn::config {
 
+// The kernels are plain C++ templates that the compiler vectorises for the build's baseline
+// ISA; the explicit SIMD ports (x86-avx2, arm-neon64, ...) are not built yet.
+inline constexpr const char* kPortName = "generic";
 // GEMM register tile: MR rows × NR columns of accumulators.
 inline constexpr int kGemmMR = 4;
 inline constexpr int kGemmNR = 8;

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "edgeattn/edgeattn.hpp"
+#include "kernel_config.hpp"
 
 namespace edgeattn {
 
@@ -11,6 +12,10 @@ const char* version() { return EDGEATTN_VERSION_STRING; }
 int version_major() { return EDGEATTN_VERSION_MAJOR; }
 int version_minor() { return EDGEATTN_VERSION_MINOR; }
 int version_patch() { return EDGEATTN_VERSION_PATCH; }
+
+BuildInfo build_info() {
+  return {config::kPortName, config::kGemmMR, config::kGemmNR, config::kAttnTQ, config::kAttnTK};
+}
 
 const char* status_code_name(StatusCode code) {
   switch (code) {

@@ -196,6 +196,15 @@ class EDGEATTN_API Executor {
 
 EDGEATTN_API int default_num_threads();
 
+// What this build computes with: the kernel port in use and its tile sizes.
+struct BuildInfo {
+  const char* port;       // e.g. "generic"
+  int gemm_mr, gemm_nr;   // GEMM register tile (rows × columns)
+  int attn_query_tile;    // query rows per attention task
+  int attn_kv_tile;       // keys per online-softmax step
+};
+EDGEATTN_API BuildInfo build_info();
+
 class EDGEATTN_API Layer {
  public:
   // Validates the spec, copies and packs the weights. Does not throw.

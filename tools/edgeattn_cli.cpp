@@ -1,0 +1,384 @@
+// The edgeattn command-line tool: `info`, `run` (one attention layer of a real checkpoint on
+// .npy inputs) and `bench` (the standard shapes). Every error is one line on stderr and exit
+// code 2; nothing else exits non-zero.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#if defined(__linux__) && (defined(__aarch64__) || defined(__arm__))
+#include <sys/auxv.h>
+#endif
+
+#include "edgeattn/edgeattn.hpp"
+#include "formats/checkpoint.hpp"
+#include "formats/npy.hpp"
+#include "formats/safetensors.hpp"
+#include "shapes.hpp"
+
+namespace {
+
+using edgeattn::formats::Array;
+using edgeattn::formats::FormatError;
+
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+std::string cpu_model() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  std::string fallback;
+  while (std::getline(f, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    key.erase(key.find_last_not_of(" \t") + 1);
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    if (key == "model name" || key == "Model") return value;
+    if (key == "CPU part" && fallback.empty()) fallback = "ARM CPU part " + value;
+  }
+  return fallback.empty() ? "unknown" : fallback;
+}
+
+std::vector<std::string> cpu_features() {
+  std::vector<std::string> out;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("sse2")) out.push_back("sse2");
+  if (__builtin_cpu_supports("sse4.2")) out.push_back("sse4.2");
+  if (__builtin_cpu_supports("avx")) out.push_back("avx");
+  if (__builtin_cpu_supports("avx2")) out.push_back("avx2");
+  if (__builtin_cpu_supports("fma")) out.push_back("fma");
+  if (__builtin_cpu_supports("avx512f")) out.push_back("avx512f");
+#elif defined(__aarch64__) && defined(__linux__)
+  out.push_back("neon (asimd)");
+  const unsigned long hw = getauxval(AT_HWCAP);
+  if (hw & (1UL << 1)) out.push_back("asimd-hwcap");
+#elif defined(__arm__) && defined(__linux__)
+  const unsigned long hw = getauxval(AT_HWCAP);
+  if (hw & (1UL << 12)) out.push_back("neon");
+  if (hw & (1UL << 16)) out.push_back("vfpv4");
+#endif
+  return out;
+}
+
+// ---------------------------------------------------------------- info
+int cmd_info() {
+  const edgeattn::BuildInfo b = edgeattn::build_info();
+  std::printf("edgeattn %s\n", edgeattn::version());
+  std::printf("cpu:             %s\n", cpu_model().c_str());
+  std::string features;
+  for (const auto& f : cpu_features()) features += (features.empty() ? "" : " ") + f;
+  std::printf("cpu features:    %s\n", features.empty() ? "(none detected)" : features.c_str());
+  std::printf("port in use:     %s\n", b.port);
+  std::printf("gemm tile:       %d x %d (rows x columns)\n", b.gemm_mr, b.gemm_nr);
+  std::printf("attention tile:  %d query rows x %d keys\n", b.attn_query_tile, b.attn_kv_tile);
+  std::printf("default threads: %d\n", edgeattn::default_num_threads());
+  return 0;
+}
+
+// ---------------------------------------------------------------- run
+struct RunOptions {
+  std::string weights, prefix, query, key, value, attn_mask, key_padding_mask, out, attn_weights_out;
+  int heads = 0, kv_heads = 0, threads = 0;
+  bool causal = false, seq_first = false;
+};
+
+// Sequence tensor [B, L, F] (or [L, B, F] with seq_first, or [L, F] unbatched) → B, L, F.
+void sequence_dims(const Array& a, const std::string& path, bool seq_first, int* B, int* L, int* F) {
+  const auto& s = a.shape;
+  if (s.size() == 2) {
+    *B = 1;
+    *L = static_cast<int>(s[0]);
+    *F = static_cast<int>(s[1]);
+  } else if (s.size() == 3) {
+    *B = static_cast<int>(seq_first ? s[1] : s[0]);
+    *L = static_cast<int>(seq_first ? s[0] : s[1]);
+    *F = static_cast<int>(s[2]);
+  } else {
+    throw FormatError(path + ": expected shape " + (seq_first ? "[seq, batch, E]" : "[batch, seq, E]") +
+                      " or [seq, E], got " + a.shape_string());
+  }
+  for (std::size_t d : s)
+    if (d == 0 || d > (1u << 30)) throw FormatError(path + ": bad dimension in shape " + a.shape_string());
+  if (!a.is_float()) throw FormatError(path + ": expected a float array, got " + edgeattn::formats::dtype_name(a.dtype));
+}
+
+int cmd_run(const RunOptions& o) {
+  const edgeattn::formats::SafeTensors file(o.weights);
+  const edgeattn::formats::AttentionWeights w = edgeattn::formats::load_attention_weights(file, o.prefix);
+  if (o.heads <= 0) throw UsageError("--heads must be >= 1");
+  const int head_dim = w.embed_dim % o.heads == 0 ? w.embed_dim / o.heads : 0;
+  if (head_dim == 0)
+    throw UsageError("--heads " + std::to_string(o.heads) + " does not divide embed_dim " + std::to_string(w.embed_dim) + " of " + o.weights);
+  int kv_heads = w.kv_width / head_dim;
+  if (w.kv_width % head_dim != 0)
+    throw FormatError(o.weights + ": key/value projection width " + std::to_string(w.kv_width) + " is not a multiple of head_dim " + std::to_string(head_dim));
+  if (o.kv_heads && o.kv_heads != kv_heads)
+    throw UsageError("--kv-heads " + std::to_string(o.kv_heads) + " disagrees with the checkpoint's key/value width " + std::to_string(w.kv_width) + " (= " + std::to_string(kv_heads) + " heads of " + std::to_string(head_dim) + ")");
+
+  const Array q = edgeattn::formats::read_npy(o.query);
+  int B, Lq, Eq;
+  sequence_dims(q, o.query, o.seq_first, &B, &Lq, &Eq);
+  const bool unbatched = q.shape.size() == 2;
+  if (Eq != w.embed_dim)
+    throw FormatError(o.query + ": last dimension " + std::to_string(Eq) + " does not match embed_dim " + std::to_string(w.embed_dim) + " of " + o.weights);
+  const std::vector<float> query = q.to_float();
+  std::vector<float> key, value;
+  int Lkv = Lq;
+  if (o.key.empty() != o.value.empty()) throw UsageError("--key and --value must be given together");
+  if (!o.key.empty()) {
+    const Array k = edgeattn::formats::read_npy(o.key), v = edgeattn::formats::read_npy(o.value);
+    int Bk, Lk, Fk, Bv, Lv, Fv;
+    sequence_dims(k, o.key, o.seq_first, &Bk, &Lk, &Fk);
+    sequence_dims(v, o.value, o.seq_first, &Bv, &Lv, &Fv);
+    if (k.shape.size() != q.shape.size() || Bk != B) throw FormatError(o.key + ": shape " + k.shape_string() + " does not match the query's batch " + q.shape_string());
+    if (v.shape.size() != q.shape.size() || Bv != B || Lv != Lk) throw FormatError(o.value + ": shape " + v.shape_string() + " does not match the key's " + k.shape_string());
+    if (Fk != w.kdim) throw FormatError(o.key + ": last dimension " + std::to_string(Fk) + " does not match kdim " + std::to_string(w.kdim) + " of " + o.weights);
+    if (Fv != w.vdim) throw FormatError(o.value + ": last dimension " + std::to_string(Fv) + " does not match vdim " + std::to_string(w.vdim) + " of " + o.weights);
+    key = k.to_float();
+    value = v.to_float();
+    Lkv = Lk;
+  } else if (w.kdim != w.embed_dim || w.vdim != w.embed_dim) {
+    throw UsageError(o.weights + " has kdim/vdim different from embed_dim: pass --key and --value");
+  }
+
+  edgeattn::RunArgs args;
+  args.layout = unbatched ? edgeattn::SequenceLayout::unbatched
+                          : o.seq_first ? edgeattn::SequenceLayout::seq_first : edgeattn::SequenceLayout::batch_first;
+  args.shape = {B, Lq, Lkv};
+  args.query = query.data();
+  args.key = key.empty() ? nullptr : key.data();
+  args.value = value.empty() ? nullptr : value.data();
+  args.causal = o.causal;
+  std::vector<float> mask_f, kpm_f;
+  std::vector<std::uint8_t> mask_b, kpm_b;
+  if (!o.attn_mask.empty()) {
+    const Array m = edgeattn::formats::read_npy(o.attn_mask);
+    if (m.shape.size() != 2 && m.shape.size() != 3)
+      throw FormatError(o.attn_mask + ": attention mask must be [q_len, kv_len] or [batch*heads, q_len, kv_len], got " + m.shape_string());
+    args.attn_mask.rank = static_cast<int>(m.shape.size());
+    for (std::size_t i = 0; i < m.shape.size(); ++i) args.attn_mask.dims[i] = static_cast<int>(std::min<std::size_t>(m.shape[i], 1u << 30));
+    if (m.is_bool()) {
+      mask_b = m.to_bool();
+      args.attn_mask.type = edgeattn::MaskType::boolean;
+      args.attn_mask.data = mask_b.data();
+      args.attn_mask.sense = edgeattn::BoolMaskSense::blocks_if_true;  // torch.nn.MultiheadAttention
+    } else if (m.is_float()) {
+      mask_f = m.to_float();
+      args.attn_mask.type = edgeattn::MaskType::additive;
+      args.attn_mask.data = mask_f.data();
+    } else {
+      throw FormatError(o.attn_mask + ": attention mask must be bool or float, got " + edgeattn::formats::dtype_name(m.dtype));
+    }
+  }
+  if (!o.key_padding_mask.empty()) {
+    const Array m = edgeattn::formats::read_npy(o.key_padding_mask);
+    const bool ok = (m.shape.size() == 2 && m.shape[0] == static_cast<std::size_t>(B)) ||
+                    (unbatched && m.shape.size() == 1);
+    if (!ok || m.shape.back() != static_cast<std::size_t>(Lkv))
+      throw FormatError(o.key_padding_mask + ": key padding mask must be [batch=" + std::to_string(B) + ", kv_len=" + std::to_string(Lkv) + "], got " + m.shape_string());
+    args.key_padding_mask.dims[0] = B;
+    args.key_padding_mask.dims[1] = Lkv;
+    if (m.is_bool()) {
+      kpm_b = m.to_bool();
+      args.key_padding_mask.type = edgeattn::MaskType::boolean;
+      args.key_padding_mask.data = kpm_b.data();
+      args.key_padding_mask.sense = edgeattn::BoolMaskSense::blocks_if_true;
+    } else if (m.is_float()) {
+      kpm_f = m.to_float();
+      args.key_padding_mask.type = edgeattn::MaskType::additive;
+      args.key_padding_mask.data = kpm_f.data();
+    } else {
+      throw FormatError(o.key_padding_mask + ": key padding mask must be bool or float, got " + edgeattn::formats::dtype_name(m.dtype));
+    }
+  }
+  std::unique_ptr<edgeattn::Layer> layer;
+  edgeattn::Status st = edgeattn::Layer::create(w.spec(o.heads, kv_heads), &layer);
+  if (!st) throw FormatError(o.weights + ": " + st.message());
+  const int S = Lkv + (layer->has_bias_kv() ? 1 : 0);
+  std::vector<float> output(static_cast<std::size_t>(B) * Lq * w.embed_dim);
+  std::vector<float> weights;
+  if (!o.attn_weights_out.empty()) {
+    weights.resize(static_cast<std::size_t>(B) * Lq * S);
+    args.attn_weights = edgeattn::AttnWeightsOutput::averaged;
+    args.attn_weights_out = weights.data();
+  }
+  args.output = output.data();
+  edgeattn::Executor exec(o.threads);
+  std::size_t bytes = 0;
+  st = layer->workspace_size(args.shape, exec.num_threads(), &bytes);
+  if (!st) throw UsageError(st.message());
+  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
+  if (!ws) throw UsageError("out of memory allocating " + std::to_string(bytes) + " bytes of workspace");
+  st = layer->run(args, ws.get(), bytes, exec);
+  if (!st) throw UsageError(std::string(edgeattn::status_code_name(st.code())) + ": " + st.message());
+  std::vector<std::size_t> out_shape = q.shape;
+  out_shape.back() = static_cast<std::size_t>(w.embed_dim);
+  edgeattn::formats::write_npy(o.out, out_shape, output.data());
+  if (!o.attn_weights_out.empty()) {
+    std::vector<std::size_t> ws_shape;
+    if (!unbatched) ws_shape.push_back(static_cast<std::size_t>(B));
+    ws_shape.push_back(static_cast<std::size_t>(Lq));
+    ws_shape.push_back(static_cast<std::size_t>(S));
+    edgeattn::formats::write_npy(o.attn_weights_out, ws_shape, weights.data());
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------- bench
+struct BenchResult {
+  std::string shape;
+  int threads;
+  double median_ms, min_ms, max_ms, gflops;
+  std::size_t workspace_bytes;
+};
+
+BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, double min_seconds) {
+  std::mt19937 rng(1234);
+  const int E = s.embed_dim;
+  const float bound = 1.0f / std::sqrt(static_cast<float>(E));
+  std::uniform_real_distribution<float> wd(-bound, bound), xd(-1.0f, 1.0f);
+  auto fill = [&](std::size_t n, std::uniform_real_distribution<float>& d) {
+    std::vector<float> v(n);
+    for (float& x : v) x = d(rng);
+    return v;
+  };
+  const std::size_t EE = static_cast<std::size_t>(E) * E;
+  const auto wq = fill(EE, wd), wk = fill(EE, wd), wv = fill(EE, wd), wo = fill(EE, wd);
+  const auto bq = fill(E, wd), bk = fill(E, wd), bv = fill(E, wd), bo = fill(E, wd);
+  edgeattn::LayerSpec spec;
+  spec.embed_dim = E;
+  spec.num_heads = s.heads;
+  spec.weights = {wq.data(), wk.data(), wv.data(), wo.data(), bq.data(), bk.data(), bv.data(), bo.data(), nullptr, nullptr};
+  std::unique_ptr<edgeattn::Layer> layer;
+  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
+  if (!st) throw UsageError(st.message());
+  const auto query = fill(static_cast<std::size_t>(s.batch) * s.q_len * E, xd);
+  const bool self = s.q_len == s.kv_len;
+  const auto kv = self ? std::vector<float>() : fill(static_cast<std::size_t>(s.batch) * s.kv_len * E, xd);
+  std::vector<float> out(query.size());
+  edgeattn::RunArgs args;
+  args.shape = {s.batch, s.q_len, s.kv_len};
+  args.query = query.data();
+  args.key = self ? nullptr : kv.data();
+  args.value = self ? nullptr : kv.data();
+  args.output = out.data();
+  edgeattn::Executor exec(threads);
+  std::size_t bytes = 0;
+  st = layer->workspace_size(args.shape, exec.num_threads(), &bytes);
+  if (!st) throw UsageError(st.message());
+  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
+  st = layer->run(args, ws.get(), bytes, exec);  // warm-up: threads start, caches fill
+  if (!st) throw UsageError(st.message());
+  std::vector<double> times;
+  const auto start = std::chrono::steady_clock::now();
+  while (times.size() < 5 || (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < min_seconds && times.size() < 1000)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    (void)layer->run(args, ws.get(), bytes, exec);
+    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times.size() % 2 ? times[times.size() / 2] : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
+  return {s.name, exec.num_threads(), median, times.front(), times.back(),
+          edgeattn::tools::flops(s) / (median * 1e-3) * 1e-9, bytes};
+}
+
+int cmd_bench(const std::string& shape, int threads, const std::string& json_path, double min_seconds) {
+  std::vector<const edgeattn::tools::StandardShape*> shapes;
+  for (const auto& s : edgeattn::tools::kStandardShapes)
+    if (shape == "all" || shape == s.id || shape == s.name) shapes.push_back(&s);
+  if (shapes.empty()) throw UsageError("--shape must be S1..S6, a full shape name or all, got '" + shape + "'");
+  const edgeattn::BuildInfo info = edgeattn::build_info();
+  std::printf("edgeattn %s, port %s, cpu %s\n", edgeattn::version(), info.port, cpu_model().c_str());
+  std::printf("%-16s %7s %10s %10s %10s %9s %14s\n", "shape", "threads", "median_ms", "min_ms", "max_ms", "GFLOP/s", "workspace_B");
+  std::vector<BenchResult> results;
+  for (const auto* s : shapes) {
+    const BenchResult r = bench_shape(*s, threads, min_seconds);
+    std::printf("%-16s %7d %10.3f %10.3f %10.3f %9.2f %14zu\n", r.shape.c_str(), r.threads, r.median_ms, r.min_ms, r.max_ms, r.gflops, r.workspace_bytes);
+    std::fflush(stdout);
+    results.push_back(r);
+  }
+  if (!json_path.empty()) {
+    nlohmann::json j;
+    j["machine"] = {{"cpu", cpu_model()}, {"port", info.port}, {"edgeattn_version", edgeattn::version()},
+                    {"hardware_threads", edgeattn::default_num_threads()}};
+    j["results"] = nlohmann::json::array();
+    for (const auto& r : results)
+      j["results"].push_back({{"shape", r.shape}, {"threads", r.threads}, {"median_ms", r.median_ms}, {"min_ms", r.min_ms},
+                              {"max_ms", r.max_ms}, {"gflops", r.gflops}, {"workspace_bytes", r.workspace_bytes}});
+    std::ofstream f(json_path);
+    f << j.dump(2) << "\n";
+    if (!f) throw FormatError(json_path + ": cannot write");
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"edgeattn: multi-head attention inference for edge CPUs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", edgeattn::version());
+
+  app.add_subcommand("info", "CPU features, kernel port and tile sizes, default thread count");
+
+  RunOptions ro;
+  CLI::App* run = app.add_subcommand("run", "Run one attention layer of a .safetensors checkpoint on .npy inputs");
+  run->add_option("--weights", ro.weights, "Weights (.safetensors), PyTorch or Hugging Face names")->required();
+  run->add_option("--prefix", ro.prefix, "Prefix of the layer's tensor names, e.g. model.encoder.layers.0.self_attn.");
+  run->add_option("--heads", ro.heads, "Number of attention heads")->required();
+  run->add_option("--kv-heads", ro.kv_heads, "Key/value heads (grouped-query); checked against the checkpoint");
+  run->add_option("--query", ro.query, "Query .npy [batch, seq, E] or [seq, E]")->required();
+  run->add_option("--key", ro.key, "Key .npy (omit key and value for self-attention)");
+  run->add_option("--value", ro.value, "Value .npy");
+  run->add_option("--attn-mask", ro.attn_mask, "[q_len, kv_len] or [batch*heads, q_len, kv_len]; bool (true = may not attend) or float (added)");
+  run->add_option("--key-padding-mask", ro.key_padding_mask, "[batch, kv_len]; bool (true = padding) or float (added)");
+  run->add_flag("--causal", ro.causal, "Query i attends keys j <= i only");
+  run->add_flag("--seq-first", ro.seq_first, "Read and write [seq, batch, E]");
+  run->add_option("--threads", ro.threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+  run->add_option("--out", ro.out, "Output .npy (float32)")->required();
+  run->add_option("--attn-weights-out", ro.attn_weights_out, "Attention weights averaged over heads .npy");
+
+  std::string shape = "all", json;
+  int threads = 0;
+  double min_time = 0.5;
+  CLI::App* bench = app.add_subcommand("bench", "Time the standard shapes S1-S6 on built-in random weights");
+  bench->add_option("--shape", shape, "S1..S6 or all");
+  bench->add_option("--threads", threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+  bench->add_option("--json", json, "Write the results as JSON to this file");
+  bench->add_option("--min-time", min_time, "Seconds to spend per shape (at least 5 runs)")->check(CLI::Range(0.0, 3600.0));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::string what = e.what();
+    what.erase(std::remove(what.begin(), what.end(), '\n'), what.end());
+    std::fprintf(stderr, "edgeattn: error: %s (see edgeattn --help)\n", what.c_str());
+    return 2;
+  }
+  try {
+    if (app.got_subcommand("info")) return cmd_info();
+    if (app.got_subcommand("run")) return cmd_run(ro);
+    if (app.got_subcommand("bench")) return cmd_bench(shape, threads, json, min_time);
+  } catch (const std::exception& e) {
+    std::string what = e.what();
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    std::fprintf(stderr, "edgeattn: error: %s\n", what.c_str());
+    return 2;
+  }
+  return 2;
+}

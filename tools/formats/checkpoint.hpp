@@ -1,0 +1,26 @@
+// One attention layer's weights from a .safetensors state dict, by PyTorch's
+// nn.MultiheadAttention names (in_proj_weight / q_proj_weight..., out_proj.weight, bias_k,
+// bias_v) or Hugging Face's (q_proj.weight, k_proj.weight, v_proj.weight, out_proj.weight, each
+// with an optional .bias), under an optional prefix such as
+// "model.encoder.layers.0.self_attn.". All weights are PyTorch [out, in].
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "edgeattn/edgeattn.hpp"
+#include "safetensors.hpp"
+
+namespace edgeattn::formats {
+
+struct AttentionWeights {
+  std::string convention;  // "torch-in_proj", "torch-separate" or "huggingface"
+  int embed_dim = 0, kdim = 0, vdim = 0, kv_width = 0;
+  std::vector<float> q, k, v, out, q_bias, k_bias, v_bias, out_bias, bias_k, bias_v;
+  // A spec pointing into this object (which must outlive create()).
+  LayerSpec spec(int num_heads, int num_kv_heads) const;
+};
+
+AttentionWeights load_attention_weights(const SafeTensors& file, const std::string& prefix);
+
+}  // namespace edgeattn::formats

@@ -1,0 +1,124 @@
+#include "safetensors.hpp"
+
+#include <cstring>
+#include <fstream>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace edgeattn::formats {
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+  throw FormatError(path + ": " + what);
+}
+
+DType parse_dtype(const std::string& path, const std::string& name, const std::string& d) {
+  if (d == "F32") return DType::f32;
+  if (d == "F16") return DType::f16;
+  if (d == "BF16") return DType::bf16;
+  if (d == "F64") return DType::f64;
+  fail(path, "tensor '" + name + "' has unsupported dtype " + d + " (supported: F32, F16, BF16, F64)");
+}
+
+}  // namespace
+
+SafeTensors::SafeTensors(const std::string& path) : path_(path) {
+  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  if (!f) fail(path, "cannot open file");
+  const std::size_t file_size = static_cast<std::size_t>(f.tellg());
+  f.seekg(0);
+  unsigned char len_bytes[8];
+  if (file_size < 8 || !f.read(reinterpret_cast<char*>(len_bytes), 8)) fail(path, "truncated: no header length");
+  std::uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = header_len << 8 | len_bytes[i];
+  if (header_len > file_size - 8) fail(path, "header length " + std::to_string(header_len) + " exceeds the file size");
+  if (header_len > (100u << 20)) fail(path, "header larger than 100 MB");
+  std::string header(static_cast<std::size_t>(header_len), '\0');
+  if (!f.read(header.data(), static_cast<std::streamsize>(header_len))) fail(path, "truncated header");
+  data_start_ = 8 + static_cast<std::size_t>(header_len);
+  const std::size_t data_size = file_size - data_start_;
+  nlohmann::json j = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) fail(path, "header is not a JSON object");
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "__metadata__") continue;
+    const auto& t = it.value();
+    if (!t.is_object() || !t.contains("dtype") || !t.contains("shape") || !t.contains("data_offsets") ||
+        !t["dtype"].is_string() || !t["shape"].is_array() || !t["data_offsets"].is_array() ||
+        t["data_offsets"].size() != 2)
+      fail(path, "tensor '" + it.key() + "' has a malformed header entry");
+    Entry e;
+    e.dtype = parse_dtype(path, it.key(), t["dtype"].get<std::string>());
+    std::size_t n = 1;
+    for (const auto& d : t["shape"]) {
+      if (!d.is_number_unsigned()) fail(path, "tensor '" + it.key() + "' has a bad shape");
+      const std::uint64_t v = d.get<std::uint64_t>();
+      if (v != 0 && n > std::numeric_limits<std::size_t>::max() / 16 / v) fail(path, "tensor '" + it.key() + "' is too large");
+      n *= static_cast<std::size_t>(v);
+      e.shape.push_back(static_cast<std::size_t>(v));
+    }
+    const auto& off = t["data_offsets"];
+    if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) fail(path, "tensor '" + it.key() + "' has bad data_offsets");
+    const std::uint64_t b = off[0].get<std::uint64_t>(), en = off[1].get<std::uint64_t>();
+    if (b > en || en > data_size)
+      fail(path, "tensor '" + it.key() + "' data_offsets [" + std::to_string(b) + ", " + std::to_string(en) +
+                     "] lie outside the " + std::to_string(data_size) + "-byte data section");
+    if (en - b != n * dtype_size(e.dtype))
+      fail(path, "tensor '" + it.key() + "' data_offsets span " + std::to_string(en - b) + " bytes but its shape needs " +
+                     std::to_string(n * dtype_size(e.dtype)));
+    e.begin = static_cast<std::size_t>(b);
+    e.end = static_cast<std::size_t>(en);
+    entries_.emplace(it.key(), std::move(e));
+  }
+}
+
+std::vector<std::size_t> SafeTensors::shape(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) fail(path_, "no tensor named '" + name + "'");
+  return it->second.shape;
+}
+
+std::vector<std::string> SafeTensors::names() const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) out.push_back(e.first);
+  return out;
+}
+
+std::vector<float> SafeTensors::read_float(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) fail(path_, "no tensor named '" + name + "'");
+  const Entry& e = it->second;
+  std::ifstream f(path_, std::ios::binary);
+  if (!f) fail(path_, "cannot open file");
+  Array a;
+  a.dtype = e.dtype;
+  a.shape = e.shape;
+  a.bytes.resize(e.end - e.begin);
+  f.seekg(static_cast<std::streamoff>(data_start_ + e.begin));
+  if (!f.read(reinterpret_cast<char*>(a.bytes.data()), static_cast<std::streamsize>(a.bytes.size())))
+    fail(path_, "truncated data for tensor '" + name + "'");
+  return a.to_float();
+}
+
+void write_safetensors(const std::string& path,
+                       const std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>>& tensors) {
+  nlohmann::json header = nlohmann::json::object();
+  std::size_t offset = 0;
+  for (const auto& [name, t] : tensors) {
+    const std::size_t bytes = t.second.size() * 4;
+    header[name] = {{"dtype", "F32"}, {"shape", t.first}, {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::ofstream f(path, std::ios::binary);
+  if (!f) fail(path, "cannot create file");
+  unsigned char len[8];
+  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  f.write(reinterpret_cast<const char*>(len), 8);
+  f.write(text.data(), static_cast<std::streamsize>(text.size()));
+  for (const auto& [name, t] : tensors) f.write(reinterpret_cast<const char*>(t.second.data()), static_cast<std::streamsize>(t.second.size() * 4));
+  if (!f) fail(path, "write failed");
+}
+
+}  // namespace edgeattn::formats

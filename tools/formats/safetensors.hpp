@@ -1,0 +1,39 @@
+// .safetensors reader: an 8-byte little-endian header length, a JSON header mapping tensor
+// names to dtype, shape and data_offsets, then the raw data. Offsets, sizes and shapes are
+// checked against each other and the file before any tensor is read.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "npy.hpp"
+
+namespace edgeattn::formats {
+
+class SafeTensors {
+ public:
+  explicit SafeTensors(const std::string& path);  // reads and checks the header
+  bool has(const std::string& name) const { return entries_.count(name) != 0; }
+  std::vector<std::size_t> shape(const std::string& name) const;
+  // The tensor converted to float32 (F32, F16, BF16, F64); FormatError if missing.
+  std::vector<float> read_float(const std::string& name) const;
+  std::vector<std::string> names() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  struct Entry {
+    DType dtype;
+    std::vector<std::size_t> shape;
+    std::size_t begin, end;
+  };
+  std::string path_;
+  std::size_t data_start_ = 0;
+  std::map<std::string, Entry> entries_;
+};
+
+// Writes a .safetensors file of float32 tensors (used by tests and tools).
+void write_safetensors(const std::string& path,
+                       const std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>>& tensors);
+
+}  // namespace edgeattn::formats
