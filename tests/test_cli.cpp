@@ -1,0 +1,195 @@
+// The edgeattn command-line tool, run as a user would: `run` on the PyTorch golden cases
+// (both naming conventions) must match torch; every malformed input and usage error must give
+// exactly one line on stderr naming the problem and exit code 2.
+#include <catch2/catch.hpp>
+
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "formats/npy.hpp"
+#include "formats/safetensors.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using namespace edgeattn;
+
+namespace {
+
+struct CliResult {
+  int exit_code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+fs::path scratch_dir() {
+  static const fs::path dir = [] {
+    fs::path d = fs::temp_directory_path() / ("edgeattn_cli_test_" + std::to_string(::getpid()));
+    fs::create_directories(d);
+    return d;
+  }();
+  return dir;
+}
+
+CliResult cli(const std::string& args) {
+  const fs::path out = scratch_dir() / "stdout.txt", err = scratch_dir() / "stderr.txt";
+  const std::string cmd = std::string(EDGEATTN_CLI) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+void require_one_line_error(const CliResult& r, const std::string& fragment) {
+  INFO("stderr: " << r.err);
+  REQUIRE(r.exit_code == 2);
+  REQUIRE(r.err.find(fragment) != std::string::npos);
+  REQUIRE(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  REQUIRE(r.err.back() == '\n');
+}
+
+void write_bytes(const fs::path& p, const std::string& bytes) {
+  std::ofstream f(p, std::ios::binary);
+  f << bytes;
+}
+
+std::vector<double> as_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
+
+const fs::path golden = fs::path(EDGEATTN_TEST_DATA) / "golden";
+
+}  // namespace
+
+TEST_CASE("edgeattn run matches torch on the golden state dicts", "[cli][quick]") {
+  int cases = 0;
+  for (const auto& entry : fs::directory_iterator(golden)) {
+    const fs::path d = entry.path();
+    std::ifstream mf(d / "case.json");
+    const nlohmann::json meta = nlohmann::json::parse(mf);
+    std::string args = "run --weights " + (d / "weights.safetensors").string() + " --heads " +
+                       std::to_string(meta["heads"].get<int>()) + " --query " + (d / "query.npy").string();
+    if (!meta["prefix"].get<std::string>().empty()) args += " --prefix " + meta["prefix"].get<std::string>();
+    if (fs::exists(d / "key.npy")) args += " --key " + (d / "key.npy").string() + " --value " + (d / "value.npy").string();
+    if (fs::exists(d / "attn_mask.npy")) args += " --attn-mask " + (d / "attn_mask.npy").string();
+    if (fs::exists(d / "key_padding_mask.npy")) args += " --key-padding-mask " + (d / "key_padding_mask.npy").string();
+    if (meta["causal"].get<bool>()) args += " --causal";
+    if (meta["seq_first"].get<bool>()) args += " --seq-first";
+    const fs::path out = scratch_dir() / "y.npy", weights = scratch_dir() / "a.npy";
+    args += " --threads 2 --out " + out.string() + " --attn-weights-out " + weights.string();
+    INFO("edgeattn " << args);
+    const CliResult r = cli(args);
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    const formats::Array got = formats::read_npy(out.string()), want = formats::read_npy((d / "out.npy").string());
+    REQUIRE(got.shape == want.shape);
+    REQUIRE(test::compare(got.to_float(), as_double(want.to_float()), 1e-5, 1e-4).ok());
+    const formats::Array gw = formats::read_npy(weights.string()), ww = formats::read_npy((d / "attn_weights.npy").string());
+    REQUIRE(gw.shape == ww.shape);
+    REQUIRE(test::compare(gw.to_float(), as_double(ww.to_float()), 1e-6, 1e-4).ok());
+    ++cases;
+  }
+  REQUIRE(cases >= 8);
+}
+
+TEST_CASE("edgeattn rejects malformed files with one line and exit code 2", "[cli][quick]") {
+  const fs::path d = golden / "torch_self_basic";
+  const std::string weights = (d / "weights.safetensors").string();
+  const std::string query = (d / "query.npy").string();
+  const fs::path dir = scratch_dir();
+  const std::string out = (dir / "y.npy").string();
+  const std::string good_npy = slurp(d / "query.npy");
+  const std::string good_st = slurp(d / "weights.safetensors");
+  auto run_with = [&](const std::string& w, const std::string& q, const std::string& extra = "") {
+    return cli("run --weights " + w + " --heads 4 --query " + q + " --out " + out + " " + extra);
+  };
+
+  SECTION("missing file") { require_one_line_error(run_with(weights, (dir / "nope.npy").string()), "nope.npy: cannot open"); }
+  SECTION("truncated .npy") {
+    write_bytes(dir / "trunc.npy", good_npy.substr(0, good_npy.size() - 7));
+    require_one_line_error(run_with(weights, (dir / "trunc.npy").string()), "trunc.npy: truncated data");
+  }
+  SECTION("bad .npy magic") {
+    write_bytes(dir / "magic.npy", "NOTNUMPY" + good_npy.substr(8));
+    require_one_line_error(run_with(weights, (dir / "magic.npy").string()), "magic.npy: not a .npy file");
+  }
+  SECTION("bad .npy header") {
+    std::string bad = good_npy;
+    bad.replace(bad.find("shape"), 5, "shope");
+    write_bytes(dir / "header.npy", bad);
+    require_one_line_error(run_with(weights, (dir / "header.npy").string()), "header.npy: bad .npy header");
+  }
+  SECTION("unsupported dtype") {
+    std::string bad = good_npy;
+    bad.replace(bad.find("<f4"), 3, "<c8");
+    write_bytes(dir / "complex.npy", bad);
+    require_one_line_error(run_with(weights, (dir / "complex.npy").string()), "complex.npy: unsupported dtype '<c8'");
+  }
+  SECTION("shape mismatch with the weights") {
+    std::vector<float> x(2 * 3 * 10, 0.5f);
+    formats::write_npy((dir / "wide.npy").string(), {2, 3, 10}, x.data());
+    require_one_line_error(run_with(weights, (dir / "wide.npy").string()), "does not match embed_dim 16");
+  }
+  SECTION("safetensors offsets that lie") {
+    std::string bad = good_st;
+    const std::size_t at = bad.find("\"data_offsets\": [");
+    REQUIRE(at != std::string::npos);
+    bad.replace(bad.find('[', at) + 1, 1, "9");  // first offset now starts with 9...
+    write_bytes(dir / "lying.safetensors", bad);
+    require_one_line_error(run_with((dir / "lying.safetensors").string(), query), "lying.safetensors: tensor");
+  }
+  SECTION("safetensors header length past the end") {
+    std::string bad = good_st;
+    bad[5] = '\x7f';
+    write_bytes(dir / "len.safetensors", bad);
+    require_one_line_error(run_with((dir / "len.safetensors").string(), query), "exceeds the file size");
+  }
+  SECTION("missing tensor name") {
+    require_one_line_error(run_with(weights, query, "--prefix model.layers.3."), "no attention weights under prefix 'model.layers.3.'");
+  }
+  SECTION("mask of the wrong shape") {
+    std::vector<float> m(5 * 4, 0.0f);
+    formats::write_npy((dir / "mask.npy").string(), {5, 4}, m.data());
+    require_one_line_error(run_with(weights, query, "--attn-mask " + (dir / "mask.npy").string()), "attn_mask is [5, 4]");
+  }
+  SECTION("heads not dividing the width") {
+    require_one_line_error(cli("run --weights " + weights + " --heads 3 --query " + query + " --out " + out), "does not divide embed_dim 16");
+  }
+  SECTION("usage errors are exit code 2 too") {
+    require_one_line_error(cli(""), "error");
+    require_one_line_error(cli("run --weights " + weights + " --query " + query + " --out " + out), "--heads");
+    require_one_line_error(cli("info --bogus"), "bogus");
+    require_one_line_error(cli("bench --shape S9"), "--shape");
+    require_one_line_error(cli("bench --threads 0"), "threads");
+  }
+}
+
+TEST_CASE("edgeattn info and bench", "[cli][quick]") {
+  const CliResult info = cli("info");
+  REQUIRE(info.exit_code == 0);
+  REQUIRE(info.out.find("port in use:") != std::string::npos);
+  REQUIRE(info.out.find("default threads:") != std::string::npos);
+  const fs::path json = scratch_dir() / "bench.json";
+  const CliResult bench = cli("bench --shape S1 --threads 1 --min-time 0 --json " + json.string());
+  INFO(bench.err);
+  REQUIRE(bench.exit_code == 0);
+  REQUIRE(bench.out.find("S1_tiny_edge") != std::string::npos);
+  std::ifstream f(json);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  REQUIRE(j["machine"].contains("cpu"));
+  REQUIRE(j["results"].size() == 1);
+  const auto& r = j["results"][0];
+  REQUIRE(r["shape"] == "S1_tiny_edge");
+  REQUIRE(r["threads"] == 1);
+  REQUIRE(r["median_ms"].get<double>() > 0.0);
+  REQUIRE(r["min_ms"].get<double>() <= r["median_ms"].get<double>());
+  REQUIRE(r["gflops"].get<double>() > 0.0);
+  REQUIRE(r["workspace_bytes"].get<std::size_t>() > 0);
+}
