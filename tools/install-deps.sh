@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs, from Debian bookworm's packages, whatever the build needs and is missing.
+# Usage: tools/install-deps.sh [extra packages...]   (as root, or with sudo available)
+set -euo pipefail
+packages=(cmake ninja-build g++ pkg-config libxsimd-dev libtbb-dev catch2 libcli11-dev
+          nlohmann-json3-dev "$@")
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-deps: all packages present"
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq || echo "install-deps: apt-get update failed; trying the cached index"
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
