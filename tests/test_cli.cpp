@@ -193,3 +193,36 @@ TEST_CASE("edgeattn info and bench", "[cli][quick]") {
   REQUIRE(r["gflops"].get<double>() > 0.0);
   REQUIRE(r["workspace_bytes"].get<std::size_t>() > 0);
 }
+
+TEST_CASE("edgeattn run converts float16 and float64 inputs", "[cli][quick]") {
+  // The same values stored as float16, float64 and float32 must give the same output.
+  const fs::path d = golden / "torch_self_basic";
+  const formats::Array q = formats::read_npy((d / "query.npy").string());
+  std::vector<float> rounded = q.to_float();
+  for (float& x : rounded) x = formats::half_to_float(formats::float_to_half(x));
+  const fs::path dir = scratch_dir();
+  formats::write_npy_f16((dir / "q16.npy").string(), q.shape, rounded.data());
+  formats::write_npy((dir / "q32.npy").string(), q.shape, rounded.data());
+  {  // float64: header by hand, data as doubles
+    std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 5, 16), }";
+    header.append(64 - (10 + header.size() + 1) % 64, ' ');
+    header += '\n';
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xff) + char(header.size() >> 8) + header;
+    for (float x : rounded) {
+      const double v = x;
+      bytes.append(reinterpret_cast<const char*>(&v), 8);
+    }
+    write_bytes(dir / "q64.npy", bytes);
+  }
+  std::vector<std::vector<float>> outs;
+  for (const char* name : {"q16.npy", "q32.npy", "q64.npy"}) {
+    const std::string out = (dir / (std::string("y_") + name)).string();
+    const CliResult r = cli("run --weights " + (d / "weights.safetensors").string() + " --heads 4 --query " +
+                            (dir / name).string() + " --out " + out);
+    INFO(name << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    outs.push_back(formats::read_npy(out).to_float());
+  }
+  REQUIRE(outs[0] == outs[1]);
+  REQUIRE(outs[2] == outs[1]);
+}
