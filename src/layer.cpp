@@ -5,9 +5,6 @@
 #include <limits>
 #include <new>
 
-#include "kernel_config.hpp"
-#include "kernels/attention.hpp"
-#include "kernels/gemm.hpp"
 #include "layer_impl.hpp"
 #include "size_math.hpp"
 
@@ -36,13 +33,14 @@ AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
   return dst;
 }
 
-AlignedFloats pack_weights(const float* src, WeightLayout layout, int in, int out, bool* oom) {
-  AlignedFloats dst = allocate_floats(kernels::packed_b_floats(in, out, config::kGemmNR));
+AlignedFloats pack_weights(const KernelTable& k, const float* src, WeightLayout layout, int in,
+                           int out, bool* oom) {
+  AlignedFloats dst = allocate_floats(kernels::packed_b_floats(in, out, k.gemm_nr));
   if (!dst) {
     *oom = true;
     return nullptr;
   }
-  kernels::pack_b<config::kGemmNR>(src, layout == WeightLayout::out_in, in, out, dst.get());
+  k.pack_b(src, layout == WeightLayout::out_in, in, out, dst.get());
   return dst;
 }
 
@@ -103,13 +101,16 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   L.vdim = spec.vdim == 0 ? spec.embed_dim : spec.vdim;
   L.kv_width = L.num_kv_heads * L.head_dim;
   L.scale = spec.scale ? *spec.scale : 1.0f / std::sqrt(static_cast<float>(L.head_dim));
+  char port_error[160];
+  L.kernels = select_port(spec.port, port_error, sizeof(port_error));
+  if (!L.kernels) return Status::error(StatusCode::unsupported, "%s", port_error);
 
   bool oom = false;
   const Weights& w = spec.weights;
-  L.wq = pack_weights(w.q, spec.weight_layout, L.embed_dim, L.embed_dim, &oom);
-  L.wk = pack_weights(w.k, spec.weight_layout, L.kdim, L.kv_width, &oom);
-  L.wv = pack_weights(w.v, spec.weight_layout, L.vdim, L.kv_width, &oom);
-  L.wo = pack_weights(w.out, spec.weight_layout, L.embed_dim, L.embed_dim, &oom);
+  L.wq = pack_weights(*L.kernels, w.q, spec.weight_layout, L.embed_dim, L.embed_dim, &oom);
+  L.wk = pack_weights(*L.kernels, w.k, spec.weight_layout, L.kdim, L.kv_width, &oom);
+  L.wv = pack_weights(*L.kernels, w.v, spec.weight_layout, L.vdim, L.kv_width, &oom);
+  L.wo = pack_weights(*L.kernels, w.out, spec.weight_layout, L.embed_dim, L.embed_dim, &oom);
   L.bq = copy_floats(w.q_bias, L.embed_dim, &oom);
   L.bk = copy_floats(w.k_bias, L.kv_width, &oom);
   L.bv = copy_floats(w.v_bias, L.kv_width, &oom);
@@ -152,6 +153,7 @@ int Layer::kdim() const { return impl_->kdim; }
 int Layer::vdim() const { return impl_->vdim; }
 float Layer::scale() const { return impl_->scale; }
 bool Layer::has_bias_kv() const { return impl_->has_bias_kv(); }
+const char* Layer::port() const { return impl_->kernels->name; }
 
 Status Layer::Impl::plan(const Shape& shape, int num_threads, WorkspacePlan* p) const {
   const int kv_len = shape.kv_len == 0 ? shape.q_len : shape.kv_len;
@@ -166,15 +168,20 @@ Status Layer::Impl::plan(const Shape& shape, int num_threads, WorkspacePlan* p) 
   SizeAccumulator acc;  // 16-float (64-byte) aligned regions, overflow-checked
   const std::size_t B = static_cast<std::size_t>(shape.batch);
   const std::size_t Lq = static_cast<std::size_t>(shape.q_len);
+  // Kᵀ rows are padded to a multiple of 16 keys and V is followed by slack, because the
+  // micro-kernel reads whole NR-column tiles (NR <= 16) past the valid columns; the reads
+  // land in this workspace and feed only unused results.
+  const std::size_t kv_ld = round_up(kv_total, 16);
+  const std::size_t slack = 16;
   p->q = acc.add({B, Lq, static_cast<std::size_t>(embed_dim)});
-  p->kt = acc.add({B, kv_total, static_cast<std::size_t>(kv_width)});
+  p->kt = acc.add({B, kv_ld, static_cast<std::size_t>(kv_width)});
   p->v = acc.add({B, kv_total, static_cast<std::size_t>(kv_width)});
+  acc.add({slack});
   p->concat = acc.add({B, Lq, static_cast<std::size_t>(embed_dim)});
-  const std::size_t tile =
-      kernels::attend_tile_scratch_floats<config::kAttnTQ, config::kAttnTK>(head_dim);
+  const std::size_t tile = kernels->attend_scratch_floats(head_dim);
   p->scratch_per_slot = round_up(std::max(tile, kv_total), 16);
   p->scratch = acc.add({static_cast<std::size_t>(num_threads), p->scratch_per_slot});
-  p->kv_ld = kv_total;
+  p->kv_ld = kv_ld;
   p->total_floats = acc.total();
   if (acc.overflowed() || !checked_mul(p->total_floats, sizeof(float), nullptr))
     return Status::error(StatusCode::size_overflow,

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "edgeattn/edgeattn.hpp"
+#include "kernel_table.hpp"
 
 namespace edgeattn {
 
@@ -28,6 +29,7 @@ struct Layer::Impl {
   int embed_dim = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0, kdim = 0, vdim = 0;
   int kv_width = 0;  // num_kv_heads * head_dim
   float scale = 1.0f;
+  const KernelTable* kernels = nullptr;  // the port, chosen at create()
   AlignedFloats wq, wk, wv, wo;  // packed panels
   AlignedFloats bq, bk, bv, bo;  // biases, null when absent
   AlignedFloats bias_k, bias_v;  // add_bias_kv, null when absent

@@ -7,21 +7,11 @@
 #include <cstdint>
 
 #include "executor.hpp"
-#include "kernel_config.hpp"
-#include "kernels/attention.hpp"
-#include "kernels/gemm.hpp"
 #include "layer_impl.hpp"
 #include "size_math.hpp"
 
 namespace edgeattn {
 namespace {
-
-using config::kAttnTK;
-using config::kAttnTQ;
-using config::kGemmMR;
-using config::kGemmNR;
-using config::kGemmPanelBlock;
-using config::kGemmRowBlock;
 
 int ceil_div(int a, int b) { return (a + b - 1) / b; }
 
@@ -37,6 +27,7 @@ SeqStrides seq_strides(SequenceLayout layout, int batch, int len, int width) {
 
 // One projection GEMM of the run: rows of `a` (per batch) times packed weights.
 struct Projection {
+  const KernelTable* k = nullptr;
   const float* a = nullptr;
   SeqStrides in;
   int rows = 0, K = 0, N = 0;
@@ -45,9 +36,10 @@ struct Projection {
   std::ptrdiff_t out_batch_step = 0;  // added to map.base per batch
   int row_blocks = 0, panel_blocks = 0;
 
-  void init_grid() {
-    row_blocks = ceil_div(rows, kGemmRowBlock);
-    panel_blocks = ceil_div(ceil_div(N, kGemmNR), kGemmPanelBlock);
+  void init_grid(const KernelTable* kernels) {
+    k = kernels;
+    row_blocks = ceil_div(rows, k->gemm_row_block);
+    panel_blocks = ceil_div(ceil_div(N, k->gemm_nr), k->gemm_panel_block);
   }
   std::size_t tasks(int batch) const {
     return static_cast<std::size_t>(batch) * row_blocks * panel_blocks;
@@ -59,12 +51,11 @@ struct Projection {
     const int b = static_cast<int>(t / row_blocks);
     kernels::OutputMap m = map;
     m.base += b * out_batch_step;
-    const int row0 = rb * kGemmRowBlock;
-    const int panels = ceil_div(N, kGemmNR);
-    const int p0 = pb * kGemmPanelBlock;
-    kernels::gemm_block<kGemmMR, kGemmNR>(a + b * in.batch, in.token, row0,
-                                          std::min(kGemmRowBlock, rows - row0), K, packed, p0,
-                                          std::min(panels, p0 + kGemmPanelBlock), N, m);
+    const int row0 = rb * k->gemm_row_block;
+    const int panels = ceil_div(N, k->gemm_nr);
+    const int p0 = pb * k->gemm_panel_block;
+    k->gemm_block(a + b * in.batch, in.token, row0, std::min(k->gemm_row_block, rows - row0), K,
+                  packed, p0, std::min(panels, p0 + k->gemm_panel_block), N, m);
   }
 };
 
@@ -143,9 +134,10 @@ void attention_task(void* c, std::size_t t, int slot) {
   const int h = static_cast<int>(t % ctx.L->num_heads);
   const int b = static_cast<int>(t / ctx.L->num_heads);
   float* scratch = ctx.ws + ctx.plan.scratch + static_cast<std::size_t>(slot) * ctx.plan.scratch_per_slot;
-  const int i0 = qt * kAttnTQ;
-  kernels::attend_tile<kAttnTQ, kAttnTK>(ctx.head_view(b, h), ctx.mask_view(b, h), i0,
-                                         std::min(kAttnTQ, ctx.q_len - i0), scratch);
+  const int tq = ctx.L->kernels->attn_tq;
+  const int i0 = qt * tq;
+  ctx.L->kernels->attend_tile(ctx.head_view(b, h), ctx.mask_view(b, h), i0,
+                              std::min(tq, ctx.q_len - i0), scratch);
 }
 
 // Attention-weights path: one task per (batch, query tile) loops over heads in a fixed order,
@@ -158,7 +150,8 @@ void attention_weights_task(void* c, std::size_t t, int slot) {
   const std::size_t n = static_cast<std::size_t>(ctx.kv_total);
   float* prob = ctx.ws + ctx.plan.scratch + static_cast<std::size_t>(slot) * ctx.plan.scratch_per_slot;
   const bool averaged = ctx.args->attn_weights == AttnWeightsOutput::averaged;
-  const int i0 = qt * kAttnTQ, i1 = std::min(ctx.q_len, i0 + kAttnTQ);
+  const int tq = ctx.L->kernels->attn_tq;
+  const int i0 = qt * tq, i1 = std::min(ctx.q_len, i0 + tq);
   for (int h = 0; h < H; ++h) {
     const kernels::HeadView hv = ctx.head_view(b, h);
     const kernels::MaskView mv = ctx.mask_view(b, h);
@@ -305,7 +298,7 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   ctx.kv_len = Lkv;
   ctx.kv_total = Lkv + (has_bias_kv() ? 1 : 0);
   ctx.ws = static_cast<float*>(workspace);
-  ctx.q_tiles = ceil_div(Lq, kAttnTQ);
+  ctx.q_tiles = ceil_div(Lq, kernels->attn_tq);
   const int hd = head_dim;
   const std::ptrdiff_t kv_ld = static_cast<std::ptrdiff_t>(ctx.plan.kv_ld);
 
@@ -342,7 +335,7 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   ctx.num_proj = 3;
   std::size_t proj_tasks = 0;
   for (Projection& p : ctx.proj) {
-    p.init_grid();
+    p.init_grid(kernels);
     proj_tasks += p.tasks(B);
   }
   exec.impl().parallel_for(proj_tasks, projection_task, &ctx);
@@ -376,7 +369,7 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   const SeqStrides out = seq_strides(a.layout, B, Lq, embed_dim);
   po.map = {a.output, out.token, 1, embed_dim, 0, bo.get(), 1.0f};
   po.out_batch_step = out.batch;
-  po.init_grid();
+  po.init_grid(kernels);
   exec.impl().parallel_for(po.tasks(B), output_task, &ctx);
   return Status();
 }

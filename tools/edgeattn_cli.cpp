@@ -75,23 +75,33 @@ std::vector<std::string> cpu_features() {
 }
 
 // ---------------------------------------------------------------- info
-int cmd_info() {
-  const edgeattn::BuildInfo b = edgeattn::build_info();
+int cmd_info(const std::string& port) {
+  edgeattn::PortInfo selected{};
+  const edgeattn::Status st = edgeattn::select_port(port.c_str(), &selected);
+  if (!st) throw UsageError(st.message());
   std::printf("edgeattn %s\n", edgeattn::version());
   std::printf("cpu:             %s\n", cpu_model().c_str());
   std::string features;
   for (const auto& f : cpu_features()) features += (features.empty() ? "" : " ") + f;
   std::printf("cpu features:    %s\n", features.empty() ? "(none detected)" : features.c_str());
-  std::printf("port in use:     %s\n", b.port);
-  std::printf("gemm tile:       %d x %d (rows x columns)\n", b.gemm_mr, b.gemm_nr);
-  std::printf("attention tile:  %d query rows x %d keys\n", b.attn_query_tile, b.attn_kv_tile);
+  std::printf("port in use:     %s%s\n", selected.name,
+              !port.empty() ? " (forced by --port)" : std::getenv("EDGEATTN_PORT") ? " (forced by EDGEATTN_PORT)" : " (automatic)");
+  std::printf("gemm kernel:     %s (tile %d x %d)\n", selected.gemm_kernel, selected.gemm_mr, selected.gemm_nr);
+  std::printf("attention tile:  %d query rows x %d keys\n", selected.attn_query_tile, selected.attn_kv_tile);
   std::printf("default threads: %d\n", edgeattn::default_num_threads());
+  std::printf("ports built:    ");
+  for (int i = 0; i < edgeattn::port_count(); ++i) {
+    const edgeattn::PortInfo p = edgeattn::port_info(i);
+    std::printf(" %s%s", p.name, p.cpu_supported ? "" : " (CPU lacks it)");
+  }
+  std::printf("\n");
   return 0;
 }
 
 // ---------------------------------------------------------------- run
 struct RunOptions {
   std::string weights, prefix, query, key, value, attn_mask, key_padding_mask, out, attn_weights_out;
+  std::string port;
   int heads = 0, kv_heads = 0, threads = 0;
   bool causal = false, seq_first = false;
 };
@@ -206,7 +216,9 @@ int cmd_run(const RunOptions& o) {
     }
   }
   std::unique_ptr<edgeattn::Layer> layer;
-  edgeattn::Status st = edgeattn::Layer::create(w.spec(o.heads, kv_heads), &layer);
+  edgeattn::LayerSpec spec = w.spec(o.heads, kv_heads);
+  spec.port = o.port.empty() ? nullptr : o.port.c_str();
+  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
   if (!st) throw FormatError(o.weights + ": " + st.message());
   const int S = Lkv + (layer->has_bias_kv() ? 1 : 0);
   std::vector<float> output(static_cast<std::size_t>(B) * Lq * w.embed_dim);
@@ -246,7 +258,7 @@ struct BenchResult {
   std::size_t workspace_bytes;
 };
 
-BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, double min_seconds) {
+BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, double min_seconds, const std::string& port) {
   std::mt19937 rng(1234);
   const int E = s.embed_dim;
   const float bound = 1.0f / std::sqrt(static_cast<float>(E));
@@ -263,6 +275,7 @@ BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, do
   spec.embed_dim = E;
   spec.num_heads = s.heads;
   spec.weights = {wq.data(), wk.data(), wv.data(), wo.data(), bq.data(), bk.data(), bv.data(), bo.data(), nullptr, nullptr};
+  spec.port = port.empty() ? nullptr : port.c_str();
   std::unique_ptr<edgeattn::Layer> layer;
   edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
   if (!st) throw UsageError(st.message());
@@ -296,24 +309,26 @@ BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, do
           edgeattn::tools::flops(s) / (median * 1e-3) * 1e-9, bytes};
 }
 
-int cmd_bench(const std::string& shape, int threads, const std::string& json_path, double min_seconds) {
+int cmd_bench(const std::string& shape, int threads, const std::string& json_path, double min_seconds, const std::string& port) {
   std::vector<const edgeattn::tools::StandardShape*> shapes;
   for (const auto& s : edgeattn::tools::kStandardShapes)
     if (shape == "all" || shape == s.id || shape == s.name) shapes.push_back(&s);
   if (shapes.empty()) throw UsageError("--shape must be S1..S6, a full shape name or all, got '" + shape + "'");
-  const edgeattn::BuildInfo info = edgeattn::build_info();
-  std::printf("edgeattn %s, port %s, cpu %s\n", edgeattn::version(), info.port, cpu_model().c_str());
+  edgeattn::PortInfo info{};
+  const edgeattn::Status st = edgeattn::select_port(port.c_str(), &info);
+  if (!st) throw UsageError(st.message());
+  std::printf("edgeattn %s, port %s, cpu %s\n", edgeattn::version(), info.name, cpu_model().c_str());
   std::printf("%-16s %7s %10s %10s %10s %9s %14s\n", "shape", "threads", "median_ms", "min_ms", "max_ms", "GFLOP/s", "workspace_B");
   std::vector<BenchResult> results;
   for (const auto* s : shapes) {
-    const BenchResult r = bench_shape(*s, threads, min_seconds);
+    const BenchResult r = bench_shape(*s, threads, min_seconds, port);
     std::printf("%-16s %7d %10.3f %10.3f %10.3f %9.2f %14zu\n", r.shape.c_str(), r.threads, r.median_ms, r.min_ms, r.max_ms, r.gflops, r.workspace_bytes);
     std::fflush(stdout);
     results.push_back(r);
   }
   if (!json_path.empty()) {
     nlohmann::json j;
-    j["machine"] = {{"cpu", cpu_model()}, {"port", info.port}, {"edgeattn_version", edgeattn::version()},
+    j["machine"] = {{"cpu", cpu_model()}, {"port", info.name}, {"edgeattn_version", edgeattn::version()},
                     {"hardware_threads", edgeattn::default_num_threads()}};
     j["results"] = nlohmann::json::array();
     for (const auto& r : results)
@@ -333,7 +348,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", edgeattn::version());
 
-  app.add_subcommand("info", "CPU features, kernel port and tile sizes, default thread count");
+  std::string port;
+  CLI::App* info = app.add_subcommand("info", "CPU features, kernel port and tile sizes, default thread count");
+  info->add_option("--port", port, "Show this port instead of the automatic choice");
 
   RunOptions ro;
   CLI::App* run = app.add_subcommand("run", "Run one attention layer of a .safetensors checkpoint on .npy inputs");
@@ -348,6 +365,7 @@ int main(int argc, char** argv) {
   run->add_option("--key-padding-mask", ro.key_padding_mask, "[batch, kv_len]; bool (true = padding) or float (added)");
   run->add_flag("--causal", ro.causal, "Query i attends keys j <= i only");
   run->add_flag("--seq-first", ro.seq_first, "Read and write [seq, batch, E]");
+  run->add_option("--port", ro.port, "Force a kernel port (x86-avx2, generic, ...); default: EDGEATTN_PORT or automatic");
   run->add_option("--threads", ro.threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
   run->add_option("--out", ro.out, "Output .npy (float32)")->required();
   run->add_option("--attn-weights-out", ro.attn_weights_out, "Attention weights averaged over heads .npy");
@@ -358,6 +376,7 @@ int main(int argc, char** argv) {
   CLI::App* bench = app.add_subcommand("bench", "Time the standard shapes S1-S6 on built-in random weights");
   bench->add_option("--shape", shape, "S1..S6 or all");
   bench->add_option("--threads", threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+  bench->add_option("--port", port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
   bench->add_option("--json", json, "Write the results as JSON to this file");
   bench->add_option("--min-time", min_time, "Seconds to spend per shape (at least 5 runs)")->check(CLI::Range(0.0, 3600.0));
 
@@ -371,9 +390,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    if (app.got_subcommand("info")) return cmd_info();
+    if (app.got_subcommand("info")) return cmd_info(port);
     if (app.got_subcommand("run")) return cmd_run(ro);
-    if (app.got_subcommand("bench")) return cmd_bench(shape, threads, json, min_time);
+    if (app.got_subcommand("bench")) return cmd_bench(shape, threads, json, min_time, port);
   } catch (const std::exception& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');

@@ -103,6 +103,7 @@ struct LayerSpec {
   WeightLayout weight_layout = WeightLayout::out_in;
   Weights weights;
   std::optional<float> scale;  // softmax scale; default 1/sqrt(head_dim)
+  const char* port = nullptr;  // force a kernel port by name; null: EDGEATTN_PORT or automatic
 
   // Convenience arena: if max_q_len > 0 the layer allocates at create() one workspace for
   // shapes up to these maxima and an executor of num_threads, used by run(args) without a
@@ -196,14 +197,21 @@ class EDGEATTN_API Executor {
 
 EDGEATTN_API int default_num_threads();
 
-// What this build computes with: the kernel port in use and its tile sizes.
-struct BuildInfo {
-  const char* port;       // e.g. "generic"
-  int gemm_mr, gemm_nr;   // GEMM register tile (rows × columns)
-  int attn_query_tile;    // query rows per attention task
-  int attn_kv_tile;       // keys per online-softmax step
+// Kernel ports: one per target ISA ("x86-avx2", "generic", ...). A build carries several;
+// create() picks one per layer: LayerSpec::port if set, else the EDGEATTN_PORT environment
+// variable if set, else the best port this CPU supports.
+struct PortInfo {
+  const char* name;         // "x86-avx2", "generic", ...
+  const char* gemm_kernel;  // e.g. "f32_gemm_ukernel_6x16__x86_avx2"
+  int gemm_mr, gemm_nr;     // GEMM register tile (rows × columns)
+  int attn_query_tile;      // query rows per attention task
+  int attn_kv_tile;         // keys per online-softmax step
+  bool cpu_supported;       // this CPU can run it
 };
-EDGEATTN_API BuildInfo build_info();
+EDGEATTN_API int port_count();                // ports in this build, best first
+EDGEATTN_API PortInfo port_info(int index);   // 0 <= index < port_count()
+// The port create() would pick for `requested` (null or "" = automatic).
+EDGEATTN_API Status select_port(const char* requested, PortInfo* out);
 
 class EDGEATTN_API Layer {
  public:
@@ -221,6 +229,7 @@ class EDGEATTN_API Layer {
   int vdim() const;
   float scale() const;
   bool has_bias_kv() const;
+  const char* port() const;  // the kernel port this layer runs
 
   // Bytes of workspace one run of this shape needs with an executor of num_threads threads.
   // Fails (status) when sizes overflow.

@@ -18,126 +18,125 @@
 #include <cstdint>
 #include <limits>
 
+#include "gemm.hpp"
+#include "types.hpp"
+
 namespace edgeattn::kernels {
+namespace {  // internal linkage: see vec.hpp
 
-// Everything that can mask a score, resolved for one (batch, head).
-struct MaskView {
-  const float* attn_add = nullptr;      // [q_len][mask_ld] additive, or null
-  const std::uint8_t* attn_bool = nullptr;  // [q_len][mask_ld] boolean, or null
-  bool attn_bool_blocks_if_true = true;
-  std::ptrdiff_t mask_ld = 0;
-  const float* kpm_add = nullptr;           // [kv_len] additive, or null
-  const std::uint8_t* kpm_bool = nullptr;   // [kv_len] boolean, or null
-  bool kpm_bool_blocks_if_true = true;
-  bool causal = false;  // key j > query i is masked
-  int kv_len = 0;       // keys at j >= kv_len (the bias_k position) are never masked
-
-  bool any() const {
-    return attn_add || attn_bool || kpm_add || kpm_bool || causal;
-  }
-  // Adds the mask of row i, keys [j0, j0 + n), to s[0 .. n).
-  void apply(int i, int j0, int n, float* s) const {
-    constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-    const int jend = std::min(j0 + n, kv_len);
-    if (attn_add) {
-      const float* m = attn_add + i * mask_ld;
-      for (int j = j0; j < jend; ++j) s[j - j0] += m[j];
-    }
-    if (attn_bool) {
-      const std::uint8_t* m = attn_bool + i * mask_ld;
-      for (int j = j0; j < jend; ++j)
-        if ((m[j] != 0) == attn_bool_blocks_if_true) s[j - j0] = kNegInf;
-    }
-    if (kpm_add) {
-      for (int j = j0; j < jend; ++j) s[j - j0] += kpm_add[j];
-    }
-    if (kpm_bool) {
-      for (int j = j0; j < jend; ++j)
-        if ((kpm_bool[j] != 0) == kpm_bool_blocks_if_true) s[j - j0] = kNegInf;
-    }
-    if (causal) {
-      for (int j = std::max(j0, i + 1); j < jend; ++j) s[j - j0] = kNegInf;
-    }
-  }
-};
-
-struct HeadView {
-  const float* q = nullptr;   // [q_len][head_dim], pre-scaled
-  const float* kt = nullptr;  // [head_dim][kv_ld]
-  const float* v = nullptr;   // [kv_total][head_dim]
-  std::ptrdiff_t kv_ld = 0;
-  int q_len = 0;
-  int kv_total = 0;  // kv_len plus the bias_k position, if any
-  int head_dim = 0;
-  float* out = nullptr;       // row i at out + i * out_ld, head_dim floats
-  std::ptrdiff_t out_ld = 0;
-};
-
-template <int TQ, int TK>
-std::size_t attend_tile_scratch_floats(int head_dim) {
-  return static_cast<std::size_t>(TQ) * TK + static_cast<std::size_t>(TQ) * head_dim + 2 * TQ;
+inline bool mask_any(const MaskView& m) {
+  return m.attn_add || m.attn_bool || m.kpm_add || m.kpm_bool || m.causal;
 }
 
-// Query rows [i0, i0 + rows), rows <= TQ.
-template <int TQ, int TK>
+// Adds the mask of row i, keys [j0, j0 + n), to s[0 .. n).
+inline void apply_mask(const MaskView& mk, int i, int j0, int n, float* s) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const int jend = std::min(j0 + n, mk.kv_len);
+  if (mk.attn_add) {
+    const float* m = mk.attn_add + i * mk.mask_ld;
+    for (int j = j0; j < jend; ++j) s[j - j0] += m[j];
+  }
+  if (mk.attn_bool) {
+    const std::uint8_t* m = mk.attn_bool + i * mk.mask_ld;
+    for (int j = j0; j < jend; ++j)
+      if ((m[j] != 0) == mk.attn_bool_blocks_if_true) s[j - j0] = kNegInf;
+  }
+  if (mk.kpm_add) {
+    for (int j = j0; j < jend; ++j) s[j - j0] += mk.kpm_add[j];
+  }
+  if (mk.kpm_bool) {
+    for (int j = j0; j < jend; ++j)
+      if ((mk.kpm_bool[j] != 0) == mk.kpm_bool_blocks_if_true) s[j - j0] = kNegInf;
+  }
+  if (mk.causal) {
+    for (int j = std::max(j0, i + 1); j < jend; ++j) s[j - j0] = kNegInf;
+  }
+}
+
+inline int round_up_int(int n, int m) { return (n + m - 1) / m * m; }
+
+template <int TQ, int TK, int NR>
+std::size_t attend_tile_scratch_floats(int head_dim) {
+  return static_cast<std::size_t>(TQ) * TK +
+         static_cast<std::size_t>(TQ) * round_up_int(head_dim, NR) + 2 * TQ;
+}
+
+// Query rows [i0, i0 + rows), rows <= TQ. S = Q·Kᵀ and O += P·V run through the GEMM
+// micro-kernel (MR × NR); the softmax in between is vectorised over keys.
+//
+// Reads past the valid columns: the micro-kernel reads NR columns of Kᵀ (kv_ld is padded to a
+// multiple of NR) and of V rows (up to round_up(head_dim, NR); the planner leaves slack after
+// V). Those columns only feed S and O columns that are never used.
+template <class Vec, int MR, int NR, int TQ, int TK>
 void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, float* scratch) {
+  static_assert(TK % NR == 0, "TK must be a multiple of NR");
+  using V = typename Vec::V;
+  constexpr int L = Vec::lanes;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   const int hd = h.head_dim;
-  float* s = scratch;                      // [TQ][TK]
-  float* o = s + TQ * TK;                  // [TQ][hd]
-  float* m = o + static_cast<std::ptrdiff_t>(TQ) * hd;  // [TQ]
-  float* l = m + TQ;                       // [TQ]
+  const int hd_pad = round_up_int(hd, NR);
+  float* s = scratch;                                      // [TQ][TK]
+  float* o = s + TQ * TK;                                  // [TQ][hd_pad]
+  float* m = o + static_cast<std::ptrdiff_t>(TQ) * hd_pad;  // [TQ]
+  float* l = m + TQ;                                       // [TQ]
   for (int i = 0; i < rows; ++i) {
     m[i] = kNegInf;
     l[i] = 0.0f;
-    for (int d = 0; d < hd; ++d) o[i * hd + d] = 0.0f;
+    for (int d = 0; d < hd_pad; ++d) o[i * hd_pad + d] = 0.0f;
   }
   // Causal: keys beyond the last row's diagonal are masked for every row of the tile (the
-  // bias_k position, past kv_len, is never masked, so it is always visited).
+  // bias_k position, past kv_len, is never masked, so then every tile is visited).
   int kv_end = h.kv_total;
-  const bool skip_causal = mask.causal && h.kv_total == mask.kv_len;
-  if (skip_causal) kv_end = std::min(kv_end, i0 + rows);
-  const bool masked = mask.any();
+  if (mask.causal && h.kv_total == mask.kv_len) kv_end = std::min(kv_end, i0 + rows);
+  const bool masked = mask_any(mask);
+  const float* q = h.q + static_cast<std::ptrdiff_t>(i0) * hd;
 
   for (int j0 = 0; j0 < kv_end; j0 += TK) {
     const int cols = std::min(TK, kv_end - j0);
+    for (int ir = 0; ir < rows; ir += MR)
+      for (int jc = 0; jc < cols; jc += NR)
+        gemm_ukernel<Vec, MR, NR, false>(std::min(MR, rows - ir), hd, q + ir * hd, hd,
+                                         h.kt + j0 + jc, h.kv_ld, s + ir * TK + jc, TK);
+    const int vec_cols = cols / L * L;
     for (int i = 0; i < rows; ++i) {
       float* si = s + i * TK;
-      for (int j = 0; j < cols; ++j) si[j] = 0.0f;
-      const float* qi = h.q + static_cast<std::ptrdiff_t>(i0 + i) * hd;
-      for (int d = 0; d < hd; ++d) {
-        const float qd = qi[d];
-        const float* kd = h.kt + d * h.kv_ld + j0;
-        for (int j = 0; j < cols; ++j) si[j] += qd * kd[j];
+      if (masked) apply_mask(mask, i0 + i, j0, cols, si);
+      V vmax = Vec::broadcast(kNegInf);
+      for (int j = 0; j < vec_cols; j += L) vmax = Vec::max(vmax, Vec::load(si + j));
+      float mx = std::max(m[i], Vec::hmax(vmax));
+      for (int j = vec_cols; j < cols; ++j) mx = std::max(mx, si[j]);
+      if (mx == kNegInf) {  // every key so far masked: P is all zero, nothing to accumulate
+        for (int j = 0; j < cols; ++j) si[j] = 0.0f;
+        continue;
       }
-      if (masked) mask.apply(i0 + i, j0, cols, si);
-      float mx = m[i];
-      for (int j = 0; j < cols; ++j) mx = std::max(mx, si[j]);
-      if (mx == kNegInf) continue;  // every key so far masked: nothing to accumulate
       const float alpha = std::exp(m[i] - mx);  // 0 when m[i] was -inf
-      float sum = 0.0f;
-      for (int j = 0; j < cols; ++j) {
-        const float p = std::exp(si[j] - mx);
-        si[j] = p;
-        sum += p;
+      const V vmx = Vec::broadcast(mx);
+      V vsum = Vec::zero();
+      for (int j = 0; j < vec_cols; j += L) {
+        const V p = Vec::exp(Vec::sub(Vec::load(si + j), vmx));
+        Vec::store(si + j, p);
+        vsum = Vec::add(vsum, p);
       }
+      float sum = Vec::hsum(vsum);
+      for (int j = vec_cols; j < cols; ++j) sum += (si[j] = std::exp(si[j] - mx));
       l[i] = l[i] * alpha + sum;
       m[i] = mx;
-      float* oi = o + i * hd;
-      if (alpha != 1.0f)
-        for (int d = 0; d < hd; ++d) oi[d] *= alpha;
-      for (int j = 0; j < cols; ++j) {
-        const float p = si[j];
-        if (p == 0.0f) continue;
-        const float* vj = h.v + static_cast<std::ptrdiff_t>(j0 + j) * hd;
-        for (int d = 0; d < hd; ++d) oi[d] += p * vj[d];
+      if (alpha != 1.0f) {
+        float* oi = o + i * hd_pad;
+        const V va = Vec::broadcast(alpha);
+        for (int d = 0; d < hd_pad; d += L) Vec::store(oi + d, Vec::mul(Vec::load(oi + d), va));
       }
     }
+    for (int ir = 0; ir < rows; ir += MR)
+      for (int dc = 0; dc < hd; dc += NR)
+        gemm_ukernel<Vec, MR, NR, true>(std::min(MR, rows - ir), cols, s + ir * TK, TK,
+                                        h.v + static_cast<std::ptrdiff_t>(j0) * hd + dc, hd,
+                                        o + ir * hd_pad + dc, hd_pad);
   }
   for (int i = 0; i < rows; ++i) {
     float* dst = h.out + static_cast<std::ptrdiff_t>(i0 + i) * h.out_ld;
     const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
-    const float* oi = o + i * hd;
+    const float* oi = o + i * hd_pad;
     for (int d = 0; d < hd; ++d) dst[d] = oi[d] * inv;
   }
 }
@@ -155,7 +154,7 @@ inline void attend_row_with_weights(const HeadView& h, const MaskView& mask, int
     const float* kd = h.kt + d * h.kv_ld;
     for (int j = 0; j < n; ++j) prob[j] += qd * kd[j];
   }
-  if (mask.any()) mask.apply(i, 0, n, prob);
+  if (mask_any(mask)) apply_mask(mask, i, 0, n, prob);
   float mx = kNegInf;
   for (int j = 0; j < n; ++j) mx = std::max(mx, prob[j]);
   float* dst = h.out + static_cast<std::ptrdiff_t>(i) * h.out_ld;
@@ -179,4 +178,5 @@ inline void attend_row_with_weights(const HeadView& h, const MaskView& mask, int
   }
 }
 
+}  // namespace
 }  // namespace edgeattn::kernels

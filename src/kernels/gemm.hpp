@@ -1,38 +1,32 @@
-// Packed GEMM for the projections: C = (A · B + bias) · scale, written through an OutputMap.
+// Packed GEMM: the micro-kernel every port instantiates, and the projection driver around it.
 //
-// B (the weights) is packed once at create() into panels of NR columns: panel p holds K rows
-// of NR floats, zero-padded past N, so the micro-kernel streams one panel with unit stride.
-// A (activations) is read in place with a row stride, which lets one kernel read batch-first,
-// sequence-first and head-concatenated inputs alike. The micro-kernel computes an MR × NR tile
-// and handles partial tiles itself: rows past the end alias the last valid row (their results
-// are simply not stored), columns past N meet the zero padding.
+// What is packing? The weights B are copied once at create() into panels of NR columns: panel
+// p holds K rows of NR floats, zero-padded past N, so the micro-kernel streams one panel with
+// unit stride and never branches on N. Activations A are read in place with a row stride, which
+// lets one kernel read batch-first, sequence-first and head-concatenated inputs alike.
+//
+// The micro-kernel keeps an MR × NR tile of C in registers (MR·NR/lanes accumulators) and, per
+// step of K, loads NR/lanes vectors of B and broadcasts MR scalars of A. Partial tiles are its
+// own job: rows past mr alias the last valid row (their results are never stored); columns past
+// the valid ones meet zero padding (packed weights) or are computed and ignored (attention).
+// The same kernel computes attention's Q·Kᵀ and P·V tiles, with B read at a stride ldb.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 
+#include "types.hpp"
+#include "vec.hpp"
+
 namespace edgeattn::kernels {
+namespace {  // internal linkage: see vec.hpp
 
-// Where element (row r, column n) of a GEMM result goes. Columns come in groups of
-// `group_cols` (a head's width); consecutive columns inside a group are `col_step` apart,
-// consecutive groups `group_step` apart, consecutive rows `row_step` apart. This one rule
-// writes plain row-major output, head-major Q/V ([head][row][d]) and head-major transposed
-// K ([head][d][row]) straight from the epilogue, with no separate split or transpose pass.
-struct OutputMap {
-  float* base = nullptr;
-  std::ptrdiff_t row_step = 0;
-  std::ptrdiff_t col_step = 1;
-  int group_cols = 1;
-  std::ptrdiff_t group_step = 0;
-  const float* bias = nullptr;  // [N] or null
-  float scale = 1.0f;           // applied after the bias (the softmax scale folded into Q)
-
-  float* at(int r, int n) const {
-    const int g = n / group_cols;
-    const int c = n - g * group_cols;
-    return base + g * group_step + c * col_step + r * row_step;
-  }
-};
+// Address of element (r, n) of a projection result (see OutputMap).
+inline float* output_at(const OutputMap& out, int r, int n) {
+  const int g = n / out.group_cols;
+  const int c = n - g * out.group_cols;
+  return out.base + g * out.group_step + c * out.col_step + r * out.row_step;
+}
 
 inline std::size_t packed_b_floats(int K, int N, int NR) {
   return static_cast<std::size_t>((N + NR - 1) / NR) * static_cast<std::size_t>(K) * NR;
@@ -59,46 +53,61 @@ void pack_b(const float* src, bool transposed, int K, int N, float* packed) {
   }
 }
 
-// Plain C++ micro-kernel written so the compiler keeps the MR × NR accumulators in vector
-// registers (the NR loop vectorises). The fast ports replace it with explicit SIMD.
-template <int MR, int NR>
-void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda, const float* b,
-                  float (&acc)[MR][NR]) {
+// C[0..mr) × [0..NR) (=|+= with ACCUMULATE) A[0..mr) × [0..K) · B[0..K) × [0..NR).
+// A rows are lda apart, B rows ldb apart, C rows ldc apart; all NR columns of C are written.
+template <class Vec, int MR, int NR, bool ACCUMULATE>
+inline void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda, const float* b,
+                         std::ptrdiff_t ldb, float* c, std::ptrdiff_t ldc) {
+  static_assert(NR % Vec::lanes == 0, "NR must be a multiple of the vector width");
+  constexpr int NV = NR / Vec::lanes;
+  using V = typename Vec::V;
   const float* rows[MR];
   for (int i = 0; i < MR; ++i) rows[i] = a + std::min(i, mr - 1) * lda;
+  V acc[MR][NV];
   for (int i = 0; i < MR; ++i)
-    for (int j = 0; j < NR; ++j) acc[i][j] = 0.0f;
+    for (int v = 0; v < NV; ++v)
+      acc[i][v] = ACCUMULATE && i < mr ? Vec::load(c + i * ldc + v * Vec::lanes) : Vec::zero();
   for (int k = 0; k < K; ++k) {
-    const float* bk = b + static_cast<std::ptrdiff_t>(k) * NR;
+    const float* bk = b + k * ldb;
+    V bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = Vec::load(bk + v * Vec::lanes);
     for (int i = 0; i < MR; ++i) {
-      const float ai = rows[i][k];
-      for (int j = 0; j < NR; ++j) acc[i][j] += ai * bk[j];
+      const V ai = Vec::broadcast(rows[i][k]);
+      for (int v = 0; v < NV; ++v) acc[i][v] = Vec::fma(ai, bv[v], acc[i][v]);
     }
+  }
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr) break;
+    for (int v = 0; v < NV; ++v) Vec::store(c + i * ldc + v * Vec::lanes, acc[i][v]);
   }
 }
 
-// Computes rows [row0, row0 + rows) × panels [panel0, panel1) of C. A points at row 0.
-template <int MR, int NR>
+// Projection driver: rows [row0, row0 + rows) × panels [panel0, panel1) of C = A · B, then
+// bias, scale and the OutputMap. A points at row 0.
+template <class Vec, int MR, int NR>
 void gemm_block(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
                 const float* packed, int panel0, int panel1, int N, const OutputMap& out) {
-  float acc[MR][NR];
+  alignas(64) float tile[MR * NR];
   for (int p = panel0; p < panel1; ++p) {
     const float* bp = packed + static_cast<std::size_t>(p) * K * NR;
     const int n0 = p * NR;
     const int nr = std::min(NR, N - n0);
     for (int r = row0; r < row0 + rows; r += MR) {
       const int mr = std::min(MR, row0 + rows - r);
-      gemm_ukernel<MR, NR>(mr, K, a + r * lda, lda, bp, acc);
+      gemm_ukernel<Vec, MR, NR, false>(mr, K, a + r * lda, lda, bp, NR, tile, NR);
       for (int i = 0; i < mr; ++i) {
-        for (int j = 0; j < nr; ++j) {
-          const int n = n0 + j;
-          float v = acc[i][j];
-          if (out.bias) v += out.bias[n];
-          *out.at(r + i, n) = v * out.scale;
+        const float* t = tile + i * NR;
+        if (out.col_step == 1 && n0 / out.group_cols == (n0 + nr - 1) / out.group_cols) {
+          float* dst = output_at(out, r + i, n0);  // the tile's row lies inside one group: contiguous
+          for (int j = 0; j < nr; ++j) dst[j] = (t[j] + (out.bias ? out.bias[n0 + j] : 0.0f)) * out.scale;
+        } else {
+          for (int j = 0; j < nr; ++j)
+            *output_at(out, r + i, n0 + j) = (t[j] + (out.bias ? out.bias[n0 + j] : 0.0f)) * out.scale;
         }
       }
     }
   }
 }
 
+}  // namespace
 }  // namespace edgeattn::kernels

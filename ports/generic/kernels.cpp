@@ -1,0 +1,21 @@
+// Port `generic`: the kernel templates instantiated over plain floats (ScalarVec). Runs on any
+// CPU with any C++17 compiler, is always built, and is the last fallback. The compiler may
+// still vectorise its loops for the build's baseline ISA.
+//
+// Tiles: a 4 × 8 GEMM tile is 32 scalar accumulators — the compiler keeps them in vector
+// registers where it vectorises (8 SSE registers on x86-64) and spills gracefully elsewhere.
+#include "kernel_table.hpp"
+
+namespace edgeattn {
+
+namespace {
+bool always() { return true; }
+constexpr KernelTable kTable =
+    make_kernel_table<kernels::ScalarVec, /*MR*/ 4, /*NR*/ 8, /*row block*/ 32,
+                      /*panel block*/ 8, /*TQ*/ 16, /*TK*/ 64>(
+        "generic", "f32_gemm_ukernel_4x8__generic", &always);
+}  // namespace
+
+const KernelTable& port_generic() { return kTable; }
+
+}  // namespace edgeattn

@@ -1,0 +1,29 @@
+// Port `x86-avx2`: the kernel templates instantiated for xsimd::fma3<xsimd::avx2> (8 floats per
+// vector, fused multiply-add). Serves x86-64 CPUs with AVX2 and FMA: Intel Haswell (2013) and
+// later, AMD Zen and later. This file alone is compiled with -mavx2 -mfma, so the rest of the
+// binary still runs on any x86-64; select_port() checks the CPU before using this table.
+//
+// Register budget (16 ymm registers): the 6 × 16 GEMM tile holds 12 accumulators, 2 registers
+// carry the current row of B and 1 the broadcast of A — 15 of 16. Two FMA units each need
+// 5 independent chains of latency 4–5 to stay busy, and 12 chains cover that.
+// Attention: 48 query rows share each K/V tile (8 micro-tiles of 6), 128 keys per online
+// softmax step keep the S tile (24 KB) and the O accumulator in L1/L2.
+#include "kernel_table.hpp"
+
+namespace edgeattn {
+
+namespace {
+bool cpu_has_avx2_fma() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+using Vec = kernels::SimdVec<xsimd::fma3<xsimd::avx2>>;
+constexpr KernelTable kTable =
+    make_kernel_table<Vec, /*MR*/ 6, /*NR*/ 16, /*row block*/ 48, /*panel block*/ 4,
+                      /*TQ*/ 48, /*TK*/ 128>("x86-avx2", "f32_gemm_ukernel_6x16__x86_avx2",
+                                             &cpu_has_avx2_fma);
+}  // namespace
+
+const KernelTable& port_x86_avx2() { return kTable; }
+
+}  // namespace edgeattn

@@ -1,0 +1,64 @@
+// The kernel table: how src/ reaches a port. Each port (ports/<name>/) fills one table with
+// its instantiations of the kernel templates and its tile sizes; the planner and executor only
+// call through it, so one x86 binary can carry several ports and pick one at run time.
+// src/ never includes a port's files; it only declares the tables below, which CMake links in
+// for the ports this build carries (EDGEATTN_HAVE_PORT_*).
+#pragma once
+
+#include <cstddef>
+
+#include "kernels/attention.hpp"
+#include "kernels/gemm.hpp"
+
+namespace edgeattn {
+
+struct KernelTable {
+  const char* name;             // the port's spelling: "generic", "x86-avx2", ...
+  const char* gemm_kernel;      // e.g. "f32_gemm_ukernel_6x16__x86_avx2"
+  int gemm_mr, gemm_nr;         // register tile
+  int gemm_row_block;           // rows per projection task (a multiple of gemm_mr)
+  int gemm_panel_block;         // NR-column panels per projection task
+  int attn_tq, attn_tk;         // query rows per attention task, keys per online-softmax step
+  bool (*cpu_supports)();       // can this CPU run the port?
+  void (*pack_b)(const float* src, bool transposed, int K, int N, float* packed);
+  void (*gemm_block)(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
+                     const float* packed, int panel0, int panel1, int N,
+                     const kernels::OutputMap& out);
+  std::size_t (*attend_scratch_floats)(int head_dim);
+  void (*attend_tile)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
+                      int rows, float* scratch);
+};
+
+// The tables this build carries, best first; generic is always last and always present.
+const KernelTable* const* port_tables(std::size_t* count);
+// The table to use: `requested` (an API option) if non-null and non-empty, else the
+// EDGEATTN_PORT environment variable if set, else the best one this CPU supports. Null with a
+// message in `error` (at least 160 bytes) when a requested port is unknown or unsupported.
+const KernelTable* select_port(const char* requested, char* error, std::size_t error_size);
+
+// Defined by each port's translation unit.
+const KernelTable& port_generic();
+#if defined(EDGEATTN_HAVE_PORT_X86_AVX2)
+const KernelTable& port_x86_avx2();
+#endif
+
+// Builds a table from a port's kernel parameters (used by the ports' translation units).
+template <class Vec, int MR, int NR, int ROW_BLOCK, int PANEL_BLOCK, int TQ, int TK>
+constexpr KernelTable make_kernel_table(const char* name, const char* gemm_kernel,
+                                        bool (*cpu_supports)()) {
+  return KernelTable{name,
+                     gemm_kernel,
+                     MR,
+                     NR,
+                     ROW_BLOCK,
+                     PANEL_BLOCK,
+                     TQ,
+                     TK,
+                     cpu_supports,
+                     &kernels::pack_b<NR>,
+                     &kernels::gemm_block<Vec, MR, NR>,
+                     &kernels::attend_tile_scratch_floats<TQ, TK, NR>,
+                     &kernels::attend_tile<Vec, MR, NR, TQ, TK>};
+}
+
+}  // namespace edgeattn

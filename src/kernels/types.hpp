@@ -1,0 +1,53 @@
+// Plain data the kernels exchange with the executor. Aggregates only, with no member
+// functions: these types are shared by translation units compiled for different ISAs, and
+// every function that computes on them lives in the kernel headers' internal namespaces
+// (see vec.hpp), so no AVX2-compiled inline function can be picked for a generic caller.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace edgeattn::kernels {
+
+// Where element (row r, column n) of a projection's result goes. Columns come in groups of
+// `group_cols` (a head's width); consecutive columns inside a group are `col_step` apart,
+// consecutive groups `group_step` apart, consecutive rows `row_step` apart. This one rule
+// writes plain row-major output, head-major Q/V ([head][row][d]) and head-major transposed
+// K ([head][d][row]) straight from the epilogue, with no separate split or transpose pass.
+struct OutputMap {
+  float* base = nullptr;
+  std::ptrdiff_t row_step = 0;
+  std::ptrdiff_t col_step = 1;
+  int group_cols = 1;
+  std::ptrdiff_t group_step = 0;
+  const float* bias = nullptr;  // [N] or null
+  float scale = 1.0f;           // applied after the bias (the softmax scale folded into Q)
+};
+
+// Everything that can mask a score, resolved for one (batch, head).
+struct MaskView {
+  const float* attn_add = nullptr;          // [q_len][mask_ld] additive, or null
+  const std::uint8_t* attn_bool = nullptr;  // [q_len][mask_ld] boolean, or null
+  bool attn_bool_blocks_if_true = true;
+  std::ptrdiff_t mask_ld = 0;
+  const float* kpm_add = nullptr;           // [kv_len] additive, or null
+  const std::uint8_t* kpm_bool = nullptr;   // [kv_len] boolean, or null
+  bool kpm_bool_blocks_if_true = true;
+  bool causal = false;  // key j > query i is masked
+  int kv_len = 0;       // keys at j >= kv_len (the bias_k position) are never masked
+};
+
+// One (batch, head) of head-major Q, Kᵀ, V and where its output goes.
+struct HeadView {
+  const float* q = nullptr;   // [q_len][head_dim], pre-scaled
+  const float* kt = nullptr;  // [head_dim][kv_ld], kv_ld a multiple of 16
+  const float* v = nullptr;   // [kv_total][head_dim]
+  std::ptrdiff_t kv_ld = 0;
+  int q_len = 0;
+  int kv_total = 0;  // kv_len plus the bias_k position, if any
+  int head_dim = 0;
+  float* out = nullptr;  // row i at out + i * out_ld, head_dim floats
+  std::ptrdiff_t out_ld = 0;
+};
+
+}  // namespace edgeattn::kernels

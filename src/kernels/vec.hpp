@@ -1,0 +1,65 @@
+// The vector vocabulary the kernel templates are written in, so each kernel is written once:
+// SimdVec<Arch> maps it onto an xsimd batch of the port's architecture, ScalarVec onto plain
+// floats (the generic port, and targets without a SIMD unit xsimd knows).
+//
+// Everything in the kernel headers has internal linkage (an unnamed namespace): each port's
+// translation unit is compiled with its own ISA flags, and an inline function with external
+// linkage compiled with -mavx2 in one unit could otherwise be the copy the linker keeps for
+// callers in generic code, which would then fault on a CPU without AVX2.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#if defined(EDGEATTN_KERNELS_USE_XSIMD)
+#include <xsimd/xsimd.hpp>
+#endif
+
+namespace edgeattn::kernels {
+namespace {
+
+struct ScalarVec {
+  using V = float;
+  static constexpr int lanes = 1;
+  static V load(const float* p) { return *p; }
+  static void store(float* p, V v) { *p = v; }
+  static V broadcast(float x) { return x; }
+  static V zero() { return 0.0f; }
+  static V fma(V a, V b, V c) { return a * b + c; }
+  static V add(V a, V b) { return a + b; }
+  static V sub(V a, V b) { return a - b; }
+  static V mul(V a, V b) { return a * b; }
+  static V max(V a, V b) { return std::max(a, b); }
+  static V exp(V x) { return std::exp(x); }
+  static float hsum(V x) { return x; }
+  static float hmax(V x) { return x; }
+};
+
+#if defined(EDGEATTN_KERNELS_USE_XSIMD)
+template <class Arch>
+struct SimdVec {
+  using V = xsimd::batch<float, Arch>;
+  static constexpr int lanes = static_cast<int>(V::size);
+  static V load(const float* p) { return V::load_unaligned(p); }
+  static void store(float* p, V v) { v.store_unaligned(p); }
+  static V broadcast(float x) { return V(x); }
+  static V zero() { return V(0.0f); }
+  static V fma(V a, V b, V c) { return xsimd::fma(a, b, c); }
+  static V add(V a, V b) { return a + b; }
+  static V sub(V a, V b) { return a - b; }
+  static V mul(V a, V b) { return a * b; }
+  static V max(V a, V b) { return xsimd::max(a, b); }
+  static V exp(V x) { return xsimd::exp(x); }
+  static float hsum(V x) { return xsimd::hadd(x); }
+  static float hmax(V x) {  // xsimd 8.1 has no horizontal max
+    alignas(64) float t[lanes];
+    x.store_aligned(t);
+    float m = t[0];
+    for (int i = 1; i < lanes; ++i) m = std::max(m, t[i]);
+    return m;
+  }
+};
+#endif
+
+}  // namespace
+}  // namespace edgeattn::kernels
