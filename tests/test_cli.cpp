@@ -176,6 +176,19 @@ TEST_CASE("edgeattn info and bench", "[cli][quick]") {
   REQUIRE(info.exit_code == 0);
   REQUIRE(info.out.find("port in use:") != std::string::npos);
   REQUIRE(info.out.find("default threads:") != std::string::npos);
+  for (const std::string& port : test::runnable_ports()) {
+    const CliResult forced = cli("info --port " + port);
+    REQUIRE(forced.exit_code == 0);
+    REQUIRE(forced.out.find("port in use:     " + port + " (forced by --port)") != std::string::npos);
+    const CliResult env = cli("info");  // the environment variable is read when no option is given
+    REQUIRE(env.exit_code == 0);
+  }
+  {
+    const std::string cmd = "EDGEATTN_PORT=generic " + std::string(EDGEATTN_CLI) + " info > " + (scratch_dir() / "env.txt").string();
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    REQUIRE(slurp(scratch_dir() / "env.txt").find("port in use:     generic (forced by EDGEATTN_PORT)") != std::string::npos);
+  }
+  require_one_line_error(cli("info --port mips-msa"), "unknown port 'mips-msa'");
   const fs::path json = scratch_dir() / "bench.json";
   const CliResult bench = cli("bench --shape S1 --threads 1 --min-time 0 --json " + json.string());
   INFO(bench.err);

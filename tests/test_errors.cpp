@@ -65,6 +65,9 @@ TEST_CASE("create rejects bad specs", "[errors][quick]") {
   s.weight_layout = static_cast<WeightLayout>(7);
   require_error(create(s), StatusCode::invalid_argument, "weight_layout");
   require_error(Layer::create(c.spec(), nullptr), StatusCode::null_pointer, "null");
+  s = c.spec();
+  s.port = "x86-avx512-imaginary";
+  require_error(create(s), StatusCode::unsupported, "unknown port");
 }
 
 TEST_CASE("run rejects bad arguments and leaves the output untouched", "[errors][quick]") {
@@ -192,4 +195,26 @@ TEST_CASE("sizes whose products overflow are rejected, never wrapped", "[errors]
   require_error(layer->workspace_size({1, 4, 4}, 0, &bytes), StatusCode::invalid_argument,
                 "num_threads");
   require_error(layer->workspace_size({1, 4, 4}, 1, nullptr), StatusCode::null_pointer, "bytes");
+}
+
+TEST_CASE("workspace has no term in q_len * kv_len", "[errors][quick]") {
+  // Doubling the sequence length at most doubles the workspace (S5-like layer, every port).
+  CaseConfig cfg;
+  cfg.embed_dim = 384;
+  cfg.num_heads = 6;
+  const Case c = make_case(cfg, 6);
+  for (const std::string& port : runnable_ports()) {
+    LayerSpec spec = c.spec();
+    spec.port = port.c_str();
+    std::unique_ptr<Layer> layer;
+    REQUIRE(Layer::create(spec, &layer).ok());
+    for (int len : {750, 1500, 3000}) {
+      std::size_t one = 0, two = 0;
+      REQUIRE(layer->workspace_size({1, len, len}, 2, &one).ok());
+      REQUIRE(layer->workspace_size({1, 2 * len, 2 * len}, 2, &two).ok());
+      INFO(port << " len " << len << ": " << one << " -> " << two);
+      REQUIRE(two <= 2 * one);
+      if (len == 1500) REQUIRE(one <= 12u * 1000 * 1000);  // S5 within 12 MB
+    }
+  }
 }

@@ -31,8 +31,12 @@ TEST_CASE("PyTorch golden vectors", "[golden][quick]") {
     const formats::SafeTensors file((d / "weights.safetensors").string());
     const formats::AttentionWeights w = formats::load_attention_weights(file, meta["prefix"].get<std::string>());
     const int heads = meta["heads"].get<int>();
+    for (const std::string& port : test::runnable_ports()) {
+    INFO("port " << port);
+    LayerSpec spec = w.spec(heads, 0);
+    spec.port = port.c_str();
     std::unique_ptr<Layer> layer;
-    const Status created = Layer::create(w.spec(heads, 0), &layer);
+    const Status created = Layer::create(spec, &layer);
     INFO(created.message());
     REQUIRE(created.ok());
 
@@ -102,6 +106,7 @@ TEST_CASE("PyTorch golden vectors", "[golden][quick]") {
       REQUIRE(layer->run(a, ws.data(), bytes, exec).ok());
       REQUIRE(test::compare(out, as_double(want_out.to_float()), 1e-5, 1e-4).ok());
       a.attn_weights = AttnWeightsOutput::averaged;
+    }
     }
     ++cases;
   }

@@ -21,39 +21,47 @@ TEST_CASE("random configurations match the double reference", "[reference][full]
     const Case c = make_case(cfg, seed);
     const int threads = 1 + n % 3;
     INFO("case " << n << " seed " << seed << " threads " << threads << ": " << cfg.describe());
-    const LibraryResult got = run_library(c, threads);
-    REQUIRE(got.status.ok());
     const reference::Result want = reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
-    const Comparison out = compare(got.output, want.output, output_atol(cfg), 1e-4);
-    INFO("output: " << out.describe());
-    REQUIRE(out.ok());
-    if (cfg.weights != AttnWeightsOutput::none) {
-      const auto& w = cfg.weights == AttnWeightsOutput::averaged ? want.weights_avg : want.weights_head;
-      const Comparison cw = compare(got.weights, w, 1e-5, 1e-4);
-      INFO("weights: " << cw.describe());
-      REQUIRE(cw.ok());
+    for (const std::string& port : runnable_ports()) {
+      INFO("port " << port);
+      const LibraryResult got = run_library(c, threads, port.c_str());
+      REQUIRE(got.status.ok());
+      const Comparison out = compare(got.output, want.output, output_atol(cfg), 1e-4);
+      INFO("output: " << out.describe());
+      REQUIRE(out.ok());
+      if (cfg.weights != AttnWeightsOutput::none) {
+        const auto& w = cfg.weights == AttnWeightsOutput::averaged ? want.weights_avg : want.weights_head;
+        const Comparison cw = compare(got.weights, w, 1e-5, 1e-4);
+        INFO("weights: " << cw.describe());
+        REQUIRE(cw.ok());
+      }
     }
   }
 }
 
 TEST_CASE("edge sizes around every tile boundary", "[reference][quick]") {
-  // q_len and kv_len around TQ = 16 and TK = 64, widths around the GEMM tile (4 × 8).
-  for (int len : {1, 2, 15, 16, 17, 63, 64, 65, 129}) {
-    for (int hd : {1, 7, 8, 9, 64}) {
+  // Lengths around every port's query tile (16, 48) and key tile (64, 128) and widths around
+  // the GEMM tiles (4 × 8, 6 × 16) and the specialised head sizes.
+  for (int len : {1, 2, 5, 6, 7, 15, 16, 17, 47, 48, 49, 63, 64, 65, 127, 128, 129, 200}) {
+    for (int hd : {1, 7, 8, 9, 15, 16, 17, 32, 64, 80, 96, 128}) {
       CaseConfig cfg;
       cfg.num_heads = 2;
       cfg.embed_dim = 2 * hd;
       cfg.q_len = len;
       cfg.kv_len = len;
       cfg.causal = len % 2 == 1;
+      cfg.key_padding_mask = hd % 2 ? MaskType::boolean : MaskType::none;
       const Case c = make_case(cfg, static_cast<std::uint32_t>(len * 1000 + hd));
       INFO(cfg.describe());
-      const LibraryResult got = run_library(c, 2);
-      REQUIRE(got.status.ok());
       const auto want = reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
-      const Comparison out = compare(got.output, want.output, output_atol(cfg), 1e-4);
-      INFO(out.describe());
-      REQUIRE(out.ok());
+      for (const std::string& port : runnable_ports()) {
+        INFO("port " << port);
+        const LibraryResult got = run_library(c, 2, port.c_str());
+        REQUIRE(got.status.ok());
+        const Comparison out = compare(got.output, want.output, output_atol(cfg), 1e-4);
+        INFO(out.describe());
+        REQUIRE(out.ok());
+      }
     }
   }
 }
@@ -72,10 +80,12 @@ TEST_CASE("fully masked rows give zeros, not NaN", "[reference][quick]") {
   cfg.weights = AttnWeightsOutput::per_head;
   for (AttnWeightsOutput mode : {AttnWeightsOutput::none, AttnWeightsOutput::per_head}) {
     c.cfg.weights = mode;
-    const LibraryResult got = run_library(c, 2);
-    REQUIRE(got.status.ok());
-    for (float y : got.output) REQUIRE(y == 0.0f);
-    for (float w : got.weights) REQUIRE(w == 0.0f);
+    for (const std::string& port : runnable_ports()) {
+      const LibraryResult got = run_library(c, 2, port.c_str());
+      REQUIRE(got.status.ok());
+      for (float y : got.output) REQUIRE(y == 0.0f);
+      for (float w : got.weights) REQUIRE(w == 0.0f);
+    }
   }
 }
 

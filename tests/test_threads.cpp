@@ -32,13 +32,16 @@ TEST_CASE("results are bitwise identical for 1, 2, 3 and 8 threads", "[threads][
     CaseConfig cfg = s2_like();
     cfg.weights = w;
     const Case c = make_case(cfg, 77);
-    const LibraryResult one = run_library(c, 1);
-    REQUIRE(one.status.ok());
-    for (int t : {2, 3, 8}) {
-      const LibraryResult many = run_library(c, t);
-      REQUIRE(many.status.ok());
-      REQUIRE(many.output == one.output);
-      REQUIRE(many.weights == one.weights);
+    for (const std::string& port : runnable_ports()) {
+      INFO("port " << port);
+      const LibraryResult one = run_library(c, 1, port.c_str());
+      REQUIRE(one.status.ok());
+      for (int t : {2, 3, 8}) {
+        const LibraryResult many = run_library(c, t, port.c_str());
+        REQUIRE(many.status.ok());
+        REQUIRE(many.output == one.output);
+        REQUIRE(many.weights == one.weights);
+      }
     }
   }
 }

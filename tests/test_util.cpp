@@ -209,10 +209,19 @@ LibraryResult run_layer(const Layer& layer, const Case& c, const Executor& exec)
   return r;
 }
 
-LibraryResult run_library(const Case& c, int threads) {
+std::vector<std::string> runnable_ports() {
+  std::vector<std::string> out;
+  for (int i = 0; i < port_count(); ++i)
+    if (port_info(i).cpu_supported) out.emplace_back(port_info(i).name);
+  return out;
+}
+
+LibraryResult run_library(const Case& c, int threads, const char* port) {
   std::unique_ptr<Layer> layer;
   LibraryResult r;
-  r.status = Layer::create(c.spec(), &layer);
+  LayerSpec spec = c.spec();
+  spec.port = port;
+  r.status = Layer::create(spec, &layer);
   if (!r.status) return r;
   Executor exec(threads);
   return run_layer(*layer, c, exec);

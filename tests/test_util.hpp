@@ -55,7 +55,10 @@ struct LibraryResult {
   Status status;
   std::vector<float> output, weights;
 };
-LibraryResult run_library(const Case& c, int threads);
+LibraryResult run_library(const Case& c, int threads, const char* port = nullptr);
+
+// Every kernel port this build carries and this CPU can run (tests run each of them).
+std::vector<std::string> runnable_ports();
 LibraryResult run_layer(const Layer& layer, const Case& c, const Executor& exec);
 
 // Aligned workspace buffer for tests.
