@@ -1,0 +1,173 @@
+// edgeattn_bench: the standard shapes S1–S6 through edgeattn and through a composed OpenBLAS
+// baseline, side by side in one process, plus the machine's peak FMA rate. Compare ratios of
+// one run (these machines are shared and noisy), not absolute times across runs.
+//
+//   mha/edgeattn/<shape>/threads:<n>   edgeattn, n executor threads
+//   mha/openblas/<shape>/threads:<n>   cblas_sgemm projections, per-head sgemm for scores and
+//                                      P·V, a plain std::exp row softmax between them
+//   peak/fma/threads:<n>               independent FMA chains, GFLOP/s of n threads
+// Every benchmark has a GFLOPS counter. Planning and weight packing happen outside the timed
+// loop. EDGEATTN_PORT selects the port as everywhere.
+#include <benchmark/benchmark.h>
+#include <cblas.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "edgeattn/edgeattn.hpp"
+#include "peak_fma.hpp"
+#include "shapes.hpp"
+
+namespace {
+
+using edgeattn::tools::StandardShape;
+
+struct Problem {
+  const StandardShape& s;
+  std::vector<float> wq, wk, wv, wo, bq, bk, bv, bo, x, kv, out;
+  explicit Problem(const StandardShape& shape) : s(shape) {
+    std::mt19937 rng(42);
+    const int E = s.embed_dim;
+    const float bound = 1.0f / std::sqrt(static_cast<float>(E));
+    std::uniform_real_distribution<float> wd(-bound, bound), xd(-1.0f, 1.0f);
+    auto fill = [&](std::size_t n, std::uniform_real_distribution<float>& d) {
+      std::vector<float> v(n);
+      for (float& f : v) f = d(rng);
+      return v;
+    };
+    const std::size_t EE = static_cast<std::size_t>(E) * E;
+    wq = fill(EE, wd), wk = fill(EE, wd), wv = fill(EE, wd), wo = fill(EE, wd);
+    bq = fill(E, wd), bk = fill(E, wd), bv = fill(E, wd), bo = fill(E, wd);
+    x = fill(static_cast<std::size_t>(s.batch) * s.q_len * E, xd);
+    kv = fill(static_cast<std::size_t>(s.batch) * s.kv_len * E, xd);
+    out.resize(x.size());
+  }
+  bool self() const { return s.q_len == s.kv_len; }
+};
+
+void set_flops(benchmark::State& state, double flops) {
+  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int threads) {
+  Problem p(*shape);
+  edgeattn::LayerSpec spec;
+  spec.embed_dim = shape->embed_dim;
+  spec.num_heads = shape->heads;
+  spec.weights = {p.wq.data(), p.wk.data(), p.wv.data(), p.wo.data(), p.bq.data(), p.bk.data(), p.bv.data(), p.bo.data(), nullptr, nullptr};
+  std::unique_ptr<edgeattn::Layer> layer;
+  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
+  if (!st) {
+    state.SkipWithError(st.message());
+    return;
+  }
+  edgeattn::Executor exec(threads);
+  edgeattn::RunArgs args;
+  args.shape = {shape->batch, shape->q_len, shape->kv_len};
+  args.query = p.x.data();
+  args.key = p.self() ? nullptr : p.kv.data();
+  args.value = p.self() ? nullptr : p.kv.data();
+  args.output = p.out.data();
+  std::size_t bytes = 0;
+  layer->workspace_size(args.shape, threads, &bytes);
+  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
+  st = layer->run(args, ws.get(), bytes, exec);  // warm-up outside the timed loop
+  if (!st) {
+    state.SkipWithError(st.message());
+    return;
+  }
+  for (auto _ : state) {
+    layer->run(args, ws.get(), bytes, exec);
+    benchmark::DoNotOptimize(p.out.data());
+  }
+  set_flops(state, edgeattn::tools::flops(*shape));
+  state.SetLabel(std::string("port ") + layer->port() + ", workspace " + std::to_string(bytes) + " B");
+}
+
+// The composition a careful library user would write with BLAS.
+void bm_openblas(benchmark::State& state, const StandardShape* shape, int threads) {
+  Problem p(*shape);
+  const int E = shape->embed_dim, H = shape->heads, hd = E / H, Lq = shape->q_len, Lkv = shape->kv_len;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  std::vector<float> q(static_cast<std::size_t>(Lq) * E), k(static_cast<std::size_t>(Lkv) * E),
+      v(static_cast<std::size_t>(Lkv) * E), concat(static_cast<std::size_t>(Lq) * E),
+      scores(static_cast<std::size_t>(Lq) * Lkv);
+  openblas_set_num_threads(threads);
+  auto linear = [&](const float* in, int rows, const std::vector<float>& w, const std::vector<float>& b, float* out) {
+    for (int r = 0; r < rows; ++r) std::copy(b.begin(), b.end(), out + static_cast<std::size_t>(r) * E);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, E, 1.0f, in, E, w.data(), E, 1.0f, out, E);
+  };
+  auto forward = [&] {
+    for (int b = 0; b < shape->batch; ++b) {
+      const float* xq = p.x.data() + static_cast<std::size_t>(b) * Lq * E;
+      const float* xkv = p.self() ? xq : p.kv.data() + static_cast<std::size_t>(b) * Lkv * E;
+      linear(xq, Lq, p.wq, p.bq, q.data());
+      linear(xkv, Lkv, p.wk, p.bk, k.data());
+      linear(xkv, Lkv, p.wv, p.bv, v.data());
+      for (int h = 0; h < H; ++h) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Lq, Lkv, hd, scale, q.data() + h * hd, E,
+                    k.data() + h * hd, E, 0.0f, scores.data(), Lkv);
+        for (int i = 0; i < Lq; ++i) {
+          float* row = scores.data() + static_cast<std::size_t>(i) * Lkv;
+          float mx = row[0];
+          for (int j = 1; j < Lkv; ++j) mx = std::max(mx, row[j]);
+          float sum = 0.0f;
+          for (int j = 0; j < Lkv; ++j) sum += (row[j] = std::exp(row[j] - mx));
+          const float inv = 1.0f / sum;
+          for (int j = 0; j < Lkv; ++j) row[j] *= inv;
+        }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lq, hd, Lkv, 1.0f, scores.data(), Lkv,
+                    v.data() + h * hd, E, 0.0f, concat.data() + h * hd, E);
+      }
+      linear(concat.data(), Lq, p.wo, p.bo, p.out.data() + static_cast<std::size_t>(b) * Lq * E);
+    }
+  };
+  forward();  // warm-up: OpenBLAS starts its threads
+  for (auto _ : state) {
+    forward();
+    benchmark::DoNotOptimize(p.out.data());
+  }
+  set_flops(state, edgeattn::tools::flops(*shape));
+  // OpenBLAS's idle workers spin for a while after a call; park them so they do not steal a
+  // core from the next benchmark.
+  openblas_set_num_threads(1);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
+
+void bm_peak_fma(benchmark::State& state) {
+  const long iterations = 1 << 20;
+  for (auto _ : state) benchmark::DoNotOptimize(edgeattn::bench::fma_chains(iterations));
+  // Google Benchmark sums the threads' counters: the machine's rate for that many threads.
+  state.counters["GFLOPS"] = benchmark::Counter(iterations * edgeattn::bench::fma_flops_per_iteration() * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int max_threads = static_cast<int>(std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
+  benchmark::RegisterBenchmark("peak/fma", bm_peak_fma)->ThreadRange(1, max_threads);
+  for (int threads = 1; threads <= max_threads; ++threads) {
+    for (const StandardShape& s : edgeattn::tools::kStandardShapes) {
+      const std::string suffix = std::string(s.name) + "/threads:" + std::to_string(threads);
+      benchmark::RegisterBenchmark(("mha/edgeattn/" + suffix).c_str(), bm_edgeattn, &s, threads)
+          ->UseRealTime()->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark(("mha/openblas/" + suffix).c_str(), bm_openblas, &s, threads)
+          ->UseRealTime()->Unit(benchmark::kMillisecond);
+    }
+  }
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("edgeattn_version", edgeattn::version());
+  edgeattn::PortInfo port{};
+  edgeattn::select_port(nullptr, &port);
+  benchmark::AddCustomContext("edgeattn_port", port.name);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
