@@ -14,7 +14,6 @@
 #include <cmath>
 #include <cstdlib>
 #include <memory>
-#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,52 +26,20 @@ namespace {
 
 using edgeattn::tools::StandardShape;
 
-struct Problem {
-  const StandardShape& s;
-  std::vector<float> wq, wk, wv, wo, bq, bk, bv, bo, x, kv, out;
-  explicit Problem(const StandardShape& shape) : s(shape) {
-    std::mt19937 rng(42);
-    const int E = s.embed_dim;
-    const float bound = 1.0f / std::sqrt(static_cast<float>(E));
-    std::uniform_real_distribution<float> wd(-bound, bound), xd(-1.0f, 1.0f);
-    auto fill = [&](std::size_t n, std::uniform_real_distribution<float>& d) {
-      std::vector<float> v(n);
-      for (float& f : v) f = d(rng);
-      return v;
-    };
-    const std::size_t EE = static_cast<std::size_t>(E) * E;
-    wq = fill(EE, wd), wk = fill(EE, wd), wv = fill(EE, wd), wo = fill(EE, wd);
-    bq = fill(E, wd), bk = fill(E, wd), bv = fill(E, wd), bo = fill(E, wd);
-    x = fill(static_cast<std::size_t>(s.batch) * s.q_len * E, xd);
-    kv = fill(static_cast<std::size_t>(s.batch) * s.kv_len * E, xd);
-    out.resize(x.size());
-  }
-  bool self() const { return s.q_len == s.kv_len; }
-};
-
 void set_flops(benchmark::State& state, double flops) {
   state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int threads) {
-  Problem p(*shape);
-  edgeattn::LayerSpec spec;
-  spec.embed_dim = shape->embed_dim;
-  spec.num_heads = shape->heads;
-  spec.weights = {p.wq.data(), p.wk.data(), p.wv.data(), p.wo.data(), p.bq.data(), p.bk.data(), p.bv.data(), p.bo.data(), nullptr, nullptr};
+  edgeattn::tools::StandardProblem p(*shape);
   std::unique_ptr<edgeattn::Layer> layer;
-  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
+  edgeattn::Status st = edgeattn::Layer::create(p.spec(), &layer);
   if (!st) {
     state.SkipWithError(st.message());
     return;
   }
   edgeattn::Executor exec(threads);
-  edgeattn::RunArgs args;
-  args.shape = {shape->batch, shape->q_len, shape->kv_len};
-  args.query = p.x.data();
-  args.key = p.self() ? nullptr : p.kv.data();
-  args.value = p.self() ? nullptr : p.kv.data();
-  args.output = p.out.data();
+  const edgeattn::RunArgs args = p.args();
   std::size_t bytes = 0;
   layer->workspace_size(args.shape, threads, &bytes);
   std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
@@ -83,7 +50,7 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int thread
   }
   for (auto _ : state) {
     layer->run(args, ws.get(), bytes, exec);
-    benchmark::DoNotOptimize(p.out.data());
+    benchmark::DoNotOptimize(p.output.data());
   }
   set_flops(state, edgeattn::tools::flops(*shape));
   state.SetLabel(std::string("port ") + layer->port() + ", workspace " + std::to_string(bytes) + " B");
@@ -91,7 +58,7 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int thread
 
 // The composition a careful library user would write with BLAS.
 void bm_openblas(benchmark::State& state, const StandardShape* shape, int threads) {
-  Problem p(*shape);
+  edgeattn::tools::StandardProblem p(*shape);
   const int E = shape->embed_dim, H = shape->heads, hd = E / H, Lq = shape->q_len, Lkv = shape->kv_len;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   std::vector<float> q(static_cast<std::size_t>(Lq) * E), k(static_cast<std::size_t>(Lkv) * E),
@@ -104,7 +71,7 @@ void bm_openblas(benchmark::State& state, const StandardShape* shape, int thread
   };
   auto forward = [&] {
     for (int b = 0; b < shape->batch; ++b) {
-      const float* xq = p.x.data() + static_cast<std::size_t>(b) * Lq * E;
+      const float* xq = p.query.data() + static_cast<std::size_t>(b) * Lq * E;
       const float* xkv = p.self() ? xq : p.kv.data() + static_cast<std::size_t>(b) * Lkv * E;
       linear(xq, Lq, p.wq, p.bq, q.data());
       linear(xkv, Lkv, p.wk, p.bk, k.data());
@@ -124,13 +91,13 @@ void bm_openblas(benchmark::State& state, const StandardShape* shape, int thread
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lq, hd, Lkv, 1.0f, scores.data(), Lkv,
                     v.data() + h * hd, E, 0.0f, concat.data() + h * hd, E);
       }
-      linear(concat.data(), Lq, p.wo, p.bo, p.out.data() + static_cast<std::size_t>(b) * Lq * E);
+      linear(concat.data(), Lq, p.wo, p.bo, p.output.data() + static_cast<std::size_t>(b) * Lq * E);
     }
   };
   forward();  // warm-up: OpenBLAS starts its threads
   for (auto _ : state) {
     forward();
-    benchmark::DoNotOptimize(p.out.data());
+    benchmark::DoNotOptimize(p.output.data());
   }
   set_flops(state, edgeattn::tools::flops(*shape));
   // OpenBLAS's idle workers spin for a while after a call; park them so they do not steal a

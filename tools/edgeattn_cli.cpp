@@ -259,36 +259,13 @@ struct BenchResult {
 };
 
 BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, double min_seconds, const std::string& port) {
-  std::mt19937 rng(1234);
-  const int E = s.embed_dim;
-  const float bound = 1.0f / std::sqrt(static_cast<float>(E));
-  std::uniform_real_distribution<float> wd(-bound, bound), xd(-1.0f, 1.0f);
-  auto fill = [&](std::size_t n, std::uniform_real_distribution<float>& d) {
-    std::vector<float> v(n);
-    for (float& x : v) x = d(rng);
-    return v;
-  };
-  const std::size_t EE = static_cast<std::size_t>(E) * E;
-  const auto wq = fill(EE, wd), wk = fill(EE, wd), wv = fill(EE, wd), wo = fill(EE, wd);
-  const auto bq = fill(E, wd), bk = fill(E, wd), bv = fill(E, wd), bo = fill(E, wd);
-  edgeattn::LayerSpec spec;
-  spec.embed_dim = E;
-  spec.num_heads = s.heads;
-  spec.weights = {wq.data(), wk.data(), wv.data(), wo.data(), bq.data(), bk.data(), bv.data(), bo.data(), nullptr, nullptr};
+  edgeattn::tools::StandardProblem problem(s);
+  edgeattn::LayerSpec spec = problem.spec();
   spec.port = port.empty() ? nullptr : port.c_str();
   std::unique_ptr<edgeattn::Layer> layer;
   edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
   if (!st) throw UsageError(st.message());
-  const auto query = fill(static_cast<std::size_t>(s.batch) * s.q_len * E, xd);
-  const bool self = s.q_len == s.kv_len;
-  const auto kv = self ? std::vector<float>() : fill(static_cast<std::size_t>(s.batch) * s.kv_len * E, xd);
-  std::vector<float> out(query.size());
-  edgeattn::RunArgs args;
-  args.shape = {s.batch, s.q_len, s.kv_len};
-  args.query = query.data();
-  args.key = self ? nullptr : kv.data();
-  args.value = self ? nullptr : kv.data();
-  args.output = out.data();
+  const edgeattn::RunArgs args = problem.args();
   edgeattn::Executor exec(threads);
   std::size_t bytes = 0;
   st = layer->workspace_size(args.shape, exec.num_threads(), &bytes);

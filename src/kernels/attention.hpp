@@ -6,7 +6,7 @@
 // O += P·V. Scratch is O(TQ·TK + TQ·head_dim), never O(q_len·kv_len). With the causal flag a
 // query tile stops at the first KV tile wholly above the diagonal.
 //
-// Weights path (attend_rows_with_weights): materialises one full score row per query to hand
+// Weights path (attend_row_with_weights): materialises one full score row per query to hand
 // the probabilities to the caller; used only when attention weights are asked for.
 //
 // Q arrives pre-scaled (the projection epilogue folds the softmax scale in). A row whose keys
