@@ -33,6 +33,12 @@ AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
   return dst;
 }
 
+// Packs src (in × out) at dst, which has room for kernels::packed_b_floats(in, out, NR).
+void pack_into(const KernelTable& k, const float* src, WeightLayout layout, int in, int out,
+               float* dst) {
+  k.pack_b(src, layout == WeightLayout::out_in, in, out, dst);
+}
+
 AlignedFloats pack_weights(const KernelTable& k, const float* src, WeightLayout layout, int in,
                            int out, bool* oom) {
   AlignedFloats dst = allocate_floats(kernels::packed_b_floats(in, out, k.gemm_nr));
@@ -40,7 +46,7 @@ AlignedFloats pack_weights(const KernelTable& k, const float* src, WeightLayout 
     *oom = true;
     return nullptr;
   }
-  k.pack_b(src, layout == WeightLayout::out_in, in, out, dst.get());
+  pack_into(k, src, layout, in, out, dst.get());
   return dst;
 }
 
@@ -107,9 +113,19 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
 
   bool oom = false;
   const Weights& w = spec.weights;
-  L.wq = pack_weights(*L.kernels, w.q, spec.weight_layout, L.embed_dim, L.embed_dim, &oom);
-  L.wk = pack_weights(*L.kernels, w.k, spec.weight_layout, L.kdim, L.kv_width, &oom);
-  L.wv = pack_weights(*L.kernels, w.v, spec.weight_layout, L.vdim, L.kv_width, &oom);
+  const int nr = L.kernels->gemm_nr;
+  const std::size_t q_floats = kernels::packed_b_floats(L.embed_dim, L.embed_dim, nr);
+  const std::size_t k_floats = kernels::packed_b_floats(L.kdim, L.kv_width, nr);
+  const std::size_t v_floats = kernels::packed_b_floats(L.vdim, L.kv_width, nr);
+  L.wqkv = allocate_floats(q_floats + k_floats + v_floats);
+  if (!L.wqkv) return Status::error(StatusCode::out_of_memory, "out of memory packing weights");
+  L.wq = L.wqkv.get();
+  L.wk = L.wq + q_floats;
+  L.wv = L.wk + k_floats;
+  pack_into(*L.kernels, w.q, spec.weight_layout, L.embed_dim, L.embed_dim, L.wqkv.get());
+  pack_into(*L.kernels, w.k, spec.weight_layout, L.kdim, L.kv_width, L.wqkv.get() + q_floats);
+  pack_into(*L.kernels, w.v, spec.weight_layout, L.vdim, L.kv_width,
+            L.wqkv.get() + q_floats + k_floats);
   L.wo = pack_weights(*L.kernels, w.out, spec.weight_layout, L.embed_dim, L.embed_dim, &oom);
   L.bq = copy_floats(w.q_bias, L.embed_dim, &oom);
   L.bk = copy_floats(w.k_bias, L.kv_width, &oom);

@@ -30,7 +30,10 @@ struct Layer::Impl {
   int kv_width = 0;  // num_kv_heads * head_dim
   float scale = 1.0f;
   const KernelTable* kernels = nullptr;  // the port, chosen at create()
-  AlignedFloats wq, wk, wv, wo;  // packed panels
+  // Packed panels. Q, K and V lie back to back in one buffer so that self-attention runs them
+  // as one GEMM over the concatenated panels (wq, wk, wv point into wqkv).
+  AlignedFloats wqkv, wo;
+  const float *wq = nullptr, *wk = nullptr, *wv = nullptr;
   AlignedFloats bq, bk, bv, bo;  // biases, null when absent
   AlignedFloats bias_k, bias_v;  // add_bias_kv, null when absent
 

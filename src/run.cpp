@@ -25,21 +25,37 @@ SeqStrides seq_strides(SequenceLayout layout, int batch, int len, int width) {
   return {static_cast<std::ptrdiff_t>(len) * width, width};
 }
 
-// One projection GEMM of the run: rows of `a` (per batch) times packed weights.
+// The output columns of one weight matrix inside a projection: its packed panels, width and
+// where its results go.
+struct Segment {
+  const float* packed = nullptr;
+  int N = 0;
+  int panels = 0;
+  kernels::OutputMap map;             // for batch 0
+  std::ptrdiff_t out_batch_step = 0;  // added to map.base per batch
+};
+
+// One projection GEMM of the run: the rows of `a` (per batch) times the concatenated panels of
+// up to three weight matrices sharing that input. Self-attention puts Q, K and V in one
+// projection, so each task reads its rows of X once for all three.
 struct Projection {
   const KernelTable* k = nullptr;
   const float* a = nullptr;
   SeqStrides in;
-  int rows = 0, K = 0, N = 0;
-  const float* packed = nullptr;
-  kernels::OutputMap map;           // for batch 0
-  std::ptrdiff_t out_batch_step = 0;  // added to map.base per batch
+  int rows = 0, K = 0;
+  Segment seg[3];
+  int segments = 0;
   int row_blocks = 0, panel_blocks = 0;
 
+  void add(const float* packed, int N, const kernels::OutputMap& map, std::ptrdiff_t batch_step) {
+    seg[segments++] = {packed, N, 0, map, batch_step};
+  }
   void init_grid(const KernelTable* kernels) {
     k = kernels;
+    int panels = 0;
+    for (int i = 0; i < segments; ++i) panels += (seg[i].panels = ceil_div(seg[i].N, k->gemm_nr));
     row_blocks = ceil_div(rows, k->gemm_row_block);
-    panel_blocks = ceil_div(ceil_div(N, k->gemm_nr), k->gemm_panel_block);
+    panel_blocks = ceil_div(panels, k->gemm_panel_block);
   }
   std::size_t tasks(int batch) const {
     return static_cast<std::size_t>(batch) * row_blocks * panel_blocks;
@@ -49,13 +65,18 @@ struct Projection {
     t /= panel_blocks;
     const int rb = static_cast<int>(t % row_blocks);
     const int b = static_cast<int>(t / row_blocks);
-    kernels::OutputMap m = map;
-    m.base += b * out_batch_step;
     const int row0 = rb * k->gemm_row_block;
-    const int panels = ceil_div(N, k->gemm_nr);
-    const int p0 = pb * k->gemm_panel_block;
-    k->gemm_block(a + b * in.batch, in.token, row0, std::min(k->gemm_row_block, rows - row0), K,
-                  packed, p0, std::min(panels, p0 + k->gemm_panel_block), N, m);
+    const int nrows = std::min(k->gemm_row_block, rows - row0);
+    // Panels [p0, p1) of the concatenation, cut at segment boundaries.
+    int p0 = pb * k->gemm_panel_block, p1 = p0 + k->gemm_panel_block;
+    for (int i = 0, first = 0; i < segments && p0 < p1; first += seg[i].panels, ++i) {
+      const int lo = std::max(p0, first), hi = std::min(p1, first + seg[i].panels);
+      if (lo >= hi) continue;
+      kernels::OutputMap m = seg[i].map;
+      m.base += b * seg[i].out_batch_step;
+      k->gemm_block(a + b * in.batch, in.token, row0, nrows, K, seg[i].packed, lo - first,
+                    hi - first, seg[i].N, m);
+    }
   }
 };
 
@@ -65,7 +86,7 @@ struct RunContext {
   int batch = 0, q_len = 0, kv_len = 0, kv_total = 0;
   float* ws = nullptr;
   WorkspacePlan plan;
-  Projection proj[3];  // Q, K, V
+  Projection proj[3];  // Q+K+V fused (self-attention), or Q, K, V
   int num_proj = 0;
   Projection out_proj;
   int q_tiles = 0;
@@ -302,41 +323,36 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   const int hd = head_dim;
   const std::ptrdiff_t kv_ld = static_cast<std::ptrdiff_t>(ctx.plan.kv_ld);
 
-  Projection& pq = ctx.proj[0];
-  pq.a = a.query;
-  pq.in = seq_strides(a.layout, B, Lq, embed_dim);
-  pq.rows = Lq;
-  pq.K = embed_dim;
-  pq.N = embed_dim;
-  pq.packed = wq.get();
-  pq.map = {ctx.ws + ctx.plan.q, hd, 1, hd, static_cast<std::ptrdiff_t>(Lq) * hd, bq.get(), scale};
-  pq.out_batch_step = static_cast<std::ptrdiff_t>(Lq) * embed_dim;
-
-  Projection& pk = ctx.proj[1];
-  pk.a = self_attention ? a.query : a.key;
-  pk.in = seq_strides(a.layout, B, Lkv, kdim);
-  pk.rows = Lkv;
-  pk.K = kdim;
-  pk.N = kv_width;
-  pk.packed = wk.get();
-  pk.map = {ctx.ws + ctx.plan.kt, 1, kv_ld, hd, hd * kv_ld, bk.get(), 1.0f};
-  pk.out_batch_step = static_cast<std::ptrdiff_t>(kv_width) * kv_ld;
-
-  Projection& pv = ctx.proj[2];
-  pv.a = self_attention ? a.query : a.value;
-  pv.in = seq_strides(a.layout, B, Lkv, vdim);
-  pv.rows = Lkv;
-  pv.K = vdim;
-  pv.N = kv_width;
-  pv.packed = wv.get();
-  pv.map = {ctx.ws + ctx.plan.v, hd, 1, hd, static_cast<std::ptrdiff_t>(ctx.kv_total) * hd,
-            bv.get(), 1.0f};
-  pv.out_batch_step = static_cast<std::ptrdiff_t>(ctx.kv_total) * kv_width;
-  ctx.num_proj = 3;
+  const kernels::OutputMap q_map{ctx.ws + ctx.plan.q, hd, 1, hd,
+                                 static_cast<std::ptrdiff_t>(Lq) * hd, bq.get(), scale};
+  const kernels::OutputMap k_map{ctx.ws + ctx.plan.kt, 1, kv_ld, hd, hd * kv_ld, bk.get(), 1.0f};
+  const kernels::OutputMap v_map{ctx.ws + ctx.plan.v, hd, 1, hd,
+                                 static_cast<std::ptrdiff_t>(ctx.kv_total) * hd, bv.get(), 1.0f};
+  const std::ptrdiff_t q_step = static_cast<std::ptrdiff_t>(Lq) * embed_dim;
+  const std::ptrdiff_t k_step = static_cast<std::ptrdiff_t>(kv_width) * kv_ld;
+  const std::ptrdiff_t v_step = static_cast<std::ptrdiff_t>(ctx.kv_total) * kv_width;
+  auto projection = [&](const float* x, int rows, int width) -> Projection& {
+    Projection& p = ctx.proj[ctx.num_proj++];
+    p.a = x;
+    p.in = seq_strides(a.layout, B, rows, width);
+    p.rows = rows;
+    p.K = width;
+    return p;
+  };
+  if (self_attention) {  // one GEMM over [Wq | Wk | Wv]
+    Projection& p = projection(a.query, Lq, embed_dim);
+    p.add(wq, embed_dim, q_map, q_step);
+    p.add(wk, kv_width, k_map, k_step);
+    p.add(wv, kv_width, v_map, v_step);
+  } else {
+    projection(a.query, Lq, embed_dim).add(wq, embed_dim, q_map, q_step);
+    projection(a.key, Lkv, kdim).add(wk, kv_width, k_map, k_step);
+    projection(a.value, Lkv, vdim).add(wv, kv_width, v_map, v_step);
+  }
   std::size_t proj_tasks = 0;
-  for (Projection& p : ctx.proj) {
-    p.init_grid(kernels);
-    proj_tasks += p.tasks(B);
+  for (int i = 0; i < ctx.num_proj; ++i) {
+    ctx.proj[i].init_grid(kernels);
+    proj_tasks += ctx.proj[i].tasks(B);
   }
   exec.impl().parallel_for(proj_tasks, projection_task, &ctx);
 
@@ -364,11 +380,8 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   po.in = {static_cast<std::ptrdiff_t>(Lq) * embed_dim, embed_dim};
   po.rows = Lq;
   po.K = embed_dim;
-  po.N = embed_dim;
-  po.packed = wo.get();
   const SeqStrides out = seq_strides(a.layout, B, Lq, embed_dim);
-  po.map = {a.output, out.token, 1, embed_dim, 0, bo.get(), 1.0f};
-  po.out_batch_step = out.batch;
+  po.add(wo.get(), embed_dim, {a.output, out.token, 1, embed_dim, 0, bo.get(), 1.0f}, out.batch);
   po.init_grid(kernels);
   exec.impl().parallel_for(po.tasks(B), output_task, &ctx);
   return Status();
