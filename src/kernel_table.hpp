@@ -7,6 +7,7 @@
 
 #include <cstddef>
 
+#include "edgeattn/edgeattn.hpp"  // EDGEATTN_API: the two lookups below are visible to white-box tests
 #include "kernels/attention.hpp"
 #include "kernels/gemm.hpp"
 
@@ -25,16 +26,28 @@ struct KernelTable {
                      const float* packed, int panel0, int panel1, int N,
                      const kernels::OutputMap& out);
   std::size_t (*attend_scratch_floats)(int head_dim);
-  void (*attend_tile)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
-                      int rows, float* scratch);
+  using AttendTile = void (*)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
+                              int rows, float* scratch);
+  AttendTile attend_tile;  // any head_dim
+  // Specialisations for head_dim 32, 64, 80, 96, 128 (kSpecialHeadDims), same order.
+  AttendTile attend_tile_special[5];
+  void (*vexp)(const float* x, float* y, int n);  // the softmax's exp, vectorised
+
+  AttendTile attend_tile_for(int head_dim) const {
+    for (int i = 0; i < 5; ++i)
+      if (kSpecialHeadDims[i] == head_dim) return attend_tile_special[i];
+    return attend_tile;
+  }
+  static constexpr int kSpecialHeadDims[5] = {32, 64, 80, 96, 128};
 };
 
 // The tables this build carries, best first; generic is always last and always present.
-const KernelTable* const* port_tables(std::size_t* count);
+EDGEATTN_API const KernelTable* const* port_tables(std::size_t* count);
 // The table to use: `requested` (an API option) if non-null and non-empty, else the
 // EDGEATTN_PORT environment variable if set, else the best one this CPU supports. Null with a
 // message in `error` (at least 160 bytes) when a requested port is unknown or unsupported.
-const KernelTable* select_port(const char* requested, char* error, std::size_t error_size);
+EDGEATTN_API const KernelTable* select_port(const char* requested, char* error,
+                                         std::size_t error_size);
 
 // Defined by each port's translation unit.
 const KernelTable& port_generic();
@@ -58,7 +71,13 @@ constexpr KernelTable make_kernel_table(const char* name, const char* gemm_kerne
                      &kernels::pack_b<NR>,
                      &kernels::gemm_block<Vec, MR, NR>,
                      &kernels::attend_tile_scratch_floats<TQ, TK, NR>,
-                     &kernels::attend_tile<Vec, MR, NR, TQ, TK>};
+                     &kernels::attend_tile<Vec, MR, NR, TQ, TK, 0>,
+                     {&kernels::attend_tile<Vec, MR, NR, TQ, TK, 32>,
+                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 64>,
+                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 80>,
+                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 96>,
+                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 128>},
+                     &kernels::vexp<Vec>};
 }
 
 }  // namespace edgeattn

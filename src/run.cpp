@@ -90,6 +90,7 @@ struct RunContext {
   int num_proj = 0;
   Projection out_proj;
   int q_tiles = 0;
+  KernelTable::AttendTile attend_tile = nullptr;  // specialised for this head_dim if possible
 
   kernels::HeadView head_view(int b, int h) const {
     const int H = L->num_heads, G = L->num_kv_heads, hd = L->head_dim;
@@ -157,8 +158,8 @@ void attention_task(void* c, std::size_t t, int slot) {
   float* scratch = ctx.ws + ctx.plan.scratch + static_cast<std::size_t>(slot) * ctx.plan.scratch_per_slot;
   const int tq = ctx.L->kernels->attn_tq;
   const int i0 = qt * tq;
-  ctx.L->kernels->attend_tile(ctx.head_view(b, h), ctx.mask_view(b, h), i0,
-                              std::min(tq, ctx.q_len - i0), scratch);
+  ctx.attend_tile(ctx.head_view(b, h), ctx.mask_view(b, h), i0, std::min(tq, ctx.q_len - i0),
+                  scratch);
 }
 
 // Attention-weights path: one task per (batch, query tile) loops over heads in a fixed order,
@@ -320,6 +321,7 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   ctx.kv_total = Lkv + (has_bias_kv() ? 1 : 0);
   ctx.ws = static_cast<float*>(workspace);
   ctx.q_tiles = ceil_div(Lq, kernels->attn_tq);
+  ctx.attend_tile = kernels->attend_tile_for(head_dim);
   const int hd = head_dim;
   const std::ptrdiff_t kv_ld = static_cast<std::ptrdiff_t>(ctx.plan.kv_ld);
 

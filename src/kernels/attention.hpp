@@ -67,13 +67,16 @@ std::size_t attend_tile_scratch_floats(int head_dim) {
 // Reads past the valid columns: the micro-kernel reads NR columns of Kᵀ (kv_ld is padded to a
 // multiple of NR) and of V rows (up to round_up(head_dim, NR); the planner leaves slack after
 // V). Those columns only feed S and O columns that are never used.
-template <class Vec, int MR, int NR, int TQ, int TK>
+//
+// HD > 0 compiles the tile for that head_dim (the common 32, 64, 80, 96, 128): the Q·Kᵀ depth
+// and the accumulator width become constants the compiler unrolls. HD = 0 takes h.head_dim.
+template <class Vec, int MR, int NR, int TQ, int TK, int HD>
 void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, float* scratch) {
   static_assert(TK % NR == 0, "TK must be a multiple of NR");
   using V = typename Vec::V;
   constexpr int L = Vec::lanes;
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  const int hd = h.head_dim;
+  const int hd = HD > 0 ? HD : h.head_dim;
   const int hd_pad = round_up_int(hd, NR);
   float* s = scratch;                                      // [TQ][TK]
   float* o = s + TQ * TK;                                  // [TQ][hd_pad]
@@ -139,6 +142,14 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
     const float* oi = o + i * hd_pad;
     for (int d = 0; d < hd; ++d) dst[d] = oi[d] * inv;
   }
+}
+
+// y[i] = exp(x[i]) for i < n, vectorised as in the softmax (for tests and benchmarks).
+template <class Vec>
+void vexp(const float* x, float* y, int n) {
+  int i = 0;
+  for (; i + Vec::lanes <= n; i += Vec::lanes) Vec::store(y + i, Vec::exp(Vec::load(x + i)));
+  for (; i < n; ++i) y[i] = std::exp(x[i]);
 }
 
 // One query row with its probabilities materialised into prob[0 .. kv_total). When every key
