@@ -82,6 +82,32 @@ inline void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda, cons
   }
 }
 
+// Epilogue of one MR × NR tile (row r, column n0 of the result): bias, scale, and the stores
+// the OutputMap asks for. Address arithmetic is done once per row (row-major and head-major
+// outputs, contiguous along n) or once per column (transposed K, contiguous along r).
+template <int NR>
+inline void store_tile(const float* tile, int mr, int nr, int r, int n0, const OutputMap& out) {
+  float bias[NR];
+  for (int j = 0; j < nr; ++j) bias[j] = out.bias ? out.bias[n0 + j] : 0.0f;
+  const bool one_group = n0 / out.group_cols == (n0 + nr - 1) / out.group_cols;
+  if (out.col_step == 1 && one_group) {
+    for (int i = 0; i < mr; ++i) {
+      float* dst = output_at(out, r + i, n0);
+      const float* t = tile + i * NR;
+      for (int j = 0; j < nr; ++j) dst[j] = (t[j] + bias[j]) * out.scale;
+    }
+  } else if (out.row_step == 1) {
+    for (int j = 0; j < nr; ++j) {
+      float* dst = output_at(out, r, n0 + j);
+      for (int i = 0; i < mr; ++i) dst[i] = (tile[i * NR + j] + bias[j]) * out.scale;
+    }
+  } else {
+    for (int i = 0; i < mr; ++i)
+      for (int j = 0; j < nr; ++j)
+        *output_at(out, r + i, n0 + j) = (tile[i * NR + j] + bias[j]) * out.scale;
+  }
+}
+
 // Projection driver: rows [row0, row0 + rows) × panels [panel0, panel1) of C = A · B, then
 // bias, scale and the OutputMap. A points at row 0.
 template <class Vec, int MR, int NR>
@@ -95,16 +121,7 @@ void gemm_block(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
     for (int r = row0; r < row0 + rows; r += MR) {
       const int mr = std::min(MR, row0 + rows - r);
       gemm_ukernel<Vec, MR, NR, false>(mr, K, a + r * lda, lda, bp, NR, tile, NR);
-      for (int i = 0; i < mr; ++i) {
-        const float* t = tile + i * NR;
-        if (out.col_step == 1 && n0 / out.group_cols == (n0 + nr - 1) / out.group_cols) {
-          float* dst = output_at(out, r + i, n0);  // the tile's row lies inside one group: contiguous
-          for (int j = 0; j < nr; ++j) dst[j] = (t[j] + (out.bias ? out.bias[n0 + j] : 0.0f)) * out.scale;
-        } else {
-          for (int j = 0; j < nr; ++j)
-            *output_at(out, r + i, n0 + j) = (t[j] + (out.bias ? out.bias[n0 + j] : 0.0f)) * out.scale;
-        }
-      }
+      store_tile<NR>(tile, mr, nr, r, n0, out);
     }
   }
 }
