@@ -25,7 +25,8 @@ struct Executor::Impl {
 
 namespace detail {
 // For white-box tests only (not an installed header): the executor's tbb::task_arena, so a
-// test can attach a task_scheduler_observer and see how many threads join a run.
+// test can attach a task_scheduler_observer and see how many threads join a run. Only in
+// builds with the oneTBB executor.
 EDGEATTN_API void* executor_task_arena(const Executor& executor);
 }  // namespace detail
 

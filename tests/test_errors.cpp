@@ -151,11 +151,13 @@ TEST_CASE("run rejects bad arguments and leaves the output untouched", "[errors]
   require_error(layer->run(good, static_cast<char*>(ws.data()) + 4, bytes, exec),
                 StatusCode::invalid_argument, "aligned");
   Executor more(4);  // more threads need more per-slot scratch than was planned
-  std::size_t bytes4 = 0;
-  REQUIRE(layer->workspace_size({2, 5, 6}, 4, &bytes4).ok());
-  REQUIRE(bytes4 > bytes);
-  require_error(layer->run(good, ws.data(), bytes, more), StatusCode::workspace_too_small,
-                "threads=4");
+  if (more.num_threads() == 4) {  // not in serial-executor builds, where every executor has 1
+    std::size_t bytes4 = 0;
+    REQUIRE(layer->workspace_size({2, 5, 6}, 4, &bytes4).ok());
+    REQUIRE(bytes4 > bytes);
+    require_error(layer->run(good, ws.data(), bytes, more), StatusCode::workspace_too_small,
+                  "threads=4");
+  }
   // A layer without an owned workspace.
   require_error(layer->run(good), StatusCode::invalid_argument, "owns no workspace");
   for (float y : out) REQUIRE(y == 42.0f);

@@ -109,7 +109,10 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
       float mx = std::max(m[i], Vec::hmax(vmax));
       for (int j = vec_cols; j < cols; ++j) mx = std::max(mx, si[j]);
       if (mx == kNegInf) {  // every key so far masked: P is all zero, nothing to accumulate
-        for (int j = 0; j < cols; ++j) si[j] = 0.0f;
+        for (int j = 0; j < cols; ++j) {
+          if (si[j] != si[j]) l[i] = si[j];  // ...unless a score is NaN (max() skips NaN): keep it
+          si[j] = 0.0f;
+        }
         continue;
       }
       const float alpha = std::exp(m[i] - mx);  // 0 when m[i] was -inf
@@ -138,7 +141,7 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
   }
   for (int i = 0; i < rows; ++i) {
     float* dst = h.out + static_cast<std::ptrdiff_t>(i0 + i) * h.out_ld;
-    const float inv = l[i] > 0.0f ? 1.0f / l[i] : 0.0f;
+    const float inv = l[i] == 0.0f ? 0.0f : 1.0f / l[i];  // 0: every key masked; NaN stays NaN
     const float* oi = o + i * hd_pad;
     for (int d = 0; d < hd; ++d) dst[d] = oi[d] * inv;
   }
@@ -171,7 +174,11 @@ inline void attend_row_with_weights(const HeadView& h, const MaskView& mask, int
   float* dst = h.out + static_cast<std::ptrdiff_t>(i) * h.out_ld;
   for (int d = 0; d < hd; ++d) dst[d] = 0.0f;
   if (mx == kNegInf) {
-    for (int j = 0; j < n; ++j) prob[j] = 0.0f;
+    float poison = 0.0f;  // a NaN score (skipped by max()) must still reach the output
+    for (int j = 0; j < n; ++j)
+      if (prob[j] != prob[j]) poison = prob[j];
+    for (int j = 0; j < n; ++j) prob[j] = poison;
+    for (int d = 0; d < hd; ++d) dst[d] = poison;
     return;
   }
   float sum = 0.0f;
