@@ -189,13 +189,24 @@ Status Layer::Impl::plan(const Shape& shape, int num_threads, WorkspacePlan* p) 
   // land in this workspace and feed only unused results.
   const std::size_t kv_ld = round_up(kv_total, 16);
   const std::size_t slack = 16;
+  auto guard = [&](const char* after) {
+    if (!kCheckedArena) return;
+    p->guard_after[p->num_guards] = after;
+    p->guards[p->num_guards++] = acc.add({WorkspacePlan::kGuardFloats});
+  };
   p->q = acc.add({B, Lq, static_cast<std::size_t>(embed_dim)});
+  guard("q");
   p->kt = acc.add({B, kv_ld, static_cast<std::size_t>(kv_width)});
+  guard("k");
   p->v = acc.add({B, kv_total, static_cast<std::size_t>(kv_width)});
   acc.add({slack});
+  guard("v");
   p->concat = acc.add({B, Lq, static_cast<std::size_t>(embed_dim)});
+  guard("concat");
   const std::size_t tile = kernels->attend_scratch_floats(head_dim);
-  p->scratch_per_slot = round_up(std::max(tile, kv_total), 16);
+  p->scratch_per_slot = round_up(std::max(tile, kv_total), 16) +
+                        (kCheckedArena ? WorkspacePlan::kGuardFloats : 0);
+  p->slots = num_threads;
   p->scratch = acc.add({static_cast<std::size_t>(num_threads), p->scratch_per_slot});
   p->kv_ld = kv_ld;
   p->total_floats = acc.total();

@@ -23,7 +23,22 @@ struct WorkspacePlan {
   std::size_t scratch_per_slot = 0;  // floats, a multiple of 16
   std::size_t kv_ld = 0;             // leading dimension of Kᵀ = kv_total
   std::size_t total_floats = 0;
+  // Checked-arena builds (EDGEATTN_CHECKED_ARENA): a guard of kGuardFloats after every region
+  // and at the end of every thread slot, filled before a run and verified after it.
+  static constexpr std::size_t kGuardFloats = 16;
+  static constexpr int kMaxGuards = 5;
+  std::size_t guards[kMaxGuards] = {};
+  const char* guard_after[kMaxGuards] = {};
+  int num_guards = 0;
+  int slots = 0;  // each slot's last kGuardFloats are its guard
 };
+
+inline constexpr bool kCheckedArena =
+#if defined(EDGEATTN_CHECKED_ARENA)
+    true;
+#else
+    false;
+#endif
 
 struct Layer::Impl {
   int embed_dim = 0, num_heads = 0, num_kv_heads = 0, head_dim = 0, kdim = 0, vdim = 0;

@@ -200,6 +200,41 @@ void attention_weights_task(void* c, std::size_t t, int slot) {
   }
 }
 
+// Checked-arena builds: guard words around the workspace regions, armed before the stages and
+// verified after them, so a kernel writing past its region is reported, not silent.
+constexpr std::uint32_t kGuardWord = 0xE1A7C0DEu;
+
+template <class Fn>
+void for_each_guard(const WorkspacePlan& p, Fn fn) {
+  for (int g = 0; g < p.num_guards; ++g) fn(p.guards[g], p.guard_after[g], -1);
+  if (kCheckedArena)
+    for (int s = 0; s < p.slots; ++s)
+      fn(p.scratch + (static_cast<std::size_t>(s) + 1) * p.scratch_per_slot - WorkspacePlan::kGuardFloats,
+         "scratch slot", s);
+}
+
+void arm_guards(float* ws, const WorkspacePlan& p) {
+  for_each_guard(p, [&](std::size_t at, const char*, int) {
+    auto* w = reinterpret_cast<std::uint32_t*>(ws + at);
+    for (std::size_t i = 0; i < WorkspacePlan::kGuardFloats; ++i) w[i] = kGuardWord;
+  });
+}
+
+Status check_guards(const float* ws, const WorkspacePlan& p) {
+  Status st;
+  for_each_guard(p, [&](std::size_t at, const char* after, int slot) {
+    const auto* w = reinterpret_cast<const std::uint32_t*>(ws + at);
+    for (std::size_t i = 0; i < WorkspacePlan::kGuardFloats && st.ok(); ++i)
+      if (w[i] != kGuardWord)
+        st = slot >= 0 ? Status::error(StatusCode::internal,
+                                       "checked arena: guard of scratch slot %d overwritten", slot)
+                       : Status::error(StatusCode::internal,
+                                       "checked arena: guard after workspace region '%s' overwritten",
+                                       after);
+  });
+  return st;
+}
+
 Status validate_mask_type(MaskType t, BoolMaskSense sense, const void* data, const char* what) {
   if (t != MaskType::none && t != MaskType::additive && t != MaskType::boolean)
     return Status::error(StatusCode::invalid_argument, "%s: unknown mask type %d", what,
@@ -313,6 +348,7 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
                          exec.num_threads());
 
   // ---- execution ----
+  arm_guards(static_cast<float*>(workspace), ctx.plan);
   ctx.L = this;
   ctx.args = &a;
   ctx.batch = B;
@@ -386,7 +422,7 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   po.add(wo.get(), embed_dim, {a.output, out.token, 1, embed_dim, 0, bo.get(), 1.0f}, out.batch);
   po.init_grid(kernels);
   exec.impl().parallel_for(po.tasks(B), output_task, &ctx);
-  return Status();
+  return check_guards(ctx.ws, ctx.plan);
 }
 
 }  // namespace edgeattn
