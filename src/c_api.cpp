@@ -1,6 +1,7 @@
 // The C API: thin conversions onto the C++ objects. The C handles are the C++ objects.
 #include "edgeattn/edgeattn.h"
 
+#include <cstdio>
 #include <cstring>
 #include <new>
 
@@ -16,20 +17,15 @@ struct edgeattn_executor {
 
 namespace {
 
-edgeattn_status to_c(const edgeattn::Status& s) {
-  edgeattn_status out;
-  out.code = static_cast<edgeattn_status_code>(s.code());
-  std::strncpy(out.message, s.message(), sizeof(out.message) - 1);
-  out.message[sizeof(out.message) - 1] = '\0';
-  return out;
-}
-
 edgeattn_status c_error(edgeattn_status_code code, const char* msg) {
   edgeattn_status out;
   out.code = code;
-  std::strncpy(out.message, msg, sizeof(out.message) - 1);
-  out.message[sizeof(out.message) - 1] = '\0';
+  std::snprintf(out.message, sizeof(out.message), "%s", msg);
   return out;
+}
+
+edgeattn_status to_c(const edgeattn::Status& s) {
+  return c_error(static_cast<edgeattn_status_code>(s.code()), s.message());
 }
 
 }  // namespace
@@ -123,11 +119,15 @@ edgeattn_status edgeattn_layer_run_owned(edgeattn_layer* layer, const edgeattn_r
 }
 
 edgeattn_executor* edgeattn_executor_create(int num_threads) {
+#if defined(__cpp_exceptions)
   try {
-    return new edgeattn_executor(num_threads);
-  } catch (...) {
+    return new (std::nothrow) edgeattn_executor(num_threads);
+  } catch (...) {  // oneTBB may throw while creating its arena
     return nullptr;
   }
+#else
+  return new (std::nothrow) edgeattn_executor(num_threads);
+#endif
 }
 
 void edgeattn_executor_destroy(edgeattn_executor* executor) { delete executor; }

@@ -139,11 +139,16 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
     L.max_shape.batch = spec.max_batch > 0 ? spec.max_batch : 1;
     L.max_shape.q_len = spec.max_q_len;
     L.max_shape.kv_len = spec.max_kv_len > 0 ? spec.max_kv_len : spec.max_q_len;
+#if defined(__cpp_exceptions)
     try {
-      L.owned_executor.reset(new Executor(spec.num_threads));
-    } catch (...) {
-      return Status::error(StatusCode::out_of_memory, "could not create the owned executor");
+#endif
+      L.owned_executor.reset(new (std::nothrow) Executor(spec.num_threads));
+#if defined(__cpp_exceptions)
+    } catch (...) {  // oneTBB may throw while creating its arena
     }
+#endif
+    if (!L.owned_executor)
+      return Status::error(StatusCode::out_of_memory, "could not create the owned executor");
     WorkspacePlan plan;
     st = L.plan(L.max_shape, L.owned_executor->num_threads(), &plan);
     if (!st) return st;

@@ -50,12 +50,13 @@ int main(void) {
   args.query = x;
   args.output = y;
 
+  edgeattn_executor* exec = edgeattn_executor_create(2);
+  const int threads = edgeattn_executor_num_threads(exec);
+  CHECK(threads == 2 || threads == 1); /* 1 in serial-executor builds */
   size_t bytes = 0;
-  st = edgeattn_layer_workspace_size(layer, 1, L, L, 2, &bytes);
+  st = edgeattn_layer_workspace_size(layer, 1, L, L, threads, &bytes);
   CHECK(st.code == EDGEATTN_OK && bytes > 0);
   void* ws = aligned_alloc(EDGEATTN_WORKSPACE_ALIGNMENT, (bytes + 63) / 64 * 64);
-  edgeattn_executor* exec = edgeattn_executor_create(2);
-  CHECK(edgeattn_executor_num_threads(exec) == 2);
   st = edgeattn_layer_run(layer, &args, ws, bytes, exec);
   CHECK(st.code == EDGEATTN_OK);
   for (j = 0; j < E; ++j) {

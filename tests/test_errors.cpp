@@ -85,7 +85,7 @@ TEST_CASE("run rejects bad arguments and leaves the output untouched", "[errors]
   REQUIRE(Layer::create(c.spec(), &layer).ok());
   Executor exec(2);
   std::size_t bytes = 0;
-  REQUIRE(layer->workspace_size({2, 5, 6}, 2, &bytes).ok());
+  REQUIRE(layer->workspace_size({2, 5, 6}, exec.num_threads(), &bytes).ok());
   Workspace ws(bytes + 64);
   std::vector<float> out(c.output_size(), 42.0f);
   const RunArgs good = c.args(out.data(), nullptr);
@@ -153,7 +153,7 @@ TEST_CASE("run rejects bad arguments and leaves the output untouched", "[errors]
   Executor more(4);  // more threads need more per-slot scratch than was planned
   if (more.num_threads() == 4) {  // not in serial-executor builds, where every executor has 1
     std::size_t bytes4 = 0;
-    REQUIRE(layer->workspace_size({2, 5, 6}, 4, &bytes4).ok());
+    REQUIRE(layer->workspace_size({2, 5, 6}, 4, &bytes4).ok());  // planned for 4 threads
     REQUIRE(bytes4 > bytes);
     require_error(layer->run(good, ws.data(), bytes, more), StatusCode::workspace_too_small,
                   "threads=4");

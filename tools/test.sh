@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh Debian bookworm machine: installs what is missing, builds
-# the static (Release) and shared configurations, runs every test of the first and the quick
-# tests of the second. EDGEATTN_TEST_CASES=N changes the number of random reference cases.
+# The whole test suite, from a fresh Debian bookworm machine: installs what is missing, then
+# builds and tests each configuration in turn — native static (every test), shared library,
+# serial executor, -fno-exceptions/-fno-rtti library, ASan+UBSan with the checked arena, and
+# ThreadSanitizer on the concurrency tests. EDGEATTN_TEST_CASES=N changes the number of random
+# reference cases of the native stage.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh
@@ -20,5 +22,25 @@ cmake --preset native-shared
 cmake --build --preset native-shared -j "$jobs"
 stage "native-shared: quick tests"
 ctest --preset native-shared
+
+stage "serial executor (no oneTBB): build and quick tests"
+cmake --preset serial
+cmake --build --preset serial -j "$jobs"
+ctest --preset serial
+
+stage "library with -fno-exceptions -fno-rtti: build and tests"
+cmake --preset noexcept
+cmake --build --preset noexcept -j "$jobs"
+ctest --preset noexcept
+
+stage "AddressSanitizer + UndefinedBehaviorSanitizer, checked arena (60 random cases)"
+cmake --preset asan
+cmake --build --preset asan -j "$jobs"
+ctest --preset asan
+
+stage "ThreadSanitizer on the concurrency tests (serial executor, std::thread)"
+cmake --preset tsan
+cmake --build --preset tsan -j "$jobs"
+ctest --preset tsan
 
 stage "all test stages passed"
