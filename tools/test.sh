@@ -2,11 +2,12 @@
 # The whole test suite, from a fresh Debian bookworm machine: installs what is missing, then
 # builds and tests each configuration in turn — native static (every test), shared library,
 # serial executor, -fno-exceptions/-fno-rtti library, ASan+UBSan with the checked arena, and
-# ThreadSanitizer on the concurrency tests. EDGEATTN_TEST_CASES=N changes the number of random
-# reference cases of the native stage.
+# ThreadSanitizer on the concurrency tests, and the libFuzzer targets for a bounded time.
+# EDGEATTN_TEST_CASES=N changes the number of random reference cases of the native stage;
+# EDGEATTN_FUZZ_SECONDS=N the time of each fuzz target (default 25).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh
+tools/install-deps.sh clang libclang-rt-14-dev
 jobs=$(nproc)
 
 stage() { printf '\n=== %s ===\n' "$*"; }
@@ -42,5 +43,10 @@ stage "ThreadSanitizer on the concurrency tests (serial executor, std::thread)"
 cmake --preset tsan
 cmake --build --preset tsan -j "$jobs"
 ctest --preset tsan
+
+stage "libFuzzer targets (clang, ASan + UBSan), ${EDGEATTN_FUZZ_SECONDS:-25} s each"
+cmake --preset fuzz -DEDGEATTN_FUZZ_SECONDS="${EDGEATTN_FUZZ_SECONDS:-25}"
+cmake --build --preset fuzz -j "$jobs"
+ctest --preset fuzz
 
 stage "all test stages passed"

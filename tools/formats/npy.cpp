@@ -200,6 +200,8 @@ Array parse_npy(const std::string& name, const unsigned char* data, std::size_t 
     fail(name, "Fortran-order arrays are not supported (save with np.ascontiguousarray)");
   const std::string shape = dict_value(name, header, "shape");
   // shape is "(d0, d1, ...)": comma-separated decimal integers, a trailing comma allowed.
+  if (shape.size() < 2 || shape.front() != '(' || shape.back() != ')')
+    fail(name, "bad shape '" + shape + "' (expected a tuple)");
   std::size_t total = 1;
   std::stringstream items(shape.substr(1, shape.size() - 2));
   std::string item;

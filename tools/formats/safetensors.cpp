@@ -21,6 +21,15 @@ DType parse_dtype(const std::string& path, const std::string& name, const std::s
   fail(path, "tensor '" + name + "' has unsupported dtype " + d + " (supported: F32, F16, BF16, F64)");
 }
 
+// The header length from the first 8 bytes, checked against the file size.
+std::size_t header_length(const std::string& name, const unsigned char* len_bytes, std::size_t file_size) {
+  std::uint64_t header_len = 0;
+  for (int i = 7; i >= 0; --i) header_len = header_len << 8 | len_bytes[i];
+  if (header_len > file_size - 8) fail(name, "header length " + std::to_string(header_len) + " exceeds the file size");
+  if (header_len > (100u << 20)) fail(name, "header larger than 100 MB");
+  return static_cast<std::size_t>(header_len);
+}
+
 }  // namespace
 
 SafeTensors::SafeTensors(const std::string& path) : path_(path) {
@@ -30,13 +39,25 @@ SafeTensors::SafeTensors(const std::string& path) : path_(path) {
   f.seekg(0);
   unsigned char len_bytes[8];
   if (file_size < 8 || !f.read(reinterpret_cast<char*>(len_bytes), 8)) fail(path, "truncated: no header length");
-  std::uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = header_len << 8 | len_bytes[i];
-  if (header_len > file_size - 8) fail(path, "header length " + std::to_string(header_len) + " exceeds the file size");
-  if (header_len > (100u << 20)) fail(path, "header larger than 100 MB");
-  std::string header(static_cast<std::size_t>(header_len), '\0');
+  const std::size_t header_len = header_length(path, len_bytes, file_size);
+  std::string header(header_len, '\0');
   if (!f.read(header.data(), static_cast<std::streamsize>(header_len))) fail(path, "truncated header");
-  data_start_ = 8 + static_cast<std::size_t>(header_len);
+  parse_header(header, file_size);
+}
+
+SafeTensors SafeTensors::from_memory(const std::string& name, const unsigned char* data, std::size_t size) {
+  SafeTensors t;
+  t.path_ = name;
+  if (size < 8) fail(name, "truncated: no header length");
+  const std::size_t header_len = header_length(name, data, size);
+  t.memory_.assign(data, data + size);
+  t.parse_header(std::string(reinterpret_cast<const char*>(data) + 8, header_len), size);
+  return t;
+}
+
+void SafeTensors::parse_header(const std::string& header, std::size_t file_size) {
+  const std::string& path = path_;
+  data_start_ = 8 + header.size();
   const std::size_t data_size = file_size - data_start_;
   nlohmann::json j = nlohmann::json::parse(header, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) fail(path, "header is not a JSON object");
@@ -88,11 +109,16 @@ std::vector<float> SafeTensors::read_float(const std::string& name) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) fail(path_, "no tensor named '" + name + "'");
   const Entry& e = it->second;
-  std::ifstream f(path_, std::ios::binary);
-  if (!f) fail(path_, "cannot open file");
   Array a;
   a.dtype = e.dtype;
   a.shape = e.shape;
+  if (!memory_.empty()) {
+    a.bytes.assign(memory_.begin() + static_cast<std::ptrdiff_t>(data_start_ + e.begin),
+                   memory_.begin() + static_cast<std::ptrdiff_t>(data_start_ + e.end));
+    return a.to_float();
+  }
+  std::ifstream f(path_, std::ios::binary);
+  if (!f) fail(path_, "cannot open file");
   a.bytes.resize(e.end - e.begin);
   f.seekg(static_cast<std::streamoff>(data_start_ + e.begin));
   if (!f.read(reinterpret_cast<char*>(a.bytes.data()), static_cast<std::streamsize>(a.bytes.size())))

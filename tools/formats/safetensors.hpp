@@ -14,6 +14,8 @@ namespace edgeattn::formats {
 class SafeTensors {
  public:
   explicit SafeTensors(const std::string& path);  // reads and checks the header
+  // The same from bytes in memory (kept by the object); `name` is used in messages.
+  static SafeTensors from_memory(const std::string& name, const unsigned char* data, std::size_t size);
   bool has(const std::string& name) const { return entries_.count(name) != 0; }
   std::vector<std::size_t> shape(const std::string& name) const;
   // The tensor converted to float32 (F32, F16, BF16, F64); FormatError if missing.
@@ -27,7 +29,10 @@ class SafeTensors {
     std::vector<std::size_t> shape;
     std::size_t begin, end;
   };
+  SafeTensors() = default;
+  void parse_header(const std::string& header, std::size_t file_size);
   std::string path_;
+  std::vector<unsigned char> memory_;  // the whole file when made from_memory
   std::size_t data_start_ = 0;
   std::map<std::string, Entry> entries_;
 };
