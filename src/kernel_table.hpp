@@ -54,6 +54,15 @@ const KernelTable& port_generic();
 #if defined(EDGEATTN_HAVE_PORT_X86_AVX2)
 const KernelTable& port_x86_avx2();
 #endif
+#if defined(EDGEATTN_HAVE_PORT_X86_SSE2)
+const KernelTable& port_x86_sse2();
+#endif
+#if defined(EDGEATTN_HAVE_PORT_ARM_NEON64)
+const KernelTable& port_arm_neon64();
+#endif
+#if defined(EDGEATTN_HAVE_PORT_ARM_NEON32)
+const KernelTable& port_arm_neon32();
+#endif
 
 // Builds a table from a port's kernel parameters (used by the ports' translation units).
 template <class Vec, int MR, int NR, int ROW_BLOCK, int PANEL_BLOCK, int TQ, int TK>

@@ -13,6 +13,15 @@ const KernelTable* const* port_tables(std::size_t* count) {
 #if defined(EDGEATTN_HAVE_PORT_X86_AVX2)
       &port_x86_avx2(),
 #endif
+#if defined(EDGEATTN_HAVE_PORT_X86_SSE2)
+      &port_x86_sse2(),
+#endif
+#if defined(EDGEATTN_HAVE_PORT_ARM_NEON64)
+      &port_arm_neon64(),
+#endif
+#if defined(EDGEATTN_HAVE_PORT_ARM_NEON32)
+      &port_arm_neon32(),
+#endif
       &port_generic(),
   };
   *count = sizeof(tables) / sizeof(tables[0]);

@@ -4,7 +4,9 @@
 # serial executor, -fno-exceptions/-fno-rtti library, ASan+UBSan with the checked arena, and
 # ThreadSanitizer on the concurrency tests, and the libFuzzer targets for a bounded time.
 # EDGEATTN_TEST_CASES=N changes the number of random reference cases of the native stage;
-# EDGEATTN_FUZZ_SECONDS=N the time of each fuzz target (default 25).
+# EDGEATTN_FUZZ_SECONDS=N the time of each fuzz target (default 25). The last stages
+# cross-build for Raspberry Pi and run the suite of both ARM ports under qemu-user; they add
+# the arm64 and armhf architectures to apt. EDGEATTN_SKIP_CROSS=1 skips them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh clang libclang-rt-14-dev
@@ -48,5 +50,23 @@ stage "libFuzzer targets (clang, ASan + UBSan), ${EDGEATTN_FUZZ_SECONDS:-25} s e
 cmake --preset fuzz -DEDGEATTN_FUZZ_SECONDS="${EDGEATTN_FUZZ_SECONDS:-25}"
 cmake --build --preset fuzz -j "$jobs"
 ctest --preset fuzz
+
+if [ "${EDGEATTN_SKIP_CROSS:-0}" = 1 ]; then
+  stage "cross builds skipped (EDGEATTN_SKIP_CROSS=1)"
+else
+  stage "cross: Raspberry Pi toolchains (adds the arm64 and armhf architectures to apt)"
+  tools/install-cross-deps.sh
+  for preset in rpi4 rpi-armhf; do
+    stage "cross: $preset build, then the whole suite under qemu-user (24 random cases)"
+    cmake --preset "$preset"
+    cmake --build --preset "$preset" -j "$jobs"
+    ctest --preset "$preset"
+  done
+  for preset in rpi3 rpi5; do
+    stage "cross: $preset build (library and CLI)"
+    cmake --preset "$preset"
+    cmake --build --preset "$preset" -j "$jobs" --target edgeattn_cli
+  done
+fi
 
 stage "all test stages passed"

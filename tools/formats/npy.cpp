@@ -211,7 +211,7 @@ Array parse_npy(const std::string& name, const unsigned char* data, std::size_t 
     const std::string digits = item.substr(b, e - b + 1);
     if (digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 12)
       fail(name, "bad shape '" + shape + "'");
-    const std::size_t d = std::stoull(digits);
+    const std::size_t d = static_cast<std::size_t>(std::stoull(digits));
     if (d != 0 && total > std::numeric_limits<std::size_t>::max() / 16 / d)
       fail(name, "shape " + shape + " is too large");
     total *= d;

@@ -1,0 +1,23 @@
+// Port `x86-sse2`: the kernel templates instantiated for xsimd::sse2 (4 floats per vector, no
+// fused multiply-add: xsimd::fma is a multiply and an add). The baseline every x86-64 CPU has,
+// chosen when the CPU lacks AVX2 or FMA (older Atom/Celeron boards, some VMs).
+//
+// Register budget (16 xmm registers): a 6 × 8 GEMM tile is 12 accumulators, plus 2 for the row
+// of B and 1 for the broadcast of A — 15 of 16. Attention tiles as in x86-avx2 (48 × 128 keys;
+// 128 is a multiple of NR = 8).
+#include "kernel_table.hpp"
+
+namespace edgeattn {
+
+namespace {
+bool always() { return true; }  // SSE2 is part of x86-64
+using Vec = kernels::SimdVec<xsimd::sse2>;
+constexpr KernelTable kTable =
+    make_kernel_table<Vec, /*MR*/ 6, /*NR*/ 8, /*row block*/ 48, /*panel block*/ 8,
+                      /*TQ*/ 48, /*TK*/ 128>("x86-sse2", "f32_gemm_ukernel_6x8__x86_sse2",
+                                             &always);
+}  // namespace
+
+const KernelTable& port_x86_sse2() { return kTable; }
+
+}  // namespace edgeattn
