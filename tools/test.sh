@@ -50,6 +50,8 @@ stage "libFuzzer targets (clang, ASan + UBSan), ${EDGEATTN_FUZZ_SECONDS:-25} s e
 cmake --preset fuzz -DEDGEATTN_FUZZ_SECONDS="${EDGEATTN_FUZZ_SECONDS:-25}"
 cmake --build --preset fuzz -j "$jobs"
 ctest --preset fuzz
+grep -h -E "^[0-9]+/[0-9]+ Test: fuzz|stat::number_of_executed_units|stat::new_units_added" \
+  build/fuzz/Testing/Temporary/LastTest.log || true
 
 if [ "${EDGEATTN_SKIP_CROSS:-0}" = 1 ]; then
   stage "cross builds skipped (EDGEATTN_SKIP_CROSS=1)"
