@@ -11,20 +11,9 @@
 using namespace edgeattn;
 using namespace edgeattn::test;
 
-namespace {
-CaseConfig s2_like() {  // 3 heads, batch 1: parallelism must come from query tiles
-  CaseConfig cfg;
-  cfg.embed_dim = 96;
-  cfg.num_heads = 3;
-  cfg.q_len = cfg.kv_len = 97;
-  cfg.attn_mask = MaskType::additive;
-  return cfg;
-}
-}  // namespace
-
 TEST_CASE("results are bitwise identical for 1, 2, 3 and 8 threads", "[threads][quick]") {
   for (AttnWeightsOutput w : {AttnWeightsOutput::none, AttnWeightsOutput::averaged}) {
-    CaseConfig cfg = s2_like();
+    CaseConfig cfg = three_head_config();
     cfg.weights = w;
     const Case c = make_case(cfg, 77);
     for (const std::string& port : runnable_ports()) {
@@ -42,7 +31,7 @@ TEST_CASE("results are bitwise identical for 1, 2, 3 and 8 threads", "[threads][
 }
 
 TEST_CASE("one layer run from 8 threads at once equals sequential runs", "[threads][concurrency][quick]") {
-  const Case c = make_case(s2_like(), 78);
+  const Case c = make_case(three_head_config(), 78);
   std::unique_ptr<Layer> layer;
   REQUIRE(Layer::create(c.spec(), &layer).ok());
   Executor exec(2);

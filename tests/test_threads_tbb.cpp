@@ -14,19 +14,8 @@
 using namespace edgeattn;
 using namespace edgeattn::test;
 
-namespace {
-CaseConfig s2_like() {  // 3 heads, batch 1: parallelism must come from query tiles
-  CaseConfig cfg;
-  cfg.embed_dim = 96;
-  cfg.num_heads = 3;
-  cfg.q_len = cfg.kv_len = 97;
-  cfg.attn_mask = MaskType::additive;
-  return cfg;
-}
-}  // namespace
-
 TEST_CASE("run from inside the caller's own oneTBB work does not deadlock", "[threads][quick]") {
-  const Case c = make_case(s2_like(), 79);
+  const Case c = make_case(three_head_config(), 79);
   std::unique_ptr<Layer> layer;
   REQUIRE(Layer::create(c.spec(), &layer).ok());
   Executor exec(2);
@@ -46,7 +35,7 @@ TEST_CASE("no more threads work for a run than the executor allows", "[threads][
   // A task_scheduler_observer on the executor's arena counts the threads inside it at once.
   for (int limit : {1, 2, 3}) {
     Executor exec(limit);
-    CaseConfig cfg = s2_like();
+    CaseConfig cfg = three_head_config();
     cfg.q_len = cfg.kv_len = 300;
     const Case c = make_case(cfg, 80);
     std::unique_ptr<Layer> layer;

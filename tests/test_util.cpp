@@ -40,6 +40,15 @@ std::string CaseConfig::describe() const {
   return s.str();
 }
 
+CaseConfig three_head_config() {
+  CaseConfig cfg;
+  cfg.embed_dim = 96;
+  cfg.num_heads = 3;
+  cfg.q_len = cfg.kv_len = 97;
+  cfg.attn_mask = MaskType::additive;
+  return cfg;
+}
+
 CaseConfig random_config(std::mt19937& rng) {
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
   auto coin = [&](double p) { return std::bernoulli_distribution(p)(rng); };

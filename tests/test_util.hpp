@@ -32,6 +32,9 @@ struct CaseConfig {
   std::string describe() const;
 };
 
+// 3 heads, batch 1, 97 tokens, additive mask (like S2): parallelism must come from query tiles.
+CaseConfig three_head_config();
+
 // A random but valid configuration, from small to medium sizes.
 CaseConfig random_config(std::mt19937& rng);
 

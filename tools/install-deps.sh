@@ -16,5 +16,13 @@ echo "install-deps: installing ${missing[*]}"
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq || echo "install-deps: apt-get update failed; trying the cached index"
+# An index can fail to update (the security archive's armhf index has, "File has unexpected
+# size") while the main archive still serves everything: go on, and check each candidate.
+$sudo apt-get update -qq || echo "install-deps: apt-get update reported errors; checking candidates"
+for p in "${missing[@]}"; do
+  if ! apt-cache policy "$p" | grep -q 'Candidate: [0-9]'; then
+    echo "install-deps: no installable candidate for $p" >&2
+    exit 1
+  fi
+done
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
