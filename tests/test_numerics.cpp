@@ -5,26 +5,10 @@
 #include <cmath>
 #include <limits>
 
-#include "test_util.hpp"
+#include "check_reference.hpp"
 
 using namespace edgeattn;
 using namespace edgeattn::test;
-
-namespace {
-
-void require_matches_reference(const Case& c, double atol_scale = 1.0) {
-  const reference::Result want = reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
-  for (const std::string& port : runnable_ports()) {
-    INFO("port " << port << ": " << c.cfg.describe());
-    const LibraryResult got = run_library(c, 2, port.c_str());
-    REQUIRE(got.status.ok());
-    const Comparison cmp = compare(got.output, want.output, output_atol(c.cfg) * atol_scale, 1e-4);
-    INFO(cmp.describe());
-    REQUIRE(cmp.ok());
-  }
-}
-
-}  // namespace
 
 TEST_CASE("logits of +-1e30 and -inf masks", "[numerics][quick]") {
   CaseConfig cfg;

@@ -7,7 +7,7 @@
 // atol = 8e-6·sqrt(longest reduction) for outputs, 1e-5 absolute on probabilities.
 #include <catch2/catch.hpp>
 
-#include "test_util.hpp"
+#include "check_reference.hpp"
 
 using namespace edgeattn;
 using namespace edgeattn::test;
@@ -52,16 +52,7 @@ TEST_CASE("edge sizes around every tile boundary", "[reference][quick]") {
       cfg.causal = len % 2 == 1;
       cfg.key_padding_mask = hd % 2 ? MaskType::boolean : MaskType::none;
       const Case c = make_case(cfg, static_cast<std::uint32_t>(len * 1000 + hd));
-      INFO(cfg.describe());
-      const auto want = reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
-      for (const std::string& port : runnable_ports()) {
-        INFO("port " << port);
-        const LibraryResult got = run_library(c, 2, port.c_str());
-        REQUIRE(got.status.ok());
-        const Comparison out = compare(got.output, want.output, output_atol(cfg), 1e-4);
-        INFO(out.describe());
-        REQUIRE(out.ok());
-      }
+      require_matches_reference(c);
     }
   }
 }

@@ -13,43 +13,35 @@ tools/install-deps.sh clang libclang-rt-14-dev
 jobs=$(nproc)
 
 stage() { printf '\n=== %s ===\n' "$*"; }
+# Configure, build and test one preset (extra arguments go to the configure step).
+preset() {
+  local name=$1
+  shift
+  cmake --preset "$name" "$@"
+  cmake --build --preset "$name" -j "$jobs"
+  ctest --preset "$name"
+}
 
-stage "native (static, Release): build"
-cmake --preset native
-cmake --build --preset native -j "$jobs"
-stage "native: tests"
-ctest --preset native
+stage "native (static, Release): build and every test"
+preset native
 
-stage "native-shared (shared library): build"
-cmake --preset native-shared
-cmake --build --preset native-shared -j "$jobs"
-stage "native-shared: quick tests"
-ctest --preset native-shared
+stage "native-shared (shared library): build and quick tests"
+preset native-shared
 
 stage "serial executor (no oneTBB): build and quick tests"
-cmake --preset serial
-cmake --build --preset serial -j "$jobs"
-ctest --preset serial
+preset serial
 
 stage "library with -fno-exceptions -fno-rtti: build and tests"
-cmake --preset noexcept
-cmake --build --preset noexcept -j "$jobs"
-ctest --preset noexcept
+preset noexcept
 
 stage "AddressSanitizer + UndefinedBehaviorSanitizer, checked arena (60 random cases)"
-cmake --preset asan
-cmake --build --preset asan -j "$jobs"
-ctest --preset asan
+preset asan
 
 stage "ThreadSanitizer on the concurrency tests (serial executor, std::thread)"
-cmake --preset tsan
-cmake --build --preset tsan -j "$jobs"
-ctest --preset tsan
+preset tsan
 
 stage "libFuzzer targets (clang, ASan + UBSan), ${EDGEATTN_FUZZ_SECONDS:-25} s each"
-cmake --preset fuzz -DEDGEATTN_FUZZ_SECONDS="${EDGEATTN_FUZZ_SECONDS:-25}"
-cmake --build --preset fuzz -j "$jobs"
-ctest --preset fuzz
+preset fuzz -DEDGEATTN_FUZZ_SECONDS="${EDGEATTN_FUZZ_SECONDS:-25}"
 grep -h -E "^[0-9]+/[0-9]+ Test: fuzz|stat::number_of_executed_units|stat::new_units_added" \
   build/fuzz/Testing/Temporary/LastTest.log || true
 
@@ -58,16 +50,14 @@ if [ "${EDGEATTN_SKIP_CROSS:-0}" = 1 ]; then
 else
   stage "cross: Raspberry Pi toolchains (adds the arm64 and armhf architectures to apt)"
   tools/install-cross-deps.sh
-  for preset in rpi4 rpi-armhf; do
-    stage "cross: $preset build, then the whole suite under qemu-user (24 random cases)"
-    cmake --preset "$preset"
-    cmake --build --preset "$preset" -j "$jobs"
-    ctest --preset "$preset"
+  for board in rpi4 rpi-armhf; do
+    stage "cross: $board build, then the whole suite under qemu-user (24 random cases)"
+    preset "$board"
   done
-  for preset in rpi3 rpi5; do
-    stage "cross: $preset build (library and CLI)"
-    cmake --preset "$preset"
-    cmake --build --preset "$preset" -j "$jobs" --target edgeattn_cli
+  for board in rpi3 rpi5; do
+    stage "cross: $board build (library and CLI)"
+    cmake --preset "$board"
+    cmake --build --preset "$board" -j "$jobs" --target edgeattn_cli
   done
 fi
 
