@@ -6,19 +6,23 @@
 //   mha/openblas/<shape>/threads:<n>   cblas_sgemm projections, per-head sgemm for scores and
 //                                      P·V, a plain std::exp row softmax between them
 //   peak/fma/threads:<n>               independent FMA chains, GFLOP/s of n threads
-// Every benchmark has a GFLOPS counter. Planning and weight packing happen outside the timed
+//   ukernel/<kernel>__<port>/<size>    one kernel of one port (see kernel_cases.hpp): GFLOPS
+//                                      or bytes_per_second; skipped where the CPU lacks the ISA
+// Every end-to-end benchmark has a GFLOPS counter. Planning and weight packing happen outside the timed
 // loop. EDGEATTN_PORT selects the port as everywhere.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
 #include <cmath>
 #include <cstdlib>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "edgeattn/edgeattn.hpp"
+#include "kernel_cases.hpp"
 #include "peak_fma.hpp"
 #include "shapes.hpp"
 
@@ -114,6 +118,35 @@ void bm_peak_fma(benchmark::State& state) {
                                                 benchmark::Counter::kIsIterationInvariantRate);
 }
 
+void bm_kernel(benchmark::State& state, const edgeattn::bench::KernelCase* c) {
+  if (!c->cpu_supported()) {
+    state.SkipWithError("skipped: this CPU lacks the instruction set of the port");
+    return;
+  }
+  edgeattn::bench::KernelRunner runner(*c);
+  runner.run();  // warm-up: first touch of the buffers
+  for (auto _ : state) {
+    runner.run();
+    benchmark::DoNotOptimize(runner.result());
+    benchmark::ClobberMemory();
+  }
+  if (c->flops > 0) set_flops(state, c->flops);
+  if (c->bytes > 0) state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * c->bytes));
+}
+
+// The CPU's model name, so that a results file says which machine produced it.
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    const std::string key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
+    if (key == "model name" || key == "Model" || key == "Hardware") return line.substr(colon + 2);
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -128,12 +161,18 @@ int main(int argc, char** argv) {
           ->UseRealTime()->Unit(benchmark::kMillisecond);
     }
   }
+  static const std::vector<edgeattn::bench::KernelCase> kernel_cases =
+      edgeattn::bench::kernel_cases(edgeattn::bench::CaseSize::timing);
+  for (const auto& c : kernel_cases)
+    benchmark::RegisterBenchmark(c.name.c_str(), bm_kernel, &c)->Unit(benchmark::kMicrosecond);
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("edgeattn_version", edgeattn::version());
   edgeattn::PortInfo port{};
   edgeattn::select_port(nullptr, &port);
   benchmark::AddCustomContext("edgeattn_port", port.name);
+  benchmark::AddCustomContext("cpu_model", cpu_model());
+  benchmark::AddCustomContext("compiler", __VERSION__);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -33,7 +33,8 @@ struct KernelTable {
   AttendTile attend_tile_special[5];
   void (*vexp)(const float* x, float* y, int n);  // the softmax's exp, vectorised
 
-  AttendTile attend_tile_for(int head_dim) const {
+  AttendTile attend_tile_for(int head_dim, int v_dim) const {
+    if (v_dim != head_dim) return attend_tile;
     for (int i = 0; i < 5; ++i)
       if (kSpecialHeadDims[i] == head_dim) return attend_tile_special[i];
     return attend_tile;

@@ -103,6 +103,7 @@ struct RunContext {
     v.q_len = q_len;
     v.kv_total = kv_total;
     v.head_dim = hd;
+    v.v_dim = hd;
     v.out = ws + plan.concat + static_cast<std::size_t>(b) * q_len * L->embed_dim + h * hd;
     v.out_ld = L->embed_dim;
     return v;
@@ -357,7 +358,7 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   ctx.kv_total = Lkv + (has_bias_kv() ? 1 : 0);
   ctx.ws = static_cast<float*>(workspace);
   ctx.q_tiles = ceil_div(Lq, kernels->attn_tq);
-  ctx.attend_tile = kernels->attend_tile_for(head_dim);
+  ctx.attend_tile = kernels->attend_tile_for(head_dim, head_dim);
   const int hd = head_dim;
   const std::ptrdiff_t kv_ld = static_cast<std::ptrdiff_t>(ctx.plan.kv_ld);
 

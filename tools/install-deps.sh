@@ -3,7 +3,8 @@
 # Usage: tools/install-deps.sh [extra packages...]   (as root, or with sudo available)
 set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libxsimd-dev libtbb-dev catch2 libcli11-dev
-          nlohmann-json3-dev libbenchmark-dev libopenblas-dev "$@")
+          nlohmann-json3-dev libbenchmark-dev libopenblas-dev
+          libbenchmark-tools python3-scipy python3-numpy valgrind "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

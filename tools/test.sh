@@ -2,7 +2,9 @@
 # The whole test suite, from a fresh Debian bookworm machine: installs what is missing, then
 # builds and tests each configuration in turn — native static (every test), shared library,
 # serial executor, -fno-exceptions/-fno-rtti library, ASan+UBSan with the checked arena, and
-# ThreadSanitizer on the concurrency tests, and the libFuzzer targets for a bounded time.
+# ThreadSanitizer on the concurrency tests, and the libFuzzer targets for a bounded time. The
+# native stage includes the callgrind instruction-count gate (bench/icounts/); a deliberately
+# slowed build then proves that the gate catches a slowdown.
 # EDGEATTN_TEST_CASES=N changes the number of random reference cases of the native stage;
 # EDGEATTN_FUZZ_SECONDS=N the time of each fuzz target (default 25). The last stages
 # cross-build for Raspberry Pi and run the suite of both ARM ports under qemu-user; they add
@@ -22,8 +24,23 @@ preset() {
   ctest --preset "$name"
 }
 
-stage "native (static, Release): build and every test"
+stage "native (static, Release): build and every test, the instruction-count gate included"
 preset native
+
+stage "the regression checks catch a deliberately slowed build (EDGEATTN_TEST_SLOWDOWN)"
+cmake --preset slowdown
+cmake --build --preset slowdown -j "$jobs"
+if grep -qw avx2 /proc/cpuinfo; then
+  rc=0
+  /usr/bin/python3 tools/icount_gate.py --driver build/slowdown/bench/edgeattn_icount --filter 'x86.avx2' || rc=$?
+  if [ "$rc" -ne 1 ]; then
+    echo "test.sh: the instruction-count gate did not flag the slowed x86-avx2 kernels (exit $rc)" >&2
+    exit 1
+  fi
+  echo "test.sh: the gate flagged the slowed build, as it must"
+else
+  echo "test.sh: this CPU has no AVX2; the slowed x86-avx2 port cannot run here"
+fi
 
 stage "native-shared (shared library): build and quick tests"
 preset native-shared

@@ -251,4 +251,79 @@ class EDGEATTN_API Layer {
   std::unique_ptr<Impl> impl_;
 };
 
+
+// ---------------------------------------------------------------------------------------------
+// Attention core: scaled dot-product attention on Q, K, V the caller has already projected
+// (rotary embeddings, q/k norms, an ONNX graph's `Attention` node), with the semantics of the
+// ONNX operator Attention (opset 23/24; see README, "Attention core"). No projections here.
+// ---------------------------------------------------------------------------------------------
+
+// Where Q, K, V and Y lie. past_key/past_value and present_key/present_value are always 4-D.
+enum class AttentionLayout {
+  bhsd,  // 4-D [batch, heads, seq, head_dim]
+  bsd,   // 3-D [batch, seq, heads · head_dim] (ONNX with q_num_heads / kv_num_heads)
+};
+
+// ONNX `qk_matmul_output` modes: the score matrix at one step of the computation.
+enum class QkOutputMode {
+  scaled = 0,      // scale · Q·Kᵀ
+  softcapped = 1,  // after the softcap (= scaled when there is no softcap)
+  masked = 2,      // after the mask, causal mask and valid lengths (blocked = -inf)
+  softmax = 3,     // the probabilities (a fully masked row is zeros)
+};
+
+// A mask broadcast, NumPy style, to [batch, q_heads, q_len, total_len]: rank 2 [L, M],
+// rank 3 [H, L, M], rank 4 [B, H, L, M], where each of B, H, L is that size or 1 and
+// M <= total_len (past_len + kv_len); keys at or past M are blocked.
+struct AttentionMask {
+  MaskType type = MaskType::none;
+  const void* data = nullptr;  // const float* (additive) or const uint8_t* (boolean)
+  int rank = 2;
+  int dims[4] = {0, 0, 0, 0};
+  BoolMaskSense sense = BoolMaskSense::attends_if_true;  // ONNX: true = may attend
+};
+
+struct AttentionArgs {
+  AttentionLayout layout = AttentionLayout::bhsd;
+  int batch = 1;
+  int q_heads = 0;
+  int kv_heads = 0;     // 0: q_heads; fewer: grouped-/multi-query (q head h uses h / (q_heads / kv_heads))
+  int q_len = 0;
+  int kv_len = 0;       // new keys/values in k and v (0 allowed with a past)
+  int past_len = 0;     // keys/values in past_key/past_value
+  int head_dim = 0;     // of Q and K
+  int v_head_dim = 0;   // of V and Y; 0: head_dim
+  const float* q = nullptr;
+  const float* k = nullptr;
+  const float* v = nullptr;
+  const float* past_key = nullptr;    // [batch, kv_heads, past_len, head_dim]
+  const float* past_value = nullptr;  // [batch, kv_heads, past_len, v_head_dim]
+  AttentionMask mask;
+  // Per-batch valid lengths of the keys (ONNX opset 24 nonpad_kv_seqlen, for an external
+  // cache passed as k/v): keys at j >= nonpad[b] are blocked. Not with a past.
+  const std::int64_t* nonpad_kv_seqlen = nullptr;
+  // Query i may attend key j only when j <= i + offset, where offset = past_len, or
+  // nonpad_kv_seqlen[b] - q_len with valid lengths (bottom-right aligned).
+  bool causal = false;
+  std::optional<float> scale;  // default 1/sqrt(head_dim)
+  float softcap = 0.0f;        // > 0: scores become softcap·tanh(scores/softcap) before masking
+  float* y = nullptr;          // [batch, q_heads, q_len, v_head_dim] or [batch, q_len, q_heads·v_head_dim]
+  float* present_key = nullptr;    // optional: [batch, kv_heads, past_len + kv_len, head_dim]
+  float* present_value = nullptr;  // optional: [batch, kv_heads, past_len + kv_len, v_head_dim]
+  float* qk_out = nullptr;         // optional: [batch, q_heads, q_len, past_len + kv_len]
+  QkOutputMode qk_mode = QkOutputMode::scaled;
+  const char* port = nullptr;  // force a kernel port; null: EDGEATTN_PORT or automatic
+};
+
+// Bytes of workspace attention() needs for these arguments with num_threads threads (their
+// sizes only; pointers are not looked at).
+EDGEATTN_API Status attention_workspace_size(const AttentionArgs& args, int num_threads,
+                                             std::size_t* bytes);
+// Computes Y (and whichever optional outputs are set). Never allocates or throws; the same
+// workspace rules as Layer::run.
+EDGEATTN_API Status attention(const AttentionArgs& args, void* workspace,
+                              std::size_t workspace_bytes, const Executor& executor);
+// Convenience: allocates the workspace for this one call (the only allocation).
+EDGEATTN_API Status attention(const AttentionArgs& args, const Executor& executor);
+
 }  // namespace edgeattn

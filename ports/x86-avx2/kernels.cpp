@@ -18,8 +18,15 @@ bool cpu_has_avx2_fma() {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 using Vec = kernels::SimdVec<xsimd::fma3<xsimd::avx2>>;
+#if defined(EDGEATTN_TEST_SLOWDOWN)
+// A deliberately slowed build (CMake option EDGEATTN_TEST_SLOWDOWN, for testing the regression
+// checks only): half the register tile under the same kernel name, as a regression would.
+constexpr int kMR = 3;
+#else
+constexpr int kMR = 6;
+#endif
 constexpr KernelTable kTable =
-    make_kernel_table<Vec, /*MR*/ 6, /*NR*/ 16, /*row block*/ 48, /*panel block*/ 4,
+    make_kernel_table<Vec, kMR, /*NR*/ 16, /*row block*/ 48, /*panel block*/ 4,
                       /*TQ*/ 48, /*TK*/ 128>("x86-avx2", "f32_gemm_ukernel_6x16__x86_avx2",
                                              &cpu_has_avx2_fma);
 }  // namespace

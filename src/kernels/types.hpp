@@ -33,20 +33,25 @@ struct MaskView {
   const float* kpm_add = nullptr;           // [kv_len] additive, or null
   const std::uint8_t* kpm_bool = nullptr;   // [kv_len] boolean, or null
   bool kpm_bool_blocks_if_true = true;
-  bool causal = false;  // key j > query i is masked
-  int kv_len = 0;       // keys at j >= kv_len (the bias_k position) are never masked
+  bool causal = false;    // key j > query i + causal_offset is masked
+  int causal_offset = 0;  // 0: top-left aligned; a KV cache's past length: bottom-right aligned
+  int kv_len = 0;         // keys at j >= kv_len (the bias_k position) are never masked
+  int mask_cols = 0;      // columns of the attention mask (0: kv_len); keys past them are masked
+  int valid_keys = -1;    // keys at j >= valid_keys are masked (per-batch valid length); -1: all
+  float softcap = 0.0f;   // > 0: scores become softcap·tanh(score/softcap) before any mask
 };
 
 // One (batch, head) of head-major Q, Kᵀ, V and where its output goes.
 struct HeadView {
   const float* q = nullptr;   // [q_len][head_dim], pre-scaled
   const float* kt = nullptr;  // [head_dim][kv_ld], kv_ld a multiple of 16
-  const float* v = nullptr;   // [kv_total][head_dim]
+  const float* v = nullptr;   // [kv_total][v_dim]
   std::ptrdiff_t kv_ld = 0;
   int q_len = 0;
   int kv_total = 0;  // kv_len plus the bias_k position, if any
-  int head_dim = 0;
-  float* out = nullptr;  // row i at out + i * out_ld, head_dim floats
+  int head_dim = 0;  // of Q and K
+  int v_dim = 0;     // of V and the output (ONNX allows it to differ from head_dim)
+  float* out = nullptr;  // row i at out + i * out_ld, v_dim floats
   std::ptrdiff_t out_ld = 0;
 };
 

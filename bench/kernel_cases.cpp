@@ -1,0 +1,145 @@
+#include "kernel_cases.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "kernel_table.hpp"
+
+namespace edgeattn::bench {
+
+namespace {
+
+std::string port_suffix(const KernelTable& t) {
+  std::string s = t.name;
+  std::replace(s.begin(), s.end(), '-', '_');
+  return "__" + s;
+}
+
+// "f32_gemm_ukernel_6x16__x86_avx2" -> "f32_gemm_6x16__x86_avx2": the kernel's own name.
+std::string gemm_name(const KernelTable& t) {
+  std::string s = t.gemm_kernel;
+  const auto at = s.find("ukernel_");
+  if (at != std::string::npos) s.erase(at, 8);
+  return s;
+}
+
+std::string dims(int a, int b) { return std::to_string(a) + "x" + std::to_string(b); }
+
+std::vector<float> random_floats(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& f : v) f = d(rng);
+  return v;
+}
+
+constexpr int kGemmDepth = 768;  // the embedding width of S4/S6
+constexpr int kAttendKeys = 512;
+constexpr int kAttendHeadDim = 64;
+constexpr int kExpCount = 4096;  // 16 KiB in, 16 KiB out: stays in L1
+
+}  // namespace
+
+bool KernelCase::cpu_supported() const { return table->cpu_supports(); }
+
+std::vector<KernelCase> kernel_cases(CaseSize size) {
+  std::vector<KernelCase> cases;
+  std::size_t count = 0;
+  const KernelTable* const* tables = port_tables(&count);
+  // Packing is about memory: 64 MiB in and out is past any last-level cache of these machines.
+  const int pack_dim = size == CaseSize::timing ? 4096 : 256;
+  for (std::size_t i = 0; i < count; ++i) {
+    const KernelTable& t = *tables[i];
+    const std::string port = port_suffix(t);
+    const int rows = t.gemm_row_block, cols = t.gemm_panel_block * t.gemm_nr;
+    cases.push_back({"ukernel/" + gemm_name(t) + "/task:" + dims(rows, cols) +
+                         "x" + std::to_string(kGemmDepth),
+                     &t, KernelKind::gemm, rows, cols, kGemmDepth,
+                     2.0 * rows * cols * kGemmDepth, 0.0});
+    cases.push_back({"ukernel/f32_packb_" + std::to_string(t.gemm_nr) + port + "/" + dims(pack_dim, pack_dim),
+                     &t, KernelKind::pack, 0, pack_dim, pack_dim, 0.0,
+                     2.0 * sizeof(float) * pack_dim * pack_dim});
+    cases.push_back({"ukernel/f32_exp" + port + "/n:" + std::to_string(kExpCount), &t, KernelKind::exp,
+                     0, kExpCount, 0, 0.0, 2.0 * sizeof(float) * kExpCount});
+    cases.push_back({"ukernel/f32_attend_" + dims(t.attn_tq, t.attn_tk) + "_hd" + std::to_string(kAttendHeadDim) +
+                         port + "/kv:" + std::to_string(kAttendKeys),
+                     &t, KernelKind::attend, t.attn_tq, kAttendKeys, kAttendHeadDim,
+                     4.0 * t.attn_tq * kAttendKeys * kAttendHeadDim, 0.0});
+  }
+  return cases;
+}
+
+struct KernelRunner::Buffers {
+  std::vector<float> a, b, c, bias, scratch;
+  kernels::OutputMap out;
+  kernels::HeadView head;
+  kernels::MaskView mask;
+};
+
+KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<Buffers>()) {
+  const KernelTable& t = *c.table;
+  Buffers& b = *b_;
+  switch (c.kind) {
+    case KernelKind::gemm:
+      b.a = random_floats(static_cast<std::size_t>(c.m) * c.k, 1);
+      b.b.resize(kernels::packed_b_floats(c.k, c.n, t.gemm_nr));
+      t.pack_b(random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), true, c.k, c.n, b.b.data());
+      b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
+      b.c.resize(static_cast<std::size_t>(c.m) * c.n);
+      b.out.base = b.c.data();
+      b.out.row_step = c.n;
+      b.out.group_cols = c.n;
+      b.out.bias = b.bias.data();
+      break;
+    case KernelKind::pack:
+      b.a = random_floats(static_cast<std::size_t>(c.n) * c.k, 4);
+      b.c.resize(kernels::packed_b_floats(c.k, c.n, t.gemm_nr));
+      break;
+    case KernelKind::exp:
+      b.a = random_floats(static_cast<std::size_t>(c.n), 5);
+      for (float& x : b.a) x *= 20.0f;  // softmax arguments span a wide range
+      b.c.resize(static_cast<std::size_t>(c.n));
+      break;
+    case KernelKind::attend: {
+      const int rows = c.m, kv = c.n, hd = c.k;
+      // Kᵀ rows padded as the planner pads them (the micro-kernel reads NR columns at a time),
+      // V with slack after the last row.
+      const std::ptrdiff_t kv_ld = kernels::round_up_int(kv, 48) + 48;
+      b.a = random_floats(static_cast<std::size_t>(rows) * hd, 6);
+      b.b = random_floats(static_cast<std::size_t>(hd) * kv_ld, 7);
+      b.bias = random_floats(static_cast<std::size_t>(kv + 1) * hd + 64, 8);
+      b.c.resize(static_cast<std::size_t>(rows) * hd);
+      b.scratch.resize(t.attend_scratch_floats(hd));
+      for (float& x : b.a) x *= 0.125f;  // Q arrives pre-scaled by 1/sqrt(head_dim)
+      b.head = {b.a.data(), b.b.data(), b.bias.data(), kv_ld, rows, kv, hd, hd, b.c.data(), hd};
+      b.mask.kv_len = kv;
+      break;
+    }
+  }
+}
+
+KernelRunner::~KernelRunner() = default;
+
+void KernelRunner::run() {
+  const KernelTable& t = *case_.table;
+  Buffers& b = *b_;
+  switch (case_.kind) {
+    case KernelKind::gemm:
+      t.gemm_block(b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0, case_.n / t.gemm_nr, case_.n,
+                   b.out);
+      break;
+    case KernelKind::pack:
+      t.pack_b(b.a.data(), true, case_.k, case_.n, b.c.data());
+      break;
+    case KernelKind::exp:
+      t.vexp(b.a.data(), b.c.data(), case_.n);
+      break;
+    case KernelKind::attend:
+      t.attend_tile_for(case_.k, case_.k)(b.head, b.mask, 0, case_.m, b.scratch.data());
+      break;
+  }
+}
+
+const float* KernelRunner::result() const { return b_->c.data(); }
+
+}  // namespace edgeattn::bench

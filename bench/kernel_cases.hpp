@@ -1,0 +1,56 @@
+// The kernel benchmarks' cases, shared by edgeattn_bench (timed, `ukernel/...`) and
+// edgeattn_icount (instruction counts under callgrind). One case = one kernel of one port on
+// fixed buffers; `run()` does one call. Names follow the kernels:
+//
+//   ukernel/f32_gemm_6x16__x86_avx2/task:48x64x768    one projection task (rows × cols × K)
+//   ukernel/f32_packb_16__x86_avx2/768x768            weight packing (bytes/s)
+//   ukernel/f32_exp__x86_avx2/n:4096                  the softmax's vectorised exp
+//   ukernel/f32_attend_48x128_hd64__x86_avx2/kv:512   one flash-attention query tile
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace edgeattn {
+struct KernelTable;
+}
+
+namespace edgeattn::bench {
+
+enum class KernelKind { gemm, pack, exp, attend };
+
+// How big the buffers are: `timing` sizes the memory-bound cases past the last-level cache
+// (packing reads and writes 2 × 64 MiB); `counting` keeps them small for callgrind.
+enum class CaseSize { timing, counting };
+
+struct KernelCase {
+  std::string name;
+  const KernelTable* table;
+  KernelKind kind;
+  int m, n, k;           // gemm: rows, columns, depth; pack: N, K; exp: n; attend: rows, kv, head_dim
+  double flops;          // per call (gemm, attend), 0 where bytes are the measure
+  double bytes;          // per call, read + written (pack, exp)
+  bool cpu_supported() const;
+};
+
+// The cases of every port this build carries, in port order.
+std::vector<KernelCase> kernel_cases(CaseSize size);
+
+// Buffers for one case, filled once; run() calls the kernel once.
+class KernelRunner {
+ public:
+  explicit KernelRunner(const KernelCase& c);
+  ~KernelRunner();
+  KernelRunner(const KernelRunner&) = delete;
+  KernelRunner& operator=(const KernelRunner&) = delete;
+  void run();
+  const float* result() const;  // something the call wrote, to keep it alive
+
+ private:
+  struct Buffers;
+  const KernelCase& case_;
+  std::unique_ptr<Buffers> b_;
+};
+
+}  // namespace edgeattn::bench

@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""Instruction-count gate: a performance check that noise cannot fool.
+
+Runs every case of edgeattn_icount (the kernel benchmarks' cases and the S1 end-to-end run, on
+each port this CPU can run) under valgrind's callgrind, counting only the instructions executed
+inside edgeattn_icount_measured() for a fixed number of calls, and compares the counts per call
+with the committed ones (bench/icounts/<arch>.json).
+
+  tools/icount_gate.py --driver build/native/bench/edgeattn_icount            # check
+  tools/icount_gate.py --driver build/native/bench/edgeattn_icount --update   # re-record
+
+Exit status: 0 when every count is within the tolerance of the committed one; 1 when a case
+executes more instructions (a regression) or fewer (the committed counts are stale: re-record
+them with --update and commit them with the change that earned them), or has no committed
+count; 2 for a usage or environment error. Counts depend on the compiler: they were recorded
+with the compiler named in the file, and a different one is reported as an error.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+
+REPEATS = 3
+
+
+def fail_usage(msg):
+    print(f"icount_gate: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def driver_output(driver, *args):
+    out = subprocess.run([driver, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        fail_usage(f"{driver} {' '.join(args)} failed: {out.stderr.strip()}")
+    return out.stdout
+
+
+def count_case(driver, case):
+    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", "--collect-atstart=no",
+           "--toggle-collect=edgeattn_icount_measured", driver, case, str(REPEATS)]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    m = re.search(r"Collected\s*:\s*(\d+)", out.stderr)
+    if out.returncode != 0 or not m:
+        fail_usage(f"callgrind failed on {case}:\n{out.stderr[-2000:]}")
+    total = int(m.group(1))
+    if total == 0:
+        fail_usage(f"{case}: nothing counted (is edgeattn_icount_measured inlined?)")
+    return total // REPEATS
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--driver", required=True, help="path of the edgeattn_icount binary")
+    ap.add_argument("--counts", help="committed counts (default bench/icounts/<machine>.json)")
+    ap.add_argument("--tolerance", type=float, default=0.02,
+                    help="allowed relative change per case (default 0.02)")
+    ap.add_argument("--filter", default="", help="only the cases whose name matches this regex")
+    ap.add_argument("--update", action="store_true", help="write the measured counts to --counts")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    counts_path = args.counts or os.path.join(root, "bench", "icounts", f"{platform.machine()}.json")
+    if not shutil.which("valgrind"):
+        fail_usage("valgrind is not installed (tools/install-deps.sh installs it)")
+    if not os.access(args.driver, os.X_OK):
+        fail_usage(f"no driver at {args.driver} (build the target edgeattn_icount)")
+    context = dict(line.split("=", 1) for line in driver_output(args.driver, "--context").splitlines())
+    cases = [c for c in driver_output(args.driver, "--list").splitlines() if re.search(args.filter, c)]
+    if not cases:
+        fail_usage(f"no case matches '{args.filter}'")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        measured = dict(zip(cases, pool.map(lambda c: count_case(args.driver, c), cases)))
+
+    if args.update:
+        recorded = {"counts": {}}
+        if os.path.exists(counts_path):
+            with open(counts_path) as f:
+                recorded = json.load(f)
+        counts = dict(sorted({**recorded.get("counts", {}), **measured}.items()))
+        recorded = {"about": ("Instructions per call inside edgeattn_icount_measured(), counted by "
+                              "valgrind --tool=callgrind; written by tools/icount_gate.py --update"),
+                    "compiler": context.get("compiler", ""),
+                    "counts": counts}
+        os.makedirs(os.path.dirname(counts_path), exist_ok=True)
+        with open(counts_path, "w") as f:
+            json.dump(recorded, f, indent=2)
+            f.write("\n")
+        for case, n in measured.items():
+            print(f"{n:>14,}  {case}")
+        print(f"icount_gate: wrote {len(measured)} counts to {counts_path}")
+        return 0
+
+    if not os.path.exists(counts_path):
+        fail_usage(f"no committed counts at {counts_path} (record them with --update)")
+    with open(counts_path) as f:
+        recorded = json.load(f)
+    if recorded.get("compiler") != context.get("compiler"):
+        fail_usage(f"counts in {counts_path} were recorded with compiler {recorded.get('compiler')!r}, "
+                   f"this driver was built with {context.get('compiler')!r}: re-record with --update")
+    committed = recorded["counts"]
+
+    failures = 0
+    width = max(len(c) for c in cases)
+    print(f"{'case':<{width}}  {'committed':>14}  {'measured':>14}  {'change':>8}  verdict")
+    for case in cases:
+        new = measured[case]
+        old = committed.get(case)
+        if old is None:
+            verdict, change = "FAIL: no committed count (record with --update)", ""
+            failures += 1
+        else:
+            rel = new / old - 1.0
+            change = f"{rel:+.2%}"
+            if rel > args.tolerance:
+                verdict = "FAIL: regression"
+                failures += 1
+            elif rel < -args.tolerance:
+                verdict = "FAIL: fewer instructions than committed (stale counts: --update and commit)"
+                failures += 1
+            else:
+                verdict = "ok"
+        print(f"{case:<{width}}  {old if old is not None else '-':>14}  {new:>14}  {change:>8}  {verdict}")
+    print(f"icount_gate: {len(cases) - failures} of {len(cases)} cases within {args.tolerance:.0%} "
+          f"of {os.path.relpath(counts_path, root)}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
