@@ -28,9 +28,63 @@ edgeattn_status to_c(const edgeattn::Status& s) {
   return c_error(static_cast<edgeattn_status_code>(s.code()), s.message());
 }
 
+edgeattn::AttentionArgs to_cpp(const edgeattn_attention_args& c) {
+  edgeattn::AttentionArgs a;
+  a.layout = static_cast<edgeattn::AttentionLayout>(c.layout);
+  a.batch = c.batch;
+  a.q_heads = c.q_heads;
+  a.kv_heads = c.kv_heads;
+  a.q_len = c.q_len;
+  a.kv_len = c.kv_len;
+  a.past_len = c.past_len;
+  a.head_dim = c.head_dim;
+  a.v_head_dim = c.v_head_dim;
+  a.q = c.q;
+  a.k = c.k;
+  a.v = c.v;
+  a.past_key = c.past_key;
+  a.past_value = c.past_value;
+  a.mask.type = static_cast<edgeattn::MaskType>(c.mask_type);
+  a.mask.data = c.mask;
+  a.mask.rank = c.mask_rank;
+  for (int i = 0; i < 4; ++i) a.mask.dims[i] = c.mask_dims[i];
+  a.mask.sense = static_cast<edgeattn::BoolMaskSense>(c.mask_sense);
+  a.nonpad_kv_seqlen = c.nonpad_kv_seqlen;
+  a.causal = c.causal != 0;
+  if (c.has_scale) a.scale = c.scale;
+  a.softcap = c.softcap;
+  a.y = c.y;
+  a.present_key = c.present_key;
+  a.present_value = c.present_value;
+  a.qk_out = c.qk_out;
+  a.qk_mode = static_cast<edgeattn::QkOutputMode>(c.qk_mode);
+  return a;
+}
+
 }  // namespace
 
 extern "C" {
+
+void edgeattn_attention_args_init(edgeattn_attention_args* args) {
+  if (!args) return;
+  std::memset(args, 0, sizeof(*args));
+  args->batch = 1;
+  args->mask_rank = 2;
+  args->mask_sense = EDGEATTN_BOOL_ATTENDS_IF_TRUE;
+}
+
+edgeattn_status edgeattn_attention_workspace_size(const edgeattn_attention_args* args, int num_threads,
+                                                  size_t* bytes) {
+  if (!args) return c_error(EDGEATTN_NULL_POINTER, "args is null");
+  return to_c(edgeattn::attention_workspace_size(to_cpp(*args), num_threads, bytes));
+}
+
+edgeattn_status edgeattn_attention(const edgeattn_attention_args* args, void* workspace,
+                                   size_t workspace_bytes, const edgeattn_executor* executor) {
+  if (!args) return c_error(EDGEATTN_NULL_POINTER, "args is null");
+  if (!executor) return c_error(EDGEATTN_NULL_POINTER, "executor is null");
+  return to_c(edgeattn::attention(to_cpp(*args), workspace, workspace_bytes, executor->executor));
+}
 
 const char* edgeattn_version(void) { return edgeattn::version(); }
 

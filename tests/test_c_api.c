@@ -103,6 +103,79 @@ int main(void) {
   CHECK(st.code == EDGEATTN_OK);
   CHECK(memcmp(y, y2, sizeof y) == 0);
 
+  /* The attention core from C: grouped-query heads, a past cache, an ONNX boolean mask
+   * (true = may attend) and causal, against a direct computation here. */
+  {
+    enum { AH = 4, AG = 2, AL = 3, AP = 2, AK = 3, AD = 4, AT = AP + AK };
+    float q[AH * AL * AD], k[AG * AK * AD], v[AG * AK * AD], pk[AG * AP * AD], pv[AG * AP * AD];
+    float yc[AH * AL * AD], present_k[AG * AT * AD], present_v[AG * AT * AD];
+    uint8_t mask[AL * AT];
+    for (int i = 0; i < AH * AL * AD; ++i) q[i] = (float)((i * 37) % 17) / 17.0f - 0.5f;
+    for (int i = 0; i < AG * AK * AD; ++i) k[i] = (float)((i * 29) % 13) / 13.0f - 0.5f;
+    for (int i = 0; i < AG * AK * AD; ++i) v[i] = (float)((i * 11) % 7) / 7.0f;
+    for (int i = 0; i < AG * AP * AD; ++i) pk[i] = (float)((i * 5) % 11) / 11.0f - 0.5f;
+    for (int i = 0; i < AG * AP * AD; ++i) pv[i] = (float)((i * 3) % 5) / 5.0f;
+    for (int i = 0; i < AL * AT; ++i) mask[i] = (uint8_t)(i % 4 != 1);
+    edgeattn_attention_args aa;
+    edgeattn_attention_args_init(&aa);
+    CHECK(aa.mask_sense == EDGEATTN_BOOL_ATTENDS_IF_TRUE);
+    aa.q_heads = AH;
+    aa.kv_heads = AG;
+    aa.q_len = AL;
+    aa.kv_len = AK;
+    aa.past_len = AP;
+    aa.head_dim = AD;
+    aa.q = q;
+    aa.k = k;
+    aa.v = v;
+    aa.past_key = pk;
+    aa.past_value = pv;
+    aa.mask_type = EDGEATTN_MASK_BOOLEAN;
+    aa.mask = mask;
+    aa.mask_dims[0] = AL;
+    aa.mask_dims[1] = AT;
+    aa.causal = 1;
+    aa.y = yc;
+    aa.present_key = present_k;
+    aa.present_value = present_v;
+    size_t abytes = 0;
+    st = edgeattn_attention_workspace_size(&aa, 2, &abytes);
+    CHECK(st.code == EDGEATTN_OK);
+    void* aws = aligned_alloc(EDGEATTN_WORKSPACE_ALIGNMENT, (abytes + 63) / 64 * 64);
+    st = edgeattn_attention(&aa, aws, abytes, exec);
+    CHECK(st.code == EDGEATTN_OK);
+    for (int h = 0; h < AH; ++h)
+      for (int i = 0; i < AL; ++i) {
+        const int g = h / (AH / AG);
+        double s[AT], mx = -1e300, sum = 0.0;
+        for (int j = 0; j < AT; ++j) {
+          const float* key = j < AP ? pk + (g * AP + j) * AD : k + (g * AK + j - AP) * AD;
+          double dot = 0.0;
+          for (int d = 0; d < AD; ++d) dot += (double)q[(h * AL + i) * AD + d] * key[d];
+          const int allowed = mask[i * AT + j] && j <= i + AP;
+          s[j] = allowed ? dot / 2.0 : -1e300; /* 1/sqrt(4) */
+          if (s[j] > mx) mx = s[j];
+        }
+        for (int j = 0; j < AT; ++j) sum += (s[j] = s[j] <= -1e299 ? 0.0 : exp(s[j] - mx));
+        for (int d = 0; d < AD; ++d) {
+          double want = 0.0;
+          for (int j = 0; j < AT; ++j) {
+            const float* val = j < AP ? pv + (g * AP + j) * AD : v + (g * AK + j - AP) * AD;
+            want += s[j] / sum * val[d];
+          }
+          CHECK(fabs(yc[(h * AL + i) * AD + d] - want) < 1e-5);
+        }
+      }
+    CHECK(memcmp(present_k, pk, AP * AD * sizeof(float)) == 0);               /* kv head 0, past */
+    CHECK(memcmp(present_k + AP * AD, k, AK * AD * sizeof(float)) == 0);      /* kv head 0, new */
+    CHECK(memcmp(present_v + (AT + AP) * AD, v + AK * AD, AK * AD * sizeof(float)) == 0);
+    aa.q_heads = 3; /* not a multiple of kv_heads */
+    st = edgeattn_attention(&aa, aws, abytes, exec);
+    CHECK(st.code == EDGEATTN_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "multiple of kv_heads") != NULL);
+    free(aws);
+  }
+
   edgeattn_layer_destroy(owned);
   edgeattn_layer_destroy(layer);
   edgeattn_executor_destroy(exec);

@@ -5,7 +5,9 @@
 
 #include <sys/wait.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <map>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -238,4 +240,92 @@ TEST_CASE("edgeattn run converts float16 and float64 inputs", "[cli][quick]") {
   }
   REQUIRE(outs[0] == outs[1]);
   REQUIRE(outs[2] == outs[1]);
+}
+
+// `edgeattn sdpa` on ONNX conformance cases: every input the case has goes in as its flag,
+// every output comes back in Q's dtype and matches ONNX's expectation.
+TEST_CASE("edgeattn sdpa runs ONNX conformance cases", "[cli][quick]") {
+  const fs::path root = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention";
+  const char* cases[] = {"test_attention_4d_gqa_with_past_and_present_fp16",
+                         "test_attention_3d_with_past_and_present_qk_matmul_softcap",
+                         "test_attention_4d_attn_mask_bool_4d",
+                         "test_attention_4d_causal_nonpad_continued_prefill",
+                         "test_attention_4d_with_past_and_present_qk_matmul_bias_4d_mask_causal"};
+  const std::map<std::string, std::string> input_flag = {
+      {"Q", "--q"}, {"K", "--k"}, {"V", "--v"}, {"attn_mask", "--attn-mask"}, {"past_key", "--past-key"},
+      {"past_value", "--past-value"}, {"nonpad_kv_seqlen", "--nonpad-kv-seqlen"}};
+  const std::map<std::string, std::string> output_flag = {
+      {"Y", "--out"}, {"present_key", "--present-key"}, {"present_value", "--present-value"},
+      {"qk_matmul_output", "--qk-out"}};
+  for (const char* name : cases) {
+    INFO("case " << name);
+    const fs::path dir = root / name;
+    std::ifstream meta_file(dir / "case.json");
+    const nlohmann::json meta = nlohmann::json::parse(meta_file);
+    const nlohmann::json& attr = meta["attributes"];
+    std::string args = "sdpa --threads 2";
+    for (const auto& n : meta["onnx_inputs"])
+      if (!n.get<std::string>().empty())
+        args += " " + input_flag.at(n.get<std::string>()) + " " + (dir / (n.get<std::string>() + ".npy")).string();
+    for (const auto& n : meta["onnx_outputs"])
+      if (!n.get<std::string>().empty())
+        args += " " + output_flag.at(n.get<std::string>()) + " " + (scratch_dir() / (n.get<std::string>() + ".npy")).string();
+    if (attr.value("is_causal", 0)) args += " --causal";
+    if (attr.contains("scale")) args += " --scale " + std::to_string(attr["scale"].get<double>());
+    if (attr.contains("softcap")) args += " --softcap " + std::to_string(attr["softcap"].get<double>());
+    if (attr.contains("q_num_heads")) args += " --q-heads " + std::to_string(attr["q_num_heads"].get<int>());
+    if (attr.contains("kv_num_heads")) args += " --kv-heads " + std::to_string(attr["kv_num_heads"].get<int>());
+    if (attr.contains("qk_matmul_output_mode"))
+      args += " --qk-mode " + std::to_string(attr["qk_matmul_output_mode"].get<int>());
+    const CliResult r = cli(args);
+    INFO(args << "\nstderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    for (const auto& n : meta["onnx_outputs"]) {
+      const std::string o = n.get<std::string>();
+      if (o.empty()) continue;
+      INFO("output " << o);
+      const formats::Array got = formats::read_npy((scratch_dir() / (o + ".npy")).string());
+      const formats::Array want = formats::read_npy((dir / (o + ".npy")).string());
+      REQUIRE(got.dtype == want.dtype);
+      REQUIRE(got.shape == want.shape);
+      const std::vector<float> g = got.to_float(), w = want.to_float();
+      const double tol = want.dtype == formats::DType::f16 ? 2e-3 : 1e-5;
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        if (std::isinf(w[i])) {
+          REQUIRE(g[i] == w[i]);
+          continue;
+        }
+        INFO("element " << i);
+        REQUIRE(std::abs(g[i] - w[i]) <= tol + tol * std::abs(w[i]));
+      }
+    }
+  }
+}
+
+TEST_CASE("edgeattn sdpa rejects bad combinations with one line and exit code 2", "[cli][quick]") {
+  const fs::path c = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention" / "test_attention_4d_gqa_with_past_and_present";
+  const std::string qkv = " --q " + (c / "Q.npy").string() + " --k " + (c / "K.npy").string() + " --v " +
+                          (c / "V.npy").string() + " --out " + (scratch_dir() / "y.npy").string();
+  const std::string pk = " --past-key " + (c / "past_key.npy").string();
+  const std::string pv = " --past-value " + (c / "past_value.npy").string();
+  require_one_line_error(cli("sdpa" + qkv + pk), "--past-key and --past-value go together");
+  require_one_line_error(cli("sdpa" + qkv + " --qk-mode 2"), "--qk-mode needs --qk-out");
+  require_one_line_error(cli("sdpa" + qkv + " --qk-out x.npy --qk-mode 4"), "--qk-mode");
+  require_one_line_error(cli("sdpa" + qkv + " --present-key x.npy"), "--present-key and --present-value");
+  require_one_line_error(cli("sdpa" + qkv + pk + pv + " --nonpad-kv-seqlen " + (c / "Q.npy").string()),
+                         "not with --past-key");
+  require_one_line_error(cli("sdpa" + qkv + " --softcap -1"), "--softcap");
+  require_one_line_error(cli("sdpa" + qkv + " --scale inf"), "scale must be finite");
+  require_one_line_error(cli("sdpa" + qkv + " --q-heads 4"), "--q-heads says 4");
+  // K of the wrong head size, a mask wider than the keys, 3-D inputs without head counts.
+  require_one_line_error(cli("sdpa --q " + (c / "Q.npy").string() + " --k " + (c / "past_key.npy").string() + " --v " +
+                             (c / "V.npy").string() + " --out y.npy"),
+                         "V has shape");
+  const fs::path wide = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention" / "test_attention_4d_with_past_and_present_qk_matmul_bias";
+  require_one_line_error(cli("sdpa" + qkv + " --attn-mask " + (wide / "attn_mask.npy").string()),
+                         "attn_mask's last dimension");
+  const fs::path c3 = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention" / "test_attention_3d";
+  require_one_line_error(cli("sdpa --q " + (c3 / "Q.npy").string() + " --k " + (c3 / "K.npy").string() + " --v " +
+                             (c3 / "V.npy").string() + " --out y.npy"),
+                         "q_num_heads");
 }

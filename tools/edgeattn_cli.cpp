@@ -1,5 +1,6 @@
 // The edgeattn command-line tool: `info`, `run` (one attention layer of a real checkpoint on
-// .npy inputs) and `bench` (the standard shapes). Every error is one line on stderr and exit
+// .npy inputs), `sdpa` (the attention core on projected Q/K/V, ONNX Attention semantics) and
+// `bench` (the standard shapes). Every error is one line on stderr and exit
 // code 2; nothing else exits non-zero.
 #include <algorithm>
 #include <chrono>
@@ -23,6 +24,7 @@
 #include "edgeattn/edgeattn.hpp"
 #include "formats/checkpoint.hpp"
 #include "formats/npy.hpp"
+#include "formats/onnx_attention.hpp"
 #include "formats/safetensors.hpp"
 #include "shapes.hpp"
 
@@ -318,6 +320,59 @@ int cmd_bench(const std::string& shape, int threads, const std::string& json_pat
   return 0;
 }
 
+// ---------------------------------------------------------------- sdpa
+struct SdpaOptions {
+  std::string q, k, v, attn_mask, past_key, past_value, nonpad, qk_out, out, present_key, present_value, port;
+  bool causal = false;
+  double scale = 0.0, softcap = 0.0;
+  bool scale_set = false;
+  int q_heads = 0, kv_heads = 0, qk_mode = -1, threads = 0;
+};
+
+void write_like_q(const std::string& path, const edgeattn::formats::SdpaTensor& t, bool half) {
+  if (half)
+    edgeattn::formats::write_npy_f16(path, t.shape, t.data.data());
+  else
+    edgeattn::formats::write_npy(path, t.shape, t.data.data());
+}
+
+int cmd_sdpa(const SdpaOptions& o) {
+  if (o.past_key.empty() != o.past_value.empty()) throw UsageError("--past-key and --past-value go together");
+  if (o.present_key.empty() != o.present_value.empty())
+    throw UsageError("--present-key and --present-value go together");
+  if (o.qk_mode >= 0 && o.qk_out.empty()) throw UsageError("--qk-mode needs --qk-out");
+  if (!o.nonpad.empty() && !o.past_key.empty())
+    throw UsageError("--nonpad-kv-seqlen describes keys passed in --k (an external cache): not with --past-key");
+  edgeattn::formats::SdpaInputs in;
+  in.q = edgeattn::formats::read_npy(o.q);
+  in.k = edgeattn::formats::read_npy(o.k);
+  in.v = edgeattn::formats::read_npy(o.v);
+  if (!o.attn_mask.empty()) in.attn_mask = edgeattn::formats::read_npy(o.attn_mask);
+  if (!o.past_key.empty()) {
+    in.past_key = edgeattn::formats::read_npy(o.past_key);
+    in.past_value = edgeattn::formats::read_npy(o.past_value);
+  }
+  if (!o.nonpad.empty()) in.nonpad_kv_seqlen = edgeattn::formats::read_npy(o.nonpad);
+  in.causal = o.causal;
+  if (o.scale_set) in.scale = static_cast<float>(o.scale);
+  in.softcap = static_cast<float>(o.softcap);
+  in.q_heads = o.q_heads;
+  in.kv_heads = o.kv_heads;
+  in.want_present = !o.present_key.empty();
+  in.want_qk = !o.qk_out.empty();
+  in.qk_mode = std::max(0, o.qk_mode);
+  in.port = o.port.empty() ? nullptr : o.port.c_str();
+  edgeattn::Executor exec(o.threads);
+  const edgeattn::formats::SdpaOutputs out = edgeattn::formats::run_sdpa(in, exec);
+  write_like_q(o.out, out.y, out.half);
+  if (in.want_present) {
+    write_like_q(o.present_key, out.present_key, out.half);
+    write_like_q(o.present_value, out.present_value, out.half);
+  }
+  if (in.want_qk) write_like_q(o.qk_out, out.qk, out.half);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -347,6 +402,28 @@ int main(int argc, char** argv) {
   run->add_option("--out", ro.out, "Output .npy (float32)")->required();
   run->add_option("--attn-weights-out", ro.attn_weights_out, "Attention weights averaged over heads .npy");
 
+  SdpaOptions so;
+  CLI::App* sdpa = app.add_subcommand("sdpa", "Scaled dot-product attention on projected Q, K, V (ONNX Attention semantics)");
+  sdpa->add_option("--q", so.q, "Q .npy: [batch, q_heads, q_len, head_dim], or [batch, q_len, q_heads*head_dim] with --q-heads/--kv-heads")->required();
+  sdpa->add_option("--k", so.k, "K .npy, Q's layout with kv heads")->required();
+  sdpa->add_option("--v", so.v, "V .npy, Q's layout with kv heads (its head size may differ)")->required();
+  sdpa->add_option("--attn-mask", so.attn_mask, "Mask .npy broadcast to [batch, q_heads, q_len, total]; bool (true = may attend) or float (added)");
+  sdpa->add_option("--past-key", so.past_key, "Cached keys .npy [batch, kv_heads, past, head_dim]");
+  sdpa->add_option("--past-value", so.past_value, "Cached values .npy [batch, kv_heads, past, v_head_dim]");
+  sdpa->add_option("--nonpad-kv-seqlen", so.nonpad, "Valid key count per batch .npy (int64 [batch]); not with --past-key");
+  sdpa->add_flag("--causal", so.causal, "Causal mask, bottom-right aligned with a past or valid lengths");
+  sdpa->add_option("--scale", so.scale, "Score scale (default 1/sqrt(head_dim))")->each([&](const std::string&) { so.scale_set = true; });
+  sdpa->add_option("--softcap", so.softcap, "Soft cap c > 0: scores become c*tanh(scores/c) before the mask")->check(CLI::NonNegativeNumber);
+  sdpa->add_option("--q-heads", so.q_heads, "Query heads (required for 3-D inputs)")->check(CLI::Range(1, 1 << 20));
+  sdpa->add_option("--kv-heads", so.kv_heads, "Key/value heads (required for 3-D inputs)")->check(CLI::Range(1, 1 << 20));
+  sdpa->add_option("--qk-out", so.qk_out, "Also write the score matrix .npy [batch, q_heads, q_len, total]");
+  sdpa->add_option("--qk-mode", so.qk_mode, "Which scores --qk-out holds: 0 scaled, 1 after softcap, 2 after mask, 3 softmax")->check(CLI::Range(0, 3));
+  sdpa->add_option("--out", so.out, "Output Y .npy, in Q's dtype and layout")->required();
+  sdpa->add_option("--present-key", so.present_key, "Write past+new keys .npy [batch, kv_heads, total, head_dim]");
+  sdpa->add_option("--present-value", so.present_value, "Write past+new values .npy");
+  sdpa->add_option("--port", so.port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
+  sdpa->add_option("--threads", so.threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+
   std::string shape = "all", json;
   int threads = 0;
   double min_time = 0.5;
@@ -369,6 +446,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("info")) return cmd_info(port);
     if (app.got_subcommand("run")) return cmd_run(ro);
+    if (app.got_subcommand("sdpa")) return cmd_sdpa(so);
     if (app.got_subcommand("bench")) return cmd_bench(shape, threads, json, min_time, port);
   } catch (const std::exception& e) {
     std::string what = e.what();

@@ -127,6 +127,49 @@ EDGEATTN_C_API edgeattn_executor* edgeattn_executor_create(int num_threads);
 EDGEATTN_C_API void edgeattn_executor_destroy(edgeattn_executor* executor);
 EDGEATTN_C_API int edgeattn_executor_num_threads(const edgeattn_executor* executor);
 
+/* ---- Attention core (ONNX Attention semantics) on projected Q, K, V; see edgeattn.hpp ---- */
+typedef enum edgeattn_attention_layout {
+  EDGEATTN_LAYOUT_BHSD = 0, /* 4-D [batch, heads, seq, head_dim] */
+  EDGEATTN_LAYOUT_BSD = 1   /* 3-D [batch, seq, heads*head_dim] */
+} edgeattn_attention_layout;
+
+typedef enum edgeattn_qk_output_mode {
+  EDGEATTN_QK_SCALED = 0,     /* scale * Q K^T */
+  EDGEATTN_QK_SOFTCAPPED = 1, /* after the softcap */
+  EDGEATTN_QK_MASKED = 2,     /* after masks (blocked = -inf) */
+  EDGEATTN_QK_SOFTMAX = 3     /* probabilities */
+} edgeattn_qk_output_mode;
+
+typedef struct edgeattn_attention_args {
+  edgeattn_attention_layout layout;
+  int batch, q_heads, kv_heads; /* kv_heads 0: q_heads */
+  int q_len, kv_len, past_len;
+  int head_dim, v_head_dim;     /* v_head_dim 0: head_dim */
+  const float *q, *k, *v;
+  const float *past_key, *past_value; /* [batch, kv_heads, past_len, head_dim / v_head_dim] */
+  edgeattn_mask_type mask_type;
+  const void* mask;
+  int mask_rank;    /* 2, 3 or 4: broadcast to [batch, q_heads, q_len, past_len + kv_len] */
+  int mask_dims[4];
+  edgeattn_bool_mask_sense mask_sense; /* edgeattn_attention_args_init: ATTENDS_IF_TRUE (ONNX) */
+  const int64_t* nonpad_kv_seqlen;     /* [batch] or NULL */
+  int causal;
+  int has_scale; /* 0: 1/sqrt(head_dim) */
+  float scale;
+  float softcap; /* 0: none */
+  float* y;
+  float *present_key, *present_value; /* optional, together */
+  float* qk_out;                       /* optional [batch, q_heads, q_len, past_len + kv_len] */
+  edgeattn_qk_output_mode qk_mode;
+} edgeattn_attention_args;
+
+EDGEATTN_C_API void edgeattn_attention_args_init(edgeattn_attention_args* args);
+EDGEATTN_C_API edgeattn_status edgeattn_attention_workspace_size(const edgeattn_attention_args* args,
+                                                                 int num_threads, size_t* bytes);
+EDGEATTN_C_API edgeattn_status edgeattn_attention(const edgeattn_attention_args* args, void* workspace,
+                                                  size_t workspace_bytes,
+                                                  const edgeattn_executor* executor);
+
 #ifdef __cplusplus
 }
 #endif
