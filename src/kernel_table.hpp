@@ -32,6 +32,9 @@ struct KernelTable {
   // Specialisations for head_dim 32, 64, 80, 96, 128 (kSpecialHeadDims), same order.
   AttendTile attend_tile_special[5];
   void (*vexp)(const float* x, float* y, int n);  // the softmax's exp, vectorised
+  // Split-KV decode: one query row over keys [j0, j1) -> {max, sum, unnormalised output}.
+  void (*attend_row_partial)(const kernels::HeadView& h, const kernels::MaskView& mask, int i,
+                             int j0, int j1, float* scores, float* state);
 
   AttendTile attend_tile_for(int head_dim, int v_dim) const {
     if (v_dim != head_dim) return attend_tile;
@@ -87,7 +90,8 @@ constexpr KernelTable make_kernel_table(const char* name, const char* gemm_kerne
                       &kernels::attend_tile<Vec, MR, NR, TQ, TK, 80>,
                       &kernels::attend_tile<Vec, MR, NR, TQ, TK, 96>,
                       &kernels::attend_tile<Vec, MR, NR, TQ, TK, 128>},
-                     &kernels::vexp<Vec>};
+                     &kernels::vexp<Vec>,
+                     &kernels::attend_row_partial<Vec>};
 }
 
 }  // namespace edgeattn

@@ -236,6 +236,20 @@ Status Layer::run(const RunArgs& args, void* workspace, std::size_t workspace_by
   return impl_->run(args, workspace, workspace_bytes, executor);
 }
 
+Status Layer::decode_workspace_size(const KvCache& cache, const Shape& shape, int num_threads,
+                                    std::size_t* bytes) const {
+  if (!bytes) return Status::error(StatusCode::null_pointer, "bytes is null");
+  Impl::DecodePlan p;
+  Status st = impl_->decode_plan(cache, shape, num_threads, &p);
+  if (st) *bytes = p.total_floats * sizeof(float);
+  return st;
+}
+
+Status Layer::decode(const RunArgs& args, KvCache* cache, void* workspace, std::size_t workspace_bytes,
+                     const Executor& executor) const {
+  return impl_->decode(args, cache, workspace, workspace_bytes, executor);
+}
+
 Status Layer::run(const RunArgs& args) {
   if (!impl_->owned_workspace)
     return Status::error(StatusCode::invalid_argument,

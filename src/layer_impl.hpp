@@ -61,6 +61,15 @@ struct Layer::Impl {
   bool has_bias_kv() const { return bias_k != nullptr; }
   Status plan(const Shape& shape, int num_threads, WorkspacePlan* plan) const;
   Status run(const RunArgs& args, void* workspace, std::size_t bytes, const Executor& exec) const;
+
+  // Layer::decode: Q head-major, the new K and V rows staged [batch][q_len][kv_width] before
+  // they enter the cache, the concatenated heads, and the cached attention's scratch.
+  struct DecodePlan {
+    std::size_t q = 0, k_stage = 0, v_stage = 0, concat = 0, scratch = 0, total_floats = 0;
+  };
+  Status decode_plan(const KvCache& cache, const Shape& shape, int num_threads, DecodePlan* plan) const;
+  Status decode(const RunArgs& args, KvCache* cache, void* workspace, std::size_t bytes,
+                const Executor& exec) const;
 };
 
 }  // namespace edgeattn

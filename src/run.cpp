@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "executor.hpp"
+#include "kv_cache_impl.hpp"
 #include "layer_impl.hpp"
 #include "size_math.hpp"
 
@@ -424,6 +425,126 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
   po.init_grid(kernels);
   exec.impl().parallel_for(po.tasks(B), output_task, &ctx);
   return check_guards(ctx.ws, ctx.plan);
+}
+
+// ---------------------------------------------------------------- decode with a KV cache
+
+Status Layer::Impl::decode_plan(const KvCache& cache, const Shape& shape, int num_threads,
+                                DecodePlan* p) const {
+  const KvCache::Impl& c = cache.impl();
+  if (shape.batch < 1 || shape.q_len < 1)
+    return Status::error(StatusCode::invalid_argument, "decode: batch and q_len must be >= 1, got %d, %d",
+                         shape.batch, shape.q_len);
+  if (num_threads < 1)
+    return Status::error(StatusCode::invalid_argument, "num_threads must be >= 1, got %d", num_threads);
+  if (c.B != shape.batch || c.G != num_kv_heads || c.D != head_dim || c.Dv != head_dim)
+    return Status::error(StatusCode::shape_mismatch,
+                         "decode: the KV cache is batch %d, %d kv heads of %d/%d; this run needs batch %d, "
+                         "%d kv heads of %d",
+                         c.B, c.G, c.D, c.Dv, shape.batch, num_kv_heads, head_dim);
+  if (has_bias_kv())
+    return Status::error(StatusCode::unsupported, "decode: layers with bias_k/bias_v are not supported");
+  if (kdim != embed_dim || vdim != embed_dim)
+    return Status::error(StatusCode::unsupported, "decode is self-attention: it needs kdim = vdim = embed_dim");
+  const auto B = static_cast<std::size_t>(shape.batch), Lq = static_cast<std::size_t>(shape.q_len);
+  SizeAccumulator acc;
+  p->q = acc.add({B, Lq, static_cast<std::size_t>(embed_dim)});
+  p->k_stage = acc.add({B, Lq, static_cast<std::size_t>(kv_width)});
+  p->v_stage = acc.add({B, Lq, static_cast<std::size_t>(kv_width)});
+  p->concat = acc.add({B, Lq, static_cast<std::size_t>(embed_dim)});
+  p->scratch = acc.add({cached_attention_floats(c, *kernels, num_heads, shape.q_len, num_threads)});
+  p->total_floats = acc.total();
+  if (acc.overflowed() || !checked_mul(p->total_floats, sizeof(float), nullptr))
+    return Status::error(StatusCode::size_overflow, "decode workspace overflows");
+  return Status();
+}
+
+namespace {
+
+struct AppendContext {
+  const KvCache::Impl* c;
+  const float *k, *v;
+  int n;
+};
+
+void append_task(void* p, std::size_t t, int /*slot*/) {
+  const AppendContext& x = *static_cast<const AppendContext*>(p);
+  x.c->write_head(x.k, x.v, x.n, AttentionLayout::bsd, static_cast<int>(t / x.c->G), static_cast<int>(t % x.c->G));
+}
+
+}  // namespace
+
+Status Layer::Impl::decode(const RunArgs& a, KvCache* cache, void* workspace, std::size_t workspace_bytes,
+                           const Executor& exec) const {
+  if (!cache) return Status::error(StatusCode::null_pointer, "decode: cache is null");
+  if (a.layout != SequenceLayout::batch_first && a.layout != SequenceLayout::seq_first &&
+      a.layout != SequenceLayout::unbatched)
+    return Status::error(StatusCode::invalid_argument, "unknown sequence layout %d", static_cast<int>(a.layout));
+  const int B = a.shape.batch, Lq = a.shape.q_len;
+  if (a.layout == SequenceLayout::unbatched && B != 1)
+    return Status::error(StatusCode::shape_mismatch, "unbatched input needs batch = 1, got %d", B);
+  if (a.key || a.value)
+    return Status::error(StatusCode::invalid_argument,
+                         "decode is self-attention over the cache: key and value must be null");
+  if (a.shape.kv_len != 0 && a.shape.kv_len != Lq)
+    return Status::error(StatusCode::shape_mismatch, "decode: kv_len must be 0 or q_len, got %d", a.shape.kv_len);
+  if (a.attn_mask.type != MaskType::none || a.key_padding_mask.type != MaskType::none ||
+      a.attn_weights != AttnWeightsOutput::none)
+    return Status::error(StatusCode::unsupported,
+                         "decode: masks and attention weights are not supported (causal is implied)");
+  if (!a.query) return Status::error(StatusCode::null_pointer, "query is null");
+  if (!a.output) return Status::error(StatusCode::null_pointer, "output is null");
+  DecodePlan plan;
+  Status st = decode_plan(*cache, {B, Lq, Lq}, exec.num_threads(), &plan);
+  if (!st) return st;
+  KvCache::Impl& c = cache->impl();
+  st = c.check_append(Lq);
+  if (!st) return st;
+  if (!workspace) return Status::error(StatusCode::null_pointer, "workspace is null");
+  if (reinterpret_cast<std::uintptr_t>(workspace) % kWorkspaceAlignment != 0)
+    return Status::error(StatusCode::invalid_argument, "workspace must be %zu-byte aligned", kWorkspaceAlignment);
+  if (workspace_bytes < plan.total_floats * sizeof(float))
+    return Status::error(StatusCode::workspace_too_small, "workspace has %zu bytes, this decode needs %zu",
+                         workspace_bytes, plan.total_floats * sizeof(float));
+
+  float* ws = static_cast<float*>(workspace);
+  const int hd = head_dim;
+  // 1. Q (head-major, scaled), K and V (staged row-major) of the new tokens in one GEMM.
+  RunContext ctx;
+  ctx.batch = B;
+  Projection& p = ctx.proj[ctx.num_proj++];
+  p.a = a.query;
+  p.in = seq_strides(a.layout, B, Lq, embed_dim);
+  p.rows = Lq;
+  p.K = embed_dim;
+  p.add(wq, embed_dim, {ws + plan.q, hd, 1, hd, static_cast<std::ptrdiff_t>(Lq) * hd, bq.get(), scale},
+        static_cast<std::ptrdiff_t>(Lq) * embed_dim);
+  const std::ptrdiff_t stage_step = static_cast<std::ptrdiff_t>(Lq) * kv_width;
+  p.add(wk, kv_width, {ws + plan.k_stage, kv_width, 1, kv_width, 0, bk.get(), 1.0f}, stage_step);
+  p.add(wv, kv_width, {ws + plan.v_stage, kv_width, 1, kv_width, 0, bv.get(), 1.0f}, stage_step);
+  p.init_grid(kernels);
+  exec.impl().parallel_for(p.tasks(B), projection_task, &ctx);
+
+  // 2. The new keys and values into the cache.
+  AppendContext app{&c, ws + plan.k_stage, ws + plan.v_stage, Lq};
+  exec.impl().parallel_for(static_cast<std::size_t>(B) * num_kv_heads, append_task, &app);
+  c.commit(Lq);
+
+  // 3. The new queries over everything cached, into the concatenated heads.
+  CachedOutput out{ws + plan.concat, static_cast<std::ptrdiff_t>(Lq) * embed_dim, hd, embed_dim};
+  attend_cached(c, *kernels, ws + plan.q, num_heads, Lq, 0.0f, out, ws + plan.scratch, exec);
+
+  // 4. Output projection.
+  Projection& po = ctx.out_proj;
+  po.a = ws + plan.concat;
+  po.in = {static_cast<std::ptrdiff_t>(Lq) * embed_dim, embed_dim};
+  po.rows = Lq;
+  po.K = embed_dim;
+  const SeqStrides o = seq_strides(a.layout, B, Lq, embed_dim);
+  po.add(wo.get(), embed_dim, {a.output, o.token, 1, embed_dim, 0, bo.get(), 1.0f}, o.batch);
+  po.init_grid(kernels);
+  exec.impl().parallel_for(po.tasks(B), output_task, &ctx);
+  return Status();
 }
 
 }  // namespace edgeattn

@@ -213,6 +213,8 @@ EDGEATTN_API PortInfo port_info(int index);   // 0 <= index < port_count()
 // The port create() would pick for `requested` (null or "" = automatic).
 EDGEATTN_API Status select_port(const char* requested, PortInfo* out);
 
+class KvCache;
+
 class EDGEATTN_API Layer {
  public:
   // Validates the spec, copies and packs the weights. Does not throw.
@@ -243,6 +245,16 @@ class EDGEATTN_API Layer {
   // Convenience: runs with the workspace and executor owned by the layer (spec.max_*).
   // Not for concurrent callers.
   Status run(const RunArgs& args);
+
+  // Self-attention of new tokens with a KV cache (a prompt, then one token per step): projects
+  // args.query to Q, K and V, appends K and V to `cache` (which must match the layer's kv
+  // heads and head_dim, and args.shape.batch), attends the new queries to every cached position
+  // (causal inside the block) and projects the output. args.key/value must be null; masks and
+  // attention weights are not supported here. Sized by decode_workspace_size.
+  Status decode_workspace_size(const KvCache& cache, const Shape& shape, int num_threads,
+                               std::size_t* bytes) const;
+  Status decode(const RunArgs& args, KvCache* cache, void* workspace, std::size_t workspace_bytes,
+                const Executor& executor) const;
 
   struct Impl;
 
@@ -325,5 +337,89 @@ EDGEATTN_API Status attention(const AttentionArgs& args, void* workspace,
                               std::size_t workspace_bytes, const Executor& executor);
 // Convenience: allocates the workspace for this one call (the only allocation).
 EDGEATTN_API Status attention(const AttentionArgs& args, const Executor& executor);
+
+
+// ---------------------------------------------------------------------------------------------
+// KV cache: the keys and values of every position seen so far, for token-by-token decoding.
+// Capacity is fixed at creation (the cache's memory is allocated then, or is the caller's);
+// nothing is allocated while appending or attending. Stored in the layout the attention
+// kernels read (keys transposed per head), so a decode step reads the cache exactly once.
+// ---------------------------------------------------------------------------------------------
+
+struct KvCacheSpec {
+  int batch = 1;
+  int kv_heads = 0;
+  int head_dim = 0;
+  int v_head_dim = 0;  // 0: head_dim
+  int capacity = 0;    // positions held
+  // Sliding window: 0 keeps every position (appending past capacity is an error). W > 0 keeps
+  // the last W positions as a ring: a query attends the W newest positions up to its own.
+  // Then capacity must be >= W, and one append may add at most capacity - W + 1 positions
+  // (the oldest query of the block still needs the W - 1 positions before it).
+  int window = 0;
+  // Caller memory (kWorkspaceAlignment-aligned, kv_cache_bytes(spec) long), or null: the cache
+  // allocates it at create().
+  void* memory = nullptr;
+  std::size_t memory_bytes = 0;
+};
+
+// Bytes of cache memory a spec needs.
+EDGEATTN_API Status kv_cache_bytes(const KvCacheSpec& spec, std::size_t* bytes);
+
+class EDGEATTN_API KvCache {
+ public:
+  static Status create(const KvCacheSpec& spec, std::unique_ptr<KvCache>* out);
+  ~KvCache();
+  KvCache(const KvCache&) = delete;
+  KvCache& operator=(const KvCache&) = delete;
+
+  int batch() const;
+  int kv_heads() const;
+  int head_dim() const;
+  int v_head_dim() const;
+  int capacity() const;
+  int window() const;
+  long long length() const;  // positions appended since the last reset
+  int stored() const;        // positions held now: min(length, capacity)
+
+  // Appends n positions of keys and values, [batch, kv_heads, n, head_dim] (bhsd) or
+  // [batch, n, kv_heads·head_dim] (bsd). More than the capacity allows is an error status and
+  // leaves the cache unchanged.
+  Status append(const float* k, const float* v, int n,
+                AttentionLayout layout = AttentionLayout::bhsd);
+  // Forgets the newest positions down to `length` (speculative decoding, benchmarks); not in
+  // sliding-window mode.
+  Status truncate(long long length);
+  void reset();  // forgets everything
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+  Impl& impl() { return *impl_; }
+
+ private:
+  explicit KvCache(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Attention of new queries to everything in a cache: the queries are the newest q_len
+// positions appended (append their K/V first), causal inside that block; with a sliding window
+// each query sees the `window` newest positions up to its own.
+struct CachedAttentionArgs {
+  AttentionLayout layout = AttentionLayout::bhsd;
+  int q_heads = 0;  // a multiple of the cache's kv_heads
+  int q_len = 0;    // <= the positions the cache holds
+  const float* q = nullptr;  // [batch, q_heads, q_len, head_dim] or [batch, q_len, q_heads·head_dim]
+  float* y = nullptr;        // [batch, q_heads, q_len, v_head_dim] or [batch, q_len, q_heads·v_head_dim]
+  std::optional<float> scale;  // default 1/sqrt(head_dim)
+  float softcap = 0.0f;
+  const char* port = nullptr;
+};
+
+EDGEATTN_API Status attention_workspace_size(const KvCache& cache, const CachedAttentionArgs& args,
+                                             int num_threads, std::size_t* bytes);
+// q_len = 1 (a decode step) splits the cached positions into fixed chunks that threads share,
+// merged in a fixed order: results are bitwise the same for any thread count.
+EDGEATTN_API Status attention(const KvCache& cache, const CachedAttentionArgs& args, void* workspace,
+                              std::size_t workspace_bytes, const Executor& executor);
 
 }  // namespace edgeattn

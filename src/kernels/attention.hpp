@@ -25,7 +25,8 @@ namespace edgeattn::kernels {
 namespace {  // internal linkage: see vec.hpp
 
 inline bool mask_any(const MaskView& m) {
-  return m.attn_add || m.attn_bool || m.kpm_add || m.kpm_bool || m.causal || m.valid_keys >= 0;
+  return m.attn_add || m.attn_bool || m.kpm_add || m.kpm_bool || m.causal || m.valid_keys >= 0 ||
+         m.window > 0;
 }
 
 // Gemma-style logit soft-capping (ONNX `softcap`), applied before any mask.
@@ -62,7 +63,14 @@ inline void apply_mask(const MaskView& mk, int i, int j0, int n, float* s) {
   if (mk.valid_keys >= 0) {
     for (int j = std::max(j0, mk.valid_keys); j < jend; ++j) s[j - j0] = kNegInf;
   }
-  if (mk.causal) {
+  if (mk.ring_capacity > 0) {
+    const int qage = mk.query_age0 - i;
+    for (int j = j0; j < jend; ++j) {
+      const int age = (mk.ring_newest_slot - j + mk.ring_capacity) % mk.ring_capacity;
+      if ((mk.causal && age < qage) || (mk.window > 0 && age >= qage + mk.window))
+        s[j - j0] = kNegInf;
+    }
+  } else if (mk.causal) {
     const long first_blocked = static_cast<long>(i) + 1 + mk.causal_offset;
     for (int j = static_cast<int>(std::clamp<long>(first_blocked, j0, jend)); j < jend; ++j)
       s[j - j0] = kNegInf;
@@ -73,7 +81,7 @@ inline void apply_mask(const MaskView& mk, int i, int j0, int n, float* s) {
 // stop early (keys past kv_len, the bias_k position, are never masked, so then it cannot).
 inline int visible_keys(const MaskView& mask, int kv_total, int i0, int rows) {
   int kv_end = kv_total;
-  if (kv_total != mask.kv_len) return kv_end;
+  if (kv_total != mask.kv_len || mask.ring_capacity > 0) return kv_end;
   if (mask.causal) {
     const long last = static_cast<long>(i0) + rows + mask.causal_offset;
     kv_end = static_cast<int>(std::clamp<long>(last, 0, kv_end));
@@ -185,6 +193,109 @@ void vexp(const float* x, float* y, int n) {
   int i = 0;
   for (; i + Vec::lanes <= n; i += Vec::lanes) Vec::store(y + i, Vec::exp(Vec::load(x + i)));
   for (; i < n; ++i) y[i] = std::exp(x[i]);
+}
+
+// Split-KV decode: one query row against keys [j0, j1) only, leaving the partial softmax state
+// in `state` = {m, l, o[v_dim]}: the running max, the sum of exp(s − m) and the unnormalised
+// Σ exp(s − m)·V. Chunks are merged by merge_partials in a fixed order. Both passes stream the
+// cache once: Kᵀ row by row (vectorised over keys), V row by row (vectorised over d). `s` is
+// scratch for j1 − j0 scores.
+template <class Vec>
+void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, int j1, float* s,
+                        float* state) {
+  using V = typename Vec::V;
+  constexpr int L = Vec::lanes;
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const int n = j1 - j0, hd = h.head_dim, vd = h.v_dim;
+  const int nv = n / L * L;
+  const float* q = h.q + static_cast<std::ptrdiff_t>(i) * hd;
+  for (int j = 0; j < n; ++j) s[j] = 0.0f;
+  int d = 0;
+  for (; d + 4 <= hd; d += 4) {  // four rows of Kᵀ per pass over s
+    const float* k0 = h.kt + d * h.kv_ld + j0;
+    const float* k1 = k0 + h.kv_ld;
+    const float* k2 = k1 + h.kv_ld;
+    const float* k3 = k2 + h.kv_ld;
+    const V q0 = Vec::broadcast(q[d]), q1 = Vec::broadcast(q[d + 1]), q2 = Vec::broadcast(q[d + 2]),
+            q3 = Vec::broadcast(q[d + 3]);
+    for (int j = 0; j < nv; j += L) {
+      V acc = Vec::fma(q0, Vec::load(k0 + j), Vec::load(s + j));
+      acc = Vec::fma(q1, Vec::load(k1 + j), acc);
+      acc = Vec::fma(q2, Vec::load(k2 + j), acc);
+      Vec::store(s + j, Vec::fma(q3, Vec::load(k3 + j), acc));
+    }
+    for (int j = nv; j < n; ++j) s[j] += q[d] * k0[j] + q[d + 1] * k1[j] + q[d + 2] * k2[j] + q[d + 3] * k3[j];
+  }
+  for (; d < hd; ++d) {
+    const float* kd = h.kt + d * h.kv_ld + j0;
+    const V qd = Vec::broadcast(q[d]);
+    for (int j = 0; j < nv; j += L) Vec::store(s + j, Vec::fma(qd, Vec::load(kd + j), Vec::load(s + j)));
+    for (int j = nv; j < n; ++j) s[j] += q[d] * kd[j];
+  }
+  if (mask.softcap > 0.0f) apply_softcap(mask.softcap, n, s);
+  if (mask_any(mask)) apply_mask(mask, i, j0, n, s);
+
+  float* o = state + 2;
+  for (int e = 0; e < vd; ++e) o[e] = 0.0f;
+  V vmax = Vec::broadcast(kNegInf);
+  for (int j = 0; j < nv; j += L) vmax = Vec::max(vmax, Vec::load(s + j));
+  float mx = Vec::hmax(vmax);
+  for (int j = nv; j < n; ++j) mx = std::max(mx, s[j]);
+  state[0] = mx;
+  if (mx == kNegInf) {  // every key masked: contributes nothing, unless a score is NaN
+    float poison = 0.0f;
+    for (int j = 0; j < n; ++j)
+      if (s[j] != s[j]) poison = s[j];
+    state[1] = poison;
+    return;
+  }
+  const V vmx = Vec::broadcast(mx);
+  V vsum = Vec::zero();
+  for (int j = 0; j < nv; j += L) {
+    const V p = Vec::exp(Vec::sub(Vec::load(s + j), vmx));
+    Vec::store(s + j, p);
+    vsum = Vec::add(vsum, p);
+  }
+  float sum = Vec::hsum(vsum);
+  for (int j = nv; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
+  state[1] = sum;
+  const int vdv = vd / L * L;
+  for (int j = 0; j < n; ++j) {
+    const float* vj = h.v + static_cast<std::ptrdiff_t>(j0 + j) * vd;
+    const V p = Vec::broadcast(s[j]);
+    for (int e = 0; e < vdv; e += L) Vec::store(o + e, Vec::fma(p, Vec::load(vj + e), Vec::load(o + e)));
+    for (int e = vdv; e < vd; ++e) o[e] += s[j] * vj[e];
+  }
+}
+
+// Merges `chunks` partial states (each 2 + v_dim floats, consecutive) in order into one output
+// row: exact softmax over the union of the chunks' keys; zeros when every key is masked.
+inline void merge_partials(const float* states, int chunks, int vd, float* out) {
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  const std::ptrdiff_t stride = 2 + vd;
+  float mx = kNegInf, poison = 0.0f;
+  for (int c = 0; c < chunks; ++c) {
+    mx = std::max(mx, states[c * stride]);
+    if (states[c * stride + 1] != states[c * stride + 1]) poison = states[c * stride + 1];
+  }
+  for (int e = 0; e < vd; ++e) out[e] = 0.0f;
+  if (mx == kNegInf) {
+    for (int e = 0; e < vd; ++e) out[e] = poison;
+    return;
+  }
+  float l = 0.0f;
+  for (int c = 0; c < chunks; ++c) {
+    const float* st = states + c * stride;
+    if (st[0] == kNegInf) {
+      if (st[1] != st[1]) l = st[1];
+      continue;
+    }
+    const float w = std::exp(st[0] - mx);
+    l += st[1] * w;
+    for (int e = 0; e < vd; ++e) out[e] += st[2 + e] * w;
+  }
+  const float inv = 1.0f / l;
+  for (int e = 0; e < vd; ++e) out[e] *= inv;
 }
 
 // One query row with its probabilities materialised into prob[0 .. kv_total). When every key

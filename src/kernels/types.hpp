@@ -39,6 +39,13 @@ struct MaskView {
   int mask_cols = 0;      // columns of the attention mask (0: kv_len); keys past them are masked
   int valid_keys = -1;    // keys at j >= valid_keys are masked (per-batch valid length); -1: all
   float softcap = 0.0f;   // > 0: scores become softcap·tanh(score/softcap) before any mask
+  // A KV cache kept as a ring (sliding window): key j's age is (ring_newest_slot - j) mod
+  // ring_capacity (0 = newest), query row i's age is query_age0 - i. Causal blocks keys younger
+  // than the query, the window keys at least `window` older. Replaces causal_offset.
+  int ring_capacity = 0;
+  int ring_newest_slot = 0;
+  int query_age0 = 0;
+  int window = 0;
 };
 
 // One (batch, head) of head-major Q, Kᵀ, V and where its output goes.
