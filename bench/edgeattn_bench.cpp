@@ -6,6 +6,8 @@
 //   mha/openblas/<shape>/threads:<n>   cblas_sgemm projections, per-head sgemm for scores and
 //                                      P·V, a plain std::exp row softmax between them
 //   peak/fma/threads:<n>               independent FMA chains, GFLOP/s of n threads
+//   decode/edgeattn/S6_decode/...      one decode step (KV cache), bytes/s; stream/read/...:
+//                                      the machine's read bandwidth (see decode_bench.cpp)
 //   ukernel/<kernel>__<port>/<size>    one kernel of one port (see kernel_cases.hpp): GFLOPS
 //                                      or bytes_per_second; skipped where the CPU lacks the ISA
 // Every end-to-end benchmark has a GFLOPS counter. Planning and weight packing happen outside the timed
@@ -22,6 +24,7 @@
 #include <vector>
 
 #include "edgeattn/edgeattn.hpp"
+#include "decode_bench.hpp"
 #include "kernel_cases.hpp"
 #include "peak_fma.hpp"
 #include "shapes.hpp"
@@ -161,6 +164,7 @@ int main(int argc, char** argv) {
           ->UseRealTime()->Unit(benchmark::kMillisecond);
     }
   }
+  edgeattn::bench::register_decode_benchmarks(max_threads);
   static const std::vector<edgeattn::bench::KernelCase> kernel_cases =
       edgeattn::bench::kernel_cases(edgeattn::bench::CaseSize::timing);
   for (const auto& c : kernel_cases)

@@ -36,7 +36,8 @@ std::vector<float> random_floats(std::size_t n, unsigned seed) {
 constexpr int kGemmDepth = 768;  // the embedding width of S4/S6
 constexpr int kAttendKeys = 512;
 constexpr int kAttendHeadDim = 64;
-constexpr int kExpCount = 4096;  // 16 KiB in, 16 KiB out: stays in L1
+constexpr int kExpCount = 4096;
+constexpr int kDecodeKeys = 256;  // one chunk of the split-KV decode step  // 16 KiB in, 16 KiB out: stays in L1
 
 }  // namespace
 
@@ -65,6 +66,10 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
                          port + "/kv:" + std::to_string(kAttendKeys),
                      &t, KernelKind::attend, t.attn_tq, kAttendKeys, kAttendHeadDim,
                      4.0 * t.attn_tq * kAttendKeys * kAttendHeadDim, 0.0});
+    cases.push_back({"ukernel/f32_decode_hd" + std::to_string(kAttendHeadDim) + port + "/kv:" +
+                         std::to_string(kDecodeKeys),
+                     &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
+                     2.0 * sizeof(float) * kDecodeKeys * kAttendHeadDim});
   }
   return cases;
 }
@@ -100,7 +105,8 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       for (float& x : b.a) x *= 20.0f;  // softmax arguments span a wide range
       b.c.resize(static_cast<std::size_t>(c.n));
       break;
-    case KernelKind::attend: {
+    case KernelKind::attend:
+    case KernelKind::decode: {
       const int rows = c.m, kv = c.n, hd = c.k;
       // Kᵀ rows padded as the planner pads them (the micro-kernel reads NR columns at a time),
       // V with slack after the last row.
@@ -108,8 +114,8 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.a = random_floats(static_cast<std::size_t>(rows) * hd, 6);
       b.b = random_floats(static_cast<std::size_t>(hd) * kv_ld, 7);
       b.bias = random_floats(static_cast<std::size_t>(kv + 1) * hd + 64, 8);
-      b.c.resize(static_cast<std::size_t>(rows) * hd);
-      b.scratch.resize(t.attend_scratch_floats(hd));
+      b.c.resize(static_cast<std::size_t>(rows) * hd + 2);  // + 2: the decode state {max, sum, o}
+      b.scratch.resize(std::max<std::size_t>(t.attend_scratch_floats(hd), kv + 2 + hd));
       for (float& x : b.a) x *= 0.125f;  // Q arrives pre-scaled by 1/sqrt(head_dim)
       b.head = {b.a.data(), b.b.data(), b.bias.data(), kv_ld, rows, kv, hd, hd, b.c.data(), hd};
       b.mask.kv_len = kv;
@@ -136,6 +142,9 @@ void KernelRunner::run() {
       break;
     case KernelKind::attend:
       t.attend_tile_for(case_.k, case_.k)(b.head, b.mask, 0, case_.m, b.scratch.data());
+      break;
+    case KernelKind::decode:  // scores in scratch, the partial state in c
+      t.attend_row_partial(b.head, b.mask, 0, 0, case_.n, b.scratch.data(), b.c.data());
       break;
   }
 }

@@ -6,6 +6,7 @@
 //   ukernel/f32_packb_16__x86_avx2/768x768            weight packing (bytes/s)
 //   ukernel/f32_exp__x86_avx2/n:4096                  the softmax's vectorised exp
 //   ukernel/f32_attend_48x128_hd64__x86_avx2/kv:512   one flash-attention query tile
+//   ukernel/f32_decode_hd64__x86_avx2/kv:256          one split-KV decode chunk (bytes/s)
 #pragma once
 
 #include <memory>
@@ -18,7 +19,7 @@ struct KernelTable;
 
 namespace edgeattn::bench {
 
-enum class KernelKind { gemm, pack, exp, attend };
+enum class KernelKind { gemm, pack, exp, attend, decode };
 
 // How big the buffers are: `timing` sizes the memory-bound cases past the last-level cache
 // (packing reads and writes 2 × 64 MiB); `counting` keeps them small for callgrind.
@@ -28,7 +29,8 @@ struct KernelCase {
   std::string name;
   const KernelTable* table;
   KernelKind kind;
-  int m, n, k;           // gemm: rows, columns, depth; pack: N, K; exp: n; attend: rows, kv, head_dim
+  int m, n, k;           // gemm: rows, columns, depth; pack: N, K; exp: n; attend: rows, kv,
+                         // head_dim; decode: 1, kv, head_dim
   double flops;          // per call (gemm, attend), 0 where bytes are the measure
   double bytes;          // per call, read + written (pack, exp)
   bool cpu_supported() const;

@@ -10,6 +10,9 @@
 struct edgeattn_layer {
   std::unique_ptr<edgeattn::Layer> layer;
 };
+struct edgeattn_kv_cache {
+  std::unique_ptr<edgeattn::KvCache> cache;
+};
 struct edgeattn_executor {
   explicit edgeattn_executor(int n) : executor(n) {}
   edgeattn::Executor executor;
@@ -58,6 +61,31 @@ edgeattn::AttentionArgs to_cpp(const edgeattn_attention_args& c) {
   a.present_value = c.present_value;
   a.qk_out = c.qk_out;
   a.qk_mode = static_cast<edgeattn::QkOutputMode>(c.qk_mode);
+  return a;
+}
+
+edgeattn::KvCacheSpec to_cpp(const edgeattn_kv_cache_spec& c) {
+  edgeattn::KvCacheSpec s;
+  s.batch = c.batch;
+  s.kv_heads = c.kv_heads;
+  s.head_dim = c.head_dim;
+  s.v_head_dim = c.v_head_dim;
+  s.capacity = c.capacity;
+  s.window = c.window;
+  s.memory = c.memory;
+  s.memory_bytes = c.memory_bytes;
+  return s;
+}
+
+edgeattn::CachedAttentionArgs to_cpp(const edgeattn_cached_attention_args& c) {
+  edgeattn::CachedAttentionArgs a;
+  a.layout = static_cast<edgeattn::AttentionLayout>(c.layout);
+  a.q_heads = c.q_heads;
+  a.q_len = c.q_len;
+  a.q = c.q;
+  a.y = c.y;
+  if (c.has_scale) a.scale = c.scale;
+  a.softcap = c.softcap;
   return a;
 }
 
@@ -188,6 +216,72 @@ void edgeattn_executor_destroy(edgeattn_executor* executor) { delete executor; }
 
 int edgeattn_executor_num_threads(const edgeattn_executor* executor) {
   return executor ? executor->executor.num_threads() : 0;
+}
+
+
+// ---- KV cache and decoding
+
+void edgeattn_kv_cache_spec_init(edgeattn_kv_cache_spec* spec) {
+  if (!spec) return;
+  std::memset(spec, 0, sizeof(*spec));
+  spec->batch = 1;
+}
+
+edgeattn_status edgeattn_kv_cache_bytes(const edgeattn_kv_cache_spec* spec, size_t* bytes) {
+  if (!spec) return c_error(EDGEATTN_NULL_POINTER, "spec is null");
+  return to_c(edgeattn::kv_cache_bytes(to_cpp(*spec), bytes));
+}
+
+edgeattn_status edgeattn_kv_cache_create(const edgeattn_kv_cache_spec* spec, edgeattn_kv_cache** out) {
+  if (!spec || !out) return c_error(EDGEATTN_NULL_POINTER, "spec or out is null");
+  *out = nullptr;
+  auto handle = std::unique_ptr<edgeattn_kv_cache>(new (std::nothrow) edgeattn_kv_cache);
+  if (!handle) return c_error(EDGEATTN_OUT_OF_MEMORY, "out of memory");
+  const edgeattn::Status st = edgeattn::KvCache::create(to_cpp(*spec), &handle->cache);
+  if (st) *out = handle.release();
+  return to_c(st);
+}
+
+void edgeattn_kv_cache_destroy(edgeattn_kv_cache* cache) { delete cache; }
+
+edgeattn_status edgeattn_kv_cache_append(edgeattn_kv_cache* cache, const float* k, const float* v, int n,
+                                         edgeattn_attention_layout layout) {
+  if (!cache) return c_error(EDGEATTN_NULL_POINTER, "cache is null");
+  return to_c(cache->cache->append(k, v, n, static_cast<edgeattn::AttentionLayout>(layout)));
+}
+
+void edgeattn_kv_cache_reset(edgeattn_kv_cache* cache) {
+  if (cache) cache->cache->reset();
+}
+
+long long edgeattn_kv_cache_length(const edgeattn_kv_cache* cache) { return cache ? cache->cache->length() : 0; }
+
+edgeattn_status edgeattn_cached_attention_workspace_size(const edgeattn_kv_cache* cache,
+                                                         const edgeattn_cached_attention_args* args,
+                                                         int num_threads, size_t* bytes) {
+  if (!cache || !args) return c_error(EDGEATTN_NULL_POINTER, "cache or args is null");
+  return to_c(edgeattn::attention_workspace_size(*cache->cache, to_cpp(*args), num_threads, bytes));
+}
+
+edgeattn_status edgeattn_cached_attention(const edgeattn_kv_cache* cache, const edgeattn_cached_attention_args* args,
+                                          void* workspace, size_t workspace_bytes,
+                                          const edgeattn_executor* executor) {
+  if (!cache || !args || !executor) return c_error(EDGEATTN_NULL_POINTER, "cache, args or executor is null");
+  return to_c(edgeattn::attention(*cache->cache, to_cpp(*args), workspace, workspace_bytes, executor->executor));
+}
+
+edgeattn_status edgeattn_layer_decode_workspace_size(const edgeattn_layer* layer, const edgeattn_kv_cache* cache,
+                                                     int batch, int q_len, int num_threads, size_t* bytes) {
+  if (!layer || !cache) return c_error(EDGEATTN_NULL_POINTER, "layer or cache is null");
+  return to_c(layer->layer->decode_workspace_size(*cache->cache, {batch, q_len, 0}, num_threads, bytes));
+}
+
+edgeattn_status edgeattn_layer_decode(const edgeattn_layer* layer, const edgeattn_run_args* args,
+                                      edgeattn_kv_cache* cache, void* workspace, size_t workspace_bytes,
+                                      const edgeattn_executor* executor) {
+  if (!layer || !args || !cache || !executor)
+    return c_error(EDGEATTN_NULL_POINTER, "layer, args, cache or executor is null");
+  return to_c(layer->layer->decode(to_cpp(*args), cache->cache.get(), workspace, workspace_bytes, executor->executor));
 }
 
 }  // extern "C"

@@ -25,6 +25,9 @@ struct KernelTable {
   void (*gemm_block)(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
                      const float* packed, int panel0, int panel1, int N,
                      const kernels::OutputMap& out);
+  // The same for a single row (a decode step's projections): a 1 × NR register tile, so the
+  // weights stream through at memory speed instead of feeding MR − 1 unused rows.
+  decltype(gemm_block) gemm_block_1row;
   std::size_t (*attend_scratch_floats)(int head_dim);
   using AttendTile = void (*)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
                               int rows, float* scratch);
@@ -83,6 +86,7 @@ constexpr KernelTable make_kernel_table(const char* name, const char* gemm_kerne
                      cpu_supports,
                      &kernels::pack_b<NR>,
                      &kernels::gemm_block<Vec, MR, NR>,
+                     &kernels::gemm_block<Vec, 1, NR>,
                      &kernels::attend_tile_scratch_floats<TQ, TK, NR>,
                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 0>,
                      {&kernels::attend_tile<Vec, MR, NR, TQ, TK, 32>,

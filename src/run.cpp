@@ -75,8 +75,9 @@ struct Projection {
       if (lo >= hi) continue;
       kernels::OutputMap m = seg[i].map;
       m.base += b * seg[i].out_batch_step;
-      k->gemm_block(a + b * in.batch, in.token, row0, nrows, K, seg[i].packed, lo - first,
-                    hi - first, seg[i].N, m);
+      (nrows == 1 ? k->gemm_block_1row : k->gemm_block)(a + b * in.batch, in.token, row0, nrows, K,
+                                                         seg[i].packed, lo - first, hi - first,
+                                                         seg[i].N, m);
     }
   }
 };

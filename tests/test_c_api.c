@@ -176,6 +176,55 @@ int main(void) {
     free(aws);
   }
 
+  /* Decoding through a KV cache: with equal logits, token t's output is the mean of the value
+   * rows 0..t (causal), here x's rows. A prompt of 2 tokens, then one token per step. */
+  {
+    edgeattn_kv_cache_spec cs;
+    edgeattn_kv_cache_spec_init(&cs);
+    cs.kv_heads = H;
+    cs.head_dim = E / H;
+    cs.capacity = L;
+    edgeattn_kv_cache* cache = NULL;
+    st = edgeattn_kv_cache_create(&cs, &cache);
+    CHECK(st.code == EDGEATTN_OK && cache != NULL);
+    size_t dbytes = 0, step_bytes = 0;
+    st = edgeattn_layer_decode_workspace_size(layer, cache, 1, 2, threads, &dbytes);
+    CHECK(st.code == EDGEATTN_OK);
+    st = edgeattn_layer_decode_workspace_size(layer, cache, 1, 1, threads, &step_bytes);
+    CHECK(st.code == EDGEATTN_OK);
+    if (step_bytes > dbytes) dbytes = step_bytes;
+    void* dws = aligned_alloc(EDGEATTN_WORKSPACE_ALIGNMENT, (dbytes + 63) / 64 * 64);
+    float yd[L * E];
+    edgeattn_run_args da;
+    edgeattn_run_args_init(&da);
+    da.layout = EDGEATTN_UNBATCHED;
+    int t0 = 0;
+    while (t0 < L) {
+      const int n = t0 == 0 ? 2 : 1;
+      da.q_len = n;
+      da.query = x + t0 * E;
+      da.output = yd + t0 * E;
+      st = edgeattn_layer_decode(layer, &da, cache, dws, dbytes, exec);
+      CHECK(st.code == EDGEATTN_OK);
+      t0 += n;
+    }
+    CHECK(edgeattn_kv_cache_length(cache) == L);
+    for (j = 0; j < E; ++j)
+      for (i = 0; i < L; ++i) {
+        float mean = 0.0f;
+        for (int r = 0; r <= i; ++r) mean += x[r * E + j] / (float)(i + 1);
+        CHECK(fabsf(yd[i * E + j] - mean) < 1e-5f);
+      }
+    da.q_len = 1; /* the cache is full now */
+    st = edgeattn_layer_decode(layer, &da, cache, dws, dbytes, exec);
+    CHECK(st.code == EDGEATTN_INVALID_ARGUMENT);
+    CHECK(strstr(st.message, "KV cache full") != NULL);
+    edgeattn_kv_cache_reset(cache);
+    CHECK(edgeattn_kv_cache_length(cache) == 0);
+    free(dws);
+    edgeattn_kv_cache_destroy(cache);
+  }
+
   edgeattn_layer_destroy(owned);
   edgeattn_layer_destroy(layer);
   edgeattn_executor_destroy(exec);

@@ -329,3 +329,15 @@ TEST_CASE("edgeattn sdpa rejects bad combinations with one line and exit code 2"
                              (c3 / "V.npy").string() + " --out y.npy"),
                          "q_num_heads");
 }
+
+TEST_CASE("edgeattn decode prints per-token latency and bandwidth", "[cli][quick]") {
+  const CliResult r = cli("decode --shape S1 --steps 6 --threads 1");
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("S1_tiny_edge: prompt of 64 tokens") != std::string::npos);
+  CHECK(r.out.find("6 steps (cache 64 -> 70 positions)") != std::string::npos);
+  CHECK(r.out.find("per-token latency: median") != std::string::npos);
+  CHECK(r.out.find("GB/s") != std::string::npos);
+  require_one_line_error(cli("decode --steps 0"), "--steps");
+  require_one_line_error(cli("decode --shape S9"), "--shape must be S1..S6");
+}

@@ -1,6 +1,6 @@
 // The edgeattn command-line tool: `info`, `run` (one attention layer of a real checkpoint on
-// .npy inputs), `sdpa` (the attention core on projected Q/K/V, ONNX Attention semantics) and
-// `bench` (the standard shapes). Every error is one line on stderr and exit
+// .npy inputs), `sdpa` (the attention core on projected Q/K/V, ONNX Attention semantics),
+// `decode` (token-by-token through a KV cache) and `bench` (the standard shapes). Every error is one line on stderr and exit
 // code 2; nothing else exits non-zero.
 #include <algorithm>
 #include <chrono>
@@ -320,6 +320,70 @@ int cmd_bench(const std::string& shape, int threads, const std::string& json_pat
   return 0;
 }
 
+// ---------------------------------------------------------------- decode
+// A prompt of the shape's kv_len tokens, then --steps tokens one at a time through a KV cache,
+// on the shape's built-in random weights.
+int cmd_decode(const std::string& shape, int steps, int threads, const std::string& port) {
+  const edgeattn::tools::StandardShape* s = nullptr;
+  for (const auto& x : edgeattn::tools::kStandardShapes)
+    if (shape == x.id || shape == x.name) s = &x;
+  if (!s) throw UsageError("--shape must be S1..S6 or a full shape name, got '" + shape + "'");
+  edgeattn::tools::StandardProblem problem(*s);
+  edgeattn::LayerSpec spec = problem.spec();
+  spec.port = port.empty() ? nullptr : port.c_str();
+  std::unique_ptr<edgeattn::Layer> layer;
+  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
+  if (!st) throw UsageError(st.message());
+  const int E = s->embed_dim, prompt = s->kv_len;
+  edgeattn::KvCacheSpec cs;
+  cs.kv_heads = layer->num_kv_heads();
+  cs.head_dim = layer->head_dim();
+  cs.capacity = prompt + steps;
+  std::unique_ptr<edgeattn::KvCache> cache;
+  st = edgeattn::KvCache::create(cs, &cache);
+  if (!st) throw UsageError(st.message());
+  edgeattn::Executor exec(threads);
+  std::size_t bytes = 0;
+  st = layer->decode_workspace_size(*cache, {1, prompt, 0}, exec.num_threads(), &bytes);
+  if (!st) throw UsageError(st.message());
+  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  std::vector<float> x(static_cast<std::size_t>(prompt + steps) * E), y(static_cast<std::size_t>(prompt) * E);
+  for (float& v : x) v = d(rng);
+  edgeattn::RunArgs args;
+  args.shape = {1, prompt, 0};
+  args.query = x.data();
+  args.output = y.data();
+  const auto p0 = std::chrono::steady_clock::now();
+  st = layer->decode(args, cache.get(), ws.get(), bytes, exec);
+  if (!st) throw UsageError(st.message());
+  const double prompt_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - p0).count();
+  std::vector<double> ms;
+  args.shape = {1, 1, 0};
+  for (int t = 0; t < steps; ++t) {
+    args.query = x.data() + static_cast<std::size_t>(prompt + t) * E;
+    const auto t0 = std::chrono::steady_clock::now();
+    st = layer->decode(args, cache.get(), ws.get(), bytes, exec);
+    if (!st) throw UsageError(st.message());
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2], p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
+  // What a step must read: the four weight matrices and the cache (at its mean length).
+  const double step_bytes = 4.0 * E * E * 4.0 + 2.0 * (prompt + steps / 2.0) * cs.kv_heads * cs.head_dim * 4.0;
+  std::printf("edgeattn %s, port %s, %d threads, cpu %s\n", edgeattn::version(), layer->port(), exec.num_threads(),
+              cpu_model().c_str());
+  std::printf("%s: prompt of %d tokens in %.3f ms, then %d steps (cache %d -> %d positions)\n", s->name, prompt,
+              prompt_ms, steps, prompt, prompt + steps);
+  std::printf("per-token latency: median %.3f ms, p90 %.3f ms, min %.3f ms, max %.3f ms\n", median, p90, ms.front(),
+              ms.back());
+  std::printf("bandwidth at the median: %.2f GB/s (%.1f MB per step: weights and cache; one layer's data may sit in "
+              "the last-level cache)\n",
+              step_bytes / (median * 1e-3) * 1e-9, step_bytes * 1e-6);
+  return 0;
+}
+
 // ---------------------------------------------------------------- sdpa
 struct SdpaOptions {
   std::string q, k, v, attn_mask, past_key, past_value, nonpad, qk_out, out, present_key, present_value, port;
@@ -424,8 +488,16 @@ int main(int argc, char** argv) {
   sdpa->add_option("--port", so.port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
   sdpa->add_option("--threads", so.threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
 
-  std::string shape = "all", json;
   int threads = 0;
+  std::string decode_shape = "S6";
+  int steps = 64;
+  CLI::App* decode = app.add_subcommand("decode", "Feed tokens one at a time through a KV cache; per-token latency and bandwidth");
+  decode->add_option("--shape", decode_shape, "S1..S6 (embedding width, heads; its kv_len is the prompt length)");
+  decode->add_option("--steps", steps, "Tokens decoded after the prompt")->check(CLI::Range(1, 1000000));
+  decode->add_option("--threads", threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+  decode->add_option("--port", port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
+
+  std::string shape = "all", json;
   double min_time = 0.5;
   CLI::App* bench = app.add_subcommand("bench", "Time the standard shapes S1-S6 on built-in random weights");
   bench->add_option("--shape", shape, "S1..S6 or all");
@@ -447,6 +519,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("info")) return cmd_info(port);
     if (app.got_subcommand("run")) return cmd_run(ro);
     if (app.got_subcommand("sdpa")) return cmd_sdpa(so);
+    if (app.got_subcommand("decode")) return cmd_decode(decode_shape, steps, threads, port);
     if (app.got_subcommand("bench")) return cmd_bench(shape, threads, json, min_time, port);
   } catch (const std::exception& e) {
     std::string what = e.what();

@@ -170,6 +170,55 @@ EDGEATTN_C_API edgeattn_status edgeattn_attention(const edgeattn_attention_args*
                                                   size_t workspace_bytes,
                                                   const edgeattn_executor* executor);
 
+/* ---- KV cache and decoding; see edgeattn.hpp (KvCache, Layer::decode) ---- */
+typedef struct edgeattn_kv_cache edgeattn_kv_cache;
+
+typedef struct edgeattn_kv_cache_spec {
+  int batch, kv_heads, head_dim, v_head_dim; /* v_head_dim 0: head_dim */
+  int capacity;
+  int window;          /* 0: none; W: sliding window over a ring of `capacity` positions */
+  void* memory;        /* caller memory (64-byte aligned) or NULL: allocated at create */
+  size_t memory_bytes;
+} edgeattn_kv_cache_spec;
+
+typedef struct edgeattn_cached_attention_args {
+  edgeattn_attention_layout layout;
+  int q_heads, q_len;
+  const float* q;
+  float* y;
+  int has_scale;
+  float scale;
+  float softcap;
+} edgeattn_cached_attention_args;
+
+EDGEATTN_C_API void edgeattn_kv_cache_spec_init(edgeattn_kv_cache_spec* spec);
+EDGEATTN_C_API edgeattn_status edgeattn_kv_cache_bytes(const edgeattn_kv_cache_spec* spec, size_t* bytes);
+EDGEATTN_C_API edgeattn_status edgeattn_kv_cache_create(const edgeattn_kv_cache_spec* spec,
+                                                        edgeattn_kv_cache** out);
+EDGEATTN_C_API void edgeattn_kv_cache_destroy(edgeattn_kv_cache* cache);
+EDGEATTN_C_API edgeattn_status edgeattn_kv_cache_append(edgeattn_kv_cache* cache, const float* k,
+                                                        const float* v, int n,
+                                                        edgeattn_attention_layout layout);
+EDGEATTN_C_API void edgeattn_kv_cache_reset(edgeattn_kv_cache* cache);
+EDGEATTN_C_API long long edgeattn_kv_cache_length(const edgeattn_kv_cache* cache);
+EDGEATTN_C_API edgeattn_status edgeattn_cached_attention_workspace_size(
+    const edgeattn_kv_cache* cache, const edgeattn_cached_attention_args* args, int num_threads,
+    size_t* bytes);
+EDGEATTN_C_API edgeattn_status edgeattn_cached_attention(const edgeattn_kv_cache* cache,
+                                                         const edgeattn_cached_attention_args* args,
+                                                         void* workspace, size_t workspace_bytes,
+                                                         const edgeattn_executor* executor);
+/* Layer::decode: args->query holds the new tokens (batch, q_len); key/value NULL. */
+EDGEATTN_C_API edgeattn_status edgeattn_layer_decode_workspace_size(const edgeattn_layer* layer,
+                                                                    const edgeattn_kv_cache* cache,
+                                                                    int batch, int q_len,
+                                                                    int num_threads, size_t* bytes);
+EDGEATTN_C_API edgeattn_status edgeattn_layer_decode(const edgeattn_layer* layer,
+                                                     const edgeattn_run_args* args,
+                                                     edgeattn_kv_cache* cache, void* workspace,
+                                                     size_t workspace_bytes,
+                                                     const edgeattn_executor* executor);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,167 @@
+// The decode step against memory bandwidth. A step on the S6 shape (E 768, 12 heads, 1024
+// cached positions) must read the four weight matrices (the new token's Q, K, V projections
+// and the output projection: 4·E·E·4 bytes) and the cache (2·kv·E·4 bytes): 15.7 MB, which
+// fits a 32 MB last-level cache. So the benchmark rotates over enough independent layers and
+// caches that their working set exceeds 4× the last-level cache and each step's data comes
+// from memory, as in a real model with many layers.
+//
+//   decode/edgeattn/S6_decode/threads:<n>  one step per iteration, bytes_per_second = the bytes
+//                                          a step must read / time
+//   stream/read/threads:<n>                a STREAM-like read (sum) over a working set of the
+//                                          same size, one step's bytes per iteration: the
+//                                          yardstick, in the same binary and run
+#include "decode_bench.hpp"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "edgeattn/edgeattn.hpp"
+#include "shapes.hpp"
+
+namespace edgeattn::bench {
+namespace {
+
+const tools::StandardShape& s6() { return tools::kStandardShapes[5]; }
+
+double step_bytes() {
+  const double E = s6().embed_dim, kv = s6().kv_len;
+  return 4.0 * E * E * 4.0 + 2.0 * kv * E * 4.0;
+}
+
+// Instances whose working set exceeds 4× the largest cache the CPU reports (32 MB if none).
+int instance_count() {
+  long long llc = 0;
+  for (const auto& c : benchmark::CPUInfo::Get().caches) llc = std::max<long long>(llc, c.size);
+  if (llc <= 0) llc = 32ll << 20;
+  return std::max(2, static_cast<int>(4.0 * static_cast<double>(llc) / step_bytes()) + 1);
+}
+
+struct DecodeInstance {
+  std::unique_ptr<tools::StandardProblem> problem;
+  std::unique_ptr<Layer> layer;
+  std::unique_ptr<KvCache> cache;
+};
+
+struct DecodeSet {
+  std::vector<DecodeInstance> instances;
+  std::string error;
+};
+
+// Built once (seconds of setup) and shared by the thread counts.
+DecodeSet& decode_set() {
+  static DecodeSet set = [] {
+    DecodeSet s;
+    const auto& shape = s6();
+    const int E = shape.embed_dim, H = shape.heads, kv = shape.kv_len;
+    std::mt19937 rng(1);
+    std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+    std::vector<float> k(static_cast<std::size_t>(kv) * E), v(k.size());
+    for (int i = 0, n = instance_count(); i < n; ++i) {
+      DecodeInstance inst;
+      inst.problem = std::make_unique<tools::StandardProblem>(shape);
+      Status st = Layer::create(inst.problem->spec(), &inst.layer);
+      KvCacheSpec cs;
+      cs.kv_heads = H;
+      cs.head_dim = E / H;
+      cs.capacity = kv + 1;
+      if (st) st = KvCache::create(cs, &inst.cache);
+      for (float& x : k) x = d(rng);
+      for (float& x : v) x = d(rng);
+      if (st) st = inst.cache->append(k.data(), v.data(), kv, AttentionLayout::bsd);
+      if (!st) {
+        s.error = st.message();
+        break;
+      }
+      s.instances.push_back(std::move(inst));
+    }
+    return s;
+  }();
+  return set;
+}
+
+void bm_decode(benchmark::State& state, int threads) {
+  DecodeSet& set = decode_set();
+  if (!set.error.empty()) {
+    state.SkipWithError(set.error.c_str());
+    return;
+  }
+  Executor exec(threads);
+  const auto& shape = s6();
+  std::vector<float> x(static_cast<std::size_t>(shape.embed_dim), 0.5f), y(x.size());
+  RunArgs args;
+  args.shape = {1, 1, 0};
+  args.query = x.data();
+  args.output = y.data();
+  std::size_t bytes = 0;
+  set.instances[0].layer->decode_workspace_size(*set.instances[0].cache, args.shape, threads, &bytes);
+  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
+  std::size_t next = 0;
+  for (auto _ : state) {
+    DecodeInstance& inst = set.instances[next];
+    next = (next + 1) % set.instances.size();
+    const Status st = inst.layer->decode(args, inst.cache.get(), ws.get(), bytes, exec);
+    inst.cache->truncate(shape.kv_len);  // the next step on this instance sees kv_len positions again
+    if (!st) {
+      state.SkipWithError(st.message());
+      break;
+    }
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(static_cast<double>(state.iterations()) * step_bytes()));
+  state.counters["instances"] = static_cast<double>(set.instances.size());
+  state.SetLabel("port " + std::string(set.instances[0].layer->port()));
+}
+
+// Sum of n floats with 16 independent partial sums (vectorisable without reassociation).
+float sum_floats(const float* p, std::size_t n) {
+  float acc[16] = {};
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; ++k) acc[k] += p[i + k];
+  for (; i < n; ++i) acc[0] += p[i];
+  float s = 0.0f;
+  for (float a : acc) s += a;
+  return s;
+}
+
+void bm_stream_read(benchmark::State& state) {
+  // One buffer of the decode set's size, shared by the benchmark's threads; each thread reads
+  // its share of one step's bytes per iteration, rotating through the buffer.
+  static const std::size_t chunk = static_cast<std::size_t>(step_bytes() / sizeof(float));
+  static std::vector<float> buffer = [] {
+    std::vector<float> b(chunk * static_cast<std::size_t>(instance_count()));
+    for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i & 1023) * 1e-3f;
+    return b;
+  }();
+  const std::size_t chunks = buffer.size() / chunk, share = chunk / state.threads();
+  std::size_t next = 0;
+  for (auto _ : state) {
+    const float* p = buffer.data() + next * chunk + state.thread_index() * share;
+    next = (next + 1) % chunks;
+    benchmark::DoNotOptimize(sum_floats(p, share));
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * share * sizeof(float)));
+}
+
+}  // namespace
+
+void register_decode_benchmarks(int max_threads) {
+  for (int threads = 1; threads <= max_threads; ++threads) {
+    const std::string suffix = std::string(s6().name) + "/threads:" + std::to_string(threads);
+    benchmark::RegisterBenchmark(("decode/edgeattn/" + suffix).c_str(), bm_decode, threads)
+        ->UseRealTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RegisterBenchmark("stream/read", bm_stream_read)
+      ->ThreadRange(1, max_threads)
+      ->UseRealTime()
+      ->Unit(benchmark::kMicrosecond);
+}
+
+}  // namespace edgeattn::bench
