@@ -1,0 +1,144 @@
+// The attention core against its double-precision oracle (tests/reference/reference_core.hpp)
+// on random configurations covering every option, on every port with 1 and 2 threads; and
+// every argument error as a status with a message.
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "core_case.hpp"
+#include "reference/reference_core.hpp"
+#include "test_util.hpp"
+
+using namespace edgeattn;
+
+namespace {
+
+// got ≈ want elementwise: infinities equal, otherwise |got − want| <= atol + rtol·|want|.
+std::string mismatch(const std::vector<float>& got, const std::vector<double>& want, double atol, double rtol) {
+  if (got.size() != want.size()) return "size " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    const double g = got[i], w = want[i];
+    if (std::isinf(w) ? g != w : !(std::abs(g - w) <= atol + rtol * std::abs(w)))
+      return "element " + std::to_string(i) + ": got " + std::to_string(g) + ", want " + std::to_string(w);
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("attention core matches the double reference on random configurations", "[core][quick]") {
+  std::mt19937 rng(2024);
+  const int cases = test::case_count(300);
+  for (int n = 0; n < cases; ++n) {
+    auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
+    test::CoreCase c = test::make_core_case(pick, static_cast<std::uint32_t>(n));
+    const reference::CoreResult want = reference::attention_core(c.args);
+    for (const std::string& port : test::runnable_ports()) {
+      for (int threads : {1, 2}) {
+        INFO("case " << n << ": " << c.describe() << "; port " << port << ", " << threads << " threads");
+        c.args.port = port.c_str();
+        Executor exec(threads);
+        const Status st = attention(c.args, exec);
+        INFO(st.message());
+        REQUIRE(st.ok());
+        std::string m = mismatch(c.y, want.y, 1e-5, 1e-4);
+        INFO("Y: " << m);
+        REQUIRE(m.empty());
+        if (c.args.present_key) {
+          REQUIRE(mismatch(c.present_key, want.present_key, 0, 0).empty());
+          REQUIRE(mismatch(c.present_value, want.present_value, 0, 0).empty());
+        }
+        if (c.args.qk_out) {
+          m = mismatch(c.qk, want.qk, 1e-5, 1e-4);
+          INFO("qk_matmul_output mode " << static_cast<int>(c.args.qk_mode) << ": " << m);
+          REQUIRE(m.empty());
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("attention core rejects bad arguments with a status", "[core][errors][quick]") {
+  std::vector<float> q(2 * 4 * 3 * 8, 0.1f), k(2 * 2 * 5 * 8, 0.2f), v(k.size(), 0.3f), y(q.size());
+  std::vector<std::int64_t> nonpad = {5, 9};
+  std::vector<std::uint8_t> mask(3 * 5, 1);
+  AttentionArgs good;
+  good.batch = 2;
+  good.q_heads = 4;
+  good.kv_heads = 2;
+  good.q_len = 3;
+  good.kv_len = 5;
+  good.head_dim = 8;
+  good.q = q.data();
+  good.k = k.data();
+  good.v = v.data();
+  good.y = y.data();
+  Executor exec(1);
+  REQUIRE(attention(good, exec).ok());
+  auto expect = [&](AttentionArgs a, StatusCode code, const char* fragment) {
+    const Status st = attention(a, exec);
+    INFO("status: " << st.message());
+    CHECK(st.code() == code);
+    CHECK(std::string(st.message()).find(fragment) != std::string::npos);
+  };
+  AttentionArgs a = good;
+  a.q_heads = 3;
+  expect(a, StatusCode::invalid_argument, "multiple of kv_heads");
+  a = good;
+  a.kv_len = 0;
+  expect(a, StatusCode::invalid_argument, "no keys");
+  a = good;
+  a.q = nullptr;
+  expect(a, StatusCode::null_pointer, "q is null");
+  a = good;
+  a.past_len = 2;
+  expect(a, StatusCode::null_pointer, "past_key and past_value");
+  a = good;
+  a.nonpad_kv_seqlen = nonpad.data();
+  expect(a, StatusCode::invalid_argument, "nonpad_kv_seqlen[1] = 9");
+  a = good;
+  a.nonpad_kv_seqlen = nonpad.data();
+  a.past_len = 1;
+  a.past_key = a.past_value = k.data();
+  expect(a, StatusCode::invalid_argument, "cannot be combined");
+  a = good;
+  a.mask.type = MaskType::boolean;
+  a.mask.data = mask.data();
+  a.mask.dims[0] = 3;
+  a.mask.dims[1] = 6;
+  expect(a, StatusCode::shape_mismatch, "last dimension is 6");
+  a.mask.dims[0] = 2;
+  a.mask.dims[1] = 5;
+  expect(a, StatusCode::shape_mismatch, "q_len = 3");
+  a.mask.rank = 5;
+  expect(a, StatusCode::shape_mismatch, "rank must be 2, 3 or 4");
+  a = good;
+  a.softcap = -1.0f;
+  expect(a, StatusCode::invalid_argument, "softcap");
+  a = good;
+  a.scale = std::numeric_limits<float>::quiet_NaN();
+  expect(a, StatusCode::invalid_argument, "scale must be finite");
+  a = good;
+  a.present_key = y.data();
+  expect(a, StatusCode::null_pointer, "present_key and present_value");
+  a = good;
+  a.qk_out = y.data();
+  a.qk_mode = static_cast<QkOutputMode>(7);
+  expect(a, StatusCode::invalid_argument, "qk_mode");
+  a = good;
+  a.port = "no-such-port";
+  expect(a, StatusCode::unsupported, "unknown port");
+  a = good;
+  a.batch = 1 << 20;
+  a.q_len = 1 << 20;
+  a.head_dim = 1 << 20;
+  expect(a, StatusCode::size_overflow, "overflows");
+  std::size_t bytes = 0;
+  REQUIRE(attention_workspace_size(good, 1, &bytes).ok());
+  test::Workspace ws(bytes + 64);
+  CHECK(attention(good, ws.data(), bytes - 4, exec).code() == StatusCode::workspace_too_small);
+  CHECK(attention(good, static_cast<char*>(ws.data()) + 4, bytes, exec).code() == StatusCode::invalid_argument);
+  CHECK(attention(good, nullptr, bytes, exec).code() == StatusCode::null_pointer);
+}
