@@ -344,6 +344,8 @@ EDGEATTN_API Status attention(const AttentionArgs& args, const Executor& executo
 // Capacity is fixed at creation (the cache's memory is allocated then, or is the caller's);
 // nothing is allocated while appending or attending. Stored in the layout the attention
 // kernels read (keys transposed per head), so a decode step reads the cache exactly once.
+// One cache serves one sequence (per batch row) and one call at a time; attention() over it
+// only reads it, so several calls may read one cache concurrently between appends.
 // ---------------------------------------------------------------------------------------------
 
 struct KvCacheSpec {
