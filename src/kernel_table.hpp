@@ -17,7 +17,7 @@ struct KernelTable {
   const char* name;             // the port's spelling: "generic", "x86-avx2", ...
   const char* gemm_kernel;      // e.g. "f32_gemm_ukernel_6x16__x86_avx2"
   int gemm_mr, gemm_nr;         // register tile
-  int gemm_row_block;           // rows per projection task (a multiple of gemm_mr)
+  int gemm_row_block;           // most rows per projection task (a multiple of gemm_mr)
   int gemm_panel_block;         // NR-column panels per projection task
   int attn_tq, attn_tk;         // query rows per attention task, keys per online-softmax step
   bool (*cpu_supports)();       // can this CPU run the port?

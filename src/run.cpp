@@ -47,6 +47,7 @@ struct Projection {
   Segment seg[3];
   int segments = 0;
   int row_blocks = 0, panel_blocks = 0;
+  int row_block = 0;  // rows per task: the port's maximum, evened out over the row blocks
 
   void add(const float* packed, int N, const kernels::OutputMap& map, std::ptrdiff_t batch_step) {
     seg[segments++] = {packed, N, 0, map, batch_step};
@@ -55,7 +56,11 @@ struct Projection {
     k = kernels;
     int panels = 0;
     for (int i = 0; i < segments; ++i) panels += (seg[i].panels = ceil_div(seg[i].N, k->gemm_nr));
+    // As few row blocks as the port's maximum allows (each task streams its panels of the
+    // weights once, so fewer row blocks read the weights fewer times), of equal size, so that
+    // no thread is left with a short remainder block.
     row_blocks = ceil_div(rows, k->gemm_row_block);
+    row_block = ceil_div(ceil_div(rows, row_blocks), k->gemm_mr) * k->gemm_mr;
     panel_blocks = ceil_div(panels, k->gemm_panel_block);
   }
   std::size_t tasks(int batch) const {
@@ -66,8 +71,8 @@ struct Projection {
     t /= panel_blocks;
     const int rb = static_cast<int>(t % row_blocks);
     const int b = static_cast<int>(t / row_blocks);
-    const int row0 = rb * k->gemm_row_block;
-    const int nrows = std::min(k->gemm_row_block, rows - row0);
+    const int row0 = rb * row_block;
+    const int nrows = std::min(row_block, rows - row0);
     // Panels [p0, p1) of the concatenation, cut at segment boundaries.
     int p0 = pb * k->gemm_panel_block, p1 = p0 + k->gemm_panel_block;
     for (int i = 0, first = 0; i < segments && p0 < p1; first += seg[i].panels, ++i) {

@@ -84,7 +84,12 @@ def main():
         if os.path.exists(counts_path):
             with open(counts_path) as f:
                 recorded = json.load(f)
-        counts = dict(sorted({**recorded.get("counts", {}), **measured}.items()))
+        # Keep the counts of ports this CPU cannot run; drop cases of its own ports that the
+        # driver no longer lists (renamed or removed kernels).
+        ports_here = {re.split(r"__|port:", c)[-1].split("/")[0] for c in measured}
+        kept = {c: n for c, n in recorded.get("counts", {}).items()
+                if not any(p in c for p in ports_here)}
+        counts = dict(sorted({**kept, **measured}.items()))
         recorded = {"about": ("Instructions per call inside edgeattn_icount_measured(), counted by "
                               "valgrind --tool=callgrind; written by tools/icount_gate.py --update"),
                     "compiler": context.get("compiler", ""),

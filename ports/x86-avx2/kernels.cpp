@@ -6,6 +6,9 @@
 // Register budget (16 ymm registers): the 6 × 16 GEMM tile holds 12 accumulators, 2 registers
 // carry the current row of B and 1 the broadcast of A — 15 of 16. Two FMA units each need
 // 5 independent chains of latency 4–5 to stay busy, and 12 chains cover that.
+// Projection tasks take up to 144 rows: the packed weights then stream from L3 once per 144
+// rows instead of once per 48 (S4's 128 rows read them once, 5 % faster here), while the rows
+// of A a task reuses (144 × 768 floats, 442 KB) stay in a 1 MB L2.
 // Attention: 48 query rows share each K/V tile (8 micro-tiles of 6), 128 keys per online
 // softmax step keep the S tile (24 KB) and the O accumulator in L1/L2.
 #include "kernel_table.hpp"
@@ -26,7 +29,7 @@ constexpr int kMR = 3;
 constexpr int kMR = 6;
 #endif
 constexpr KernelTable kTable =
-    make_kernel_table<Vec, kMR, /*NR*/ 16, /*row block*/ 48, /*panel block*/ 4,
+    make_kernel_table<Vec, kMR, /*NR*/ 16, /*row block*/ 144, /*panel block*/ 4,
                       /*TQ*/ 48, /*TK*/ 128>("x86-avx2", "f32_gemm_ukernel_6x16__x86_avx2",
                                              &cpu_has_avx2_fma);
 }  // namespace
