@@ -60,6 +60,17 @@ def main():
                  fmt(ms(e2)) if e2 else "-", fmt(ms(o2)) if o2 else "-",
                  f"{ms(e1) / ms(e2):.2f}" if e2 else "-"]
         print("| " + " | ".join(cells) + " |")
+    decode = [(n, b) for n, b in rows.items() if n.startswith("decode/")]
+    if decode:
+        print()
+        print("| decode step (KV cache) | threads | time µs | GB/s | STREAM-like read GB/s | share |")
+        print("|---|---|---|---|---|---|")
+        for name, b in sorted(decode):
+            t = int(re.search(r"threads:(\d+)", name).group(1))
+            stream = rows.get(f"stream/read/real_time/threads:{t}", {}).get("bytes_per_second")
+            gbs = b["bytes_per_second"] * 1e-9
+            print(f"| {name.split('/')[2]} | {t} | {ms(b) * 1e3:.0f} | {gbs:.1f} | "
+                  + (f"{stream * 1e-9:.1f} | {gbs / (stream * 1e-9):.0%} |" if stream else "- | - |"))
     print()
     print("| kernel benchmark | time µs | rate |")
     print("|---|---|---|")
