@@ -157,6 +157,22 @@ void output_task(void* c, std::size_t t, int /*slot*/) {
   static_cast<const RunContext*>(c)->out_proj.run_task(t);
 }
 
+// The output projection: the concatenated heads [batch][q_len][E] through Wo (and its bias)
+// into the caller's output, in the caller's layout.
+void project_output(const Layer::Impl& L, const float* concat, const RunArgs& a, int B, int Lq,
+                    const Executor& exec, RunContext* ctx) {
+  Projection& po = ctx->out_proj;
+  po.a = concat;
+  po.in = {static_cast<std::ptrdiff_t>(Lq) * L.embed_dim, L.embed_dim};
+  po.rows = Lq;
+  po.K = L.embed_dim;
+  const SeqStrides out = seq_strides(a.layout, B, Lq, L.embed_dim);
+  po.add(L.wo.get(), L.embed_dim, {a.output, out.token, 1, L.embed_dim, 0, L.bo.get(), 1.0f},
+         out.batch);
+  po.init_grid(L.kernels);
+  exec.impl().parallel_for(po.tasks(B), output_task, ctx);
+}
+
 void attention_task(void* c, std::size_t t, int slot) {
   const RunContext& ctx = *static_cast<const RunContext*>(c);
   const int qt = static_cast<int>(t % ctx.q_tiles);
@@ -421,15 +437,7 @@ Status Layer::Impl::run(const RunArgs& a, void* workspace, std::size_t workspace
                              &ctx);
   }
 
-  Projection& po = ctx.out_proj;
-  po.a = ctx.ws + ctx.plan.concat;
-  po.in = {static_cast<std::ptrdiff_t>(Lq) * embed_dim, embed_dim};
-  po.rows = Lq;
-  po.K = embed_dim;
-  const SeqStrides out = seq_strides(a.layout, B, Lq, embed_dim);
-  po.add(wo.get(), embed_dim, {a.output, out.token, 1, embed_dim, 0, bo.get(), 1.0f}, out.batch);
-  po.init_grid(kernels);
-  exec.impl().parallel_for(po.tasks(B), output_task, &ctx);
+  project_output(*this, ctx.ws + ctx.plan.concat, a, B, Lq, exec, &ctx);
   return check_guards(ctx.ws, ctx.plan);
 }
 
@@ -541,15 +549,7 @@ Status Layer::Impl::decode(const RunArgs& a, KvCache* cache, void* workspace, st
   attend_cached(c, *kernels, ws + plan.q, num_heads, Lq, 0.0f, out, ws + plan.scratch, exec);
 
   // 4. Output projection.
-  Projection& po = ctx.out_proj;
-  po.a = ws + plan.concat;
-  po.in = {static_cast<std::ptrdiff_t>(Lq) * embed_dim, embed_dim};
-  po.rows = Lq;
-  po.K = embed_dim;
-  const SeqStrides o = seq_strides(a.layout, B, Lq, embed_dim);
-  po.add(wo.get(), embed_dim, {a.output, o.token, 1, embed_dim, 0, bo.get(), 1.0f}, o.batch);
-  po.init_grid(kernels);
-  exec.impl().parallel_for(po.tasks(B), output_task, &ctx);
+  project_output(*this, ws + plan.concat, a, B, Lq, exec, &ctx);
   return Status();
 }
 
