@@ -22,6 +22,7 @@ run with /usr/bin/python3.
 
 import argparse
 import copy
+import hashlib
 import json
 import os
 import statistics
@@ -94,14 +95,17 @@ def verdict(base_path, new_path, threshold, alpha):
 def build(rev, label, work, cmake_args):
     """Builds edgeattn_bench of `rev` ("." = the working tree) in its own worktree."""
     if rev == ".":
-        src = ROOT
+        src, sha = ROOT, "worktree"
     else:
         sha = run(["git", "-C", ROOT, "rev-parse", "--verify", rev + "^{commit}"], capture_output=True,
                   text=True).stdout.strip()
         src = os.path.join(work, "src-" + sha[:12])
         if not os.path.exists(src):
             run(["git", "-C", ROOT, "worktree", "add", "--detach", src, sha])
-    bdir = os.path.join(work, "build-" + label)
+    # One build folder per (source, configure options): a reused folder must not keep another
+    # configuration's cached options.
+    config = hashlib.sha1("\0".join([sha, *cmake_args]).encode()).hexdigest()[:10]
+    bdir = os.path.join(work, f"build-{label}-{config}")
     run(["cmake", "-S", src, "-B", bdir, "-G", "Ninja", "-DCMAKE_BUILD_TYPE=Release",
          "-DEDGEATTN_BUILD_TESTS=OFF", "-DEDGEATTN_BUILD_TOOLS=OFF", "-DEDGEATTN_INSTALL=OFF",
          *cmake_args], stdout=subprocess.DEVNULL)
