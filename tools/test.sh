@@ -13,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh clang libclang-rt-14-dev
 jobs=$(nproc)
+export EDGEATTN_ICOUNT_REQUIRED=1  # the instruction-count gate must run here, not be skipped
 
 stage() { printf '\n=== %s ===\n' "$*"; }
 # Configure, build and test one preset (extra arguments go to the configure step).
