@@ -1,9 +1,12 @@
 // Proves that run() does not allocate: global operator new/delete and malloc/calloc/realloc are
 // replaced by counting versions, and after one warm-up run (oneTBB creates its worker threads
-// and task pools lazily) further runs must not allocate at all, at 1 and 2 threads. Built as its
-// own binary without sanitizers, which replace malloc themselves.
+// and task pools lazily) further runs must not allocate at all, at 1 and 2 threads. The same for
+// decoding: Layer::decode steps through a KV cache, the attention core and attention over a
+// cache, each with a caller workspace. Built as its own binary without sanitizers, which
+// replace malloc themselves.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -131,6 +134,75 @@ int main() {
                   static_cast<int>(w), n, ok ? "" : " (a run failed)");
       if (n != 0 || !ok) ++failures;
     }
+  }
+  for (int threads : {1, 2}) {
+    CaseConfig cfg;
+    cfg.embed_dim = 64;
+    cfg.num_heads = 4;
+    cfg.num_kv_heads = 2;
+    cfg.q_len = cfg.kv_len = 300;  // a 279-token prompt, then 20 single-token steps
+    const Case c = make_case(cfg, 3);
+    std::unique_ptr<Layer> layer;
+    if (!Layer::create(c.spec(), &layer).ok()) return 1;
+    KvCacheSpec cs;
+    cs.kv_heads = 2;
+    cs.head_dim = 16;
+    cs.capacity = 299;  // full after the last step: one more is refused
+    std::unique_ptr<KvCache> cache;
+    if (!KvCache::create(cs, &cache).ok()) return 1;
+    Executor exec(threads);
+    std::vector<float> out(static_cast<std::size_t>(300) * 64);
+    RunArgs args;
+    args.shape = {1, 279, 0};
+    args.query = c.query.data();
+    args.output = out.data();
+    std::size_t prompt_bytes = 0, step_bytes = 0;
+    (void)layer->decode_workspace_size(*cache, args.shape, threads, &prompt_bytes);
+    (void)layer->decode_workspace_size(*cache, {1, 1, 0}, threads, &step_bytes);
+    Workspace ws(std::max(prompt_bytes, step_bytes));
+    bool ok = layer->decode(args, cache.get(), ws.data(), ws.bytes, exec).ok();  // the prompt
+    args.shape = {1, 1, 0};
+    args.query = c.query.data() + 279 * 64;
+    ok = ok && layer->decode(args, cache.get(), ws.data(), ws.bytes, exec).ok();  // warm-up step
+    // The attention core on projected Q/K/V and attention over the cache, warmed up too.
+    AttentionArgs core;
+    core.q_heads = 4;
+    core.kv_heads = 2;
+    core.q_len = 5;
+    core.kv_len = 40;
+    core.head_dim = 16;
+    core.q = c.query.data();
+    core.k = core.v = c.query.data() + 320;
+    core.causal = true;
+    core.y = out.data();
+    std::size_t core_bytes = 0;
+    (void)attention_workspace_size(core, threads, &core_bytes);
+    Workspace core_ws(core_bytes);
+    CachedAttentionArgs cached;
+    cached.q_heads = 4;
+    cached.q_len = 1;
+    cached.q = c.query.data();
+    cached.y = out.data() + 1000;
+    std::size_t cached_bytes = 0;
+    (void)attention_workspace_size(*cache, cached, threads, &cached_bytes);
+    Workspace cached_ws(cached_bytes);
+    ok = ok && attention(core, core_ws.data(), core_ws.bytes, exec).ok();
+    ok = ok && attention(*cache, cached, cached_ws.data(), cached_ws.bytes, exec).ok();
+    g_allocations = 0;
+    g_counting = true;
+    for (int step = 1; step < 20; ++step) {
+      args.query = c.query.data() + static_cast<std::size_t>(279 + step) * 64;
+      ok = ok && layer->decode(args, cache.get(), ws.data(), ws.bytes, exec).ok();
+      ok = ok && attention(core, core_ws.data(), core_ws.bytes, exec).ok();
+      ok = ok && attention(*cache, cached, cached_ws.data(), cached_ws.bytes, exec).ok();
+    }
+    ok = ok && !layer->decode(args, cache.get(), ws.data(), ws.bytes, exec).ok();  // full: an error
+    g_counting = false;
+    const long n = g_allocations.load();
+    std::printf("threads=%d decode: %ld allocations in 19 decode steps, 19 core and 19 cached calls, "
+                "1 refused step%s\n",
+                threads, n, ok ? "" : " (a call failed)");
+    if (n != 0 || !ok) ++failures;
   }
   std::printf(failures ? "FAIL\n" : "PASS\n");
   return failures ? 1 : 0;

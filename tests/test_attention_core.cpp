@@ -13,21 +13,6 @@
 
 using namespace edgeattn;
 
-namespace {
-
-// got ≈ want elementwise: infinities equal, otherwise |got − want| <= atol + rtol·|want|.
-std::string mismatch(const std::vector<float>& got, const std::vector<double>& want, double atol, double rtol) {
-  if (got.size() != want.size()) return "size " + std::to_string(got.size()) + " vs " + std::to_string(want.size());
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double g = got[i], w = want[i];
-    if (std::isinf(w) ? g != w : !(std::abs(g - w) <= atol + rtol * std::abs(w)))
-      return "element " + std::to_string(i) + ": got " + std::to_string(g) + ", want " + std::to_string(w);
-  }
-  return "";
-}
-
-}  // namespace
-
 TEST_CASE("attention core matches the double reference on random configurations", "[core][quick]") {
   std::mt19937 rng(2024);
   const int cases = test::case_count(300);
@@ -43,17 +28,17 @@ TEST_CASE("attention core matches the double reference on random configurations"
         const Status st = attention(c.args, exec);
         INFO(st.message());
         REQUIRE(st.ok());
-        std::string m = mismatch(c.y, want.y, 1e-5, 1e-4);
-        INFO("Y: " << m);
-        REQUIRE(m.empty());
-        if (c.args.present_key) {
-          REQUIRE(mismatch(c.present_key, want.present_key, 0, 0).empty());
-          REQUIRE(mismatch(c.present_value, want.present_value, 0, 0).empty());
+        test::Comparison m = test::compare(c.y, want.y, 1e-5, 1e-4);
+        INFO("Y: " << m.describe());
+        REQUIRE(m.ok());
+        if (c.args.present_key) {  // exact copies: tolerance 0
+          REQUIRE(test::compare(c.present_key, want.present_key, 0, 0).ok());
+          REQUIRE(test::compare(c.present_value, want.present_value, 0, 0).ok());
         }
         if (c.args.qk_out) {
-          m = mismatch(c.qk, want.qk, 1e-5, 1e-4);
-          INFO("qk_matmul_output mode " << static_cast<int>(c.args.qk_mode) << ": " << m);
-          REQUIRE(m.empty());
+          m = test::compare(c.qk, want.qk, 1e-5, 1e-4);
+          INFO("qk_matmul_output mode " << static_cast<int>(c.args.qk_mode) << ": " << m.describe());
+          REQUIRE(m.ok());
         }
       }
     }

@@ -25,16 +25,6 @@ std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float lo = -1
   return v;
 }
 
-// |got - want| <= atol + rtol·|want| elementwise; returns the first failure, or "".
-std::string mismatch(const float* got, const float* want, std::size_t n, double atol, double rtol) {
-  for (std::size_t i = 0; i < n; ++i) {
-    const double g = got[i], w = want[i];
-    if (!(std::abs(g - w) <= atol + rtol * std::abs(w)))
-      return "element " + std::to_string(i) + ": got " + std::to_string(g) + ", want " + std::to_string(w);
-  }
-  return "";
-}
-
 std::unique_ptr<KvCache> make_cache(int batch, int kv_heads, int head_dim, int capacity, int window = 0,
                                     int v_head_dim = 0) {
   KvCacheSpec spec;
@@ -106,20 +96,20 @@ TEST_CASE("decode steps equal full causal attention over the whole sequence", "[
       const int E = sh.E;
       const std::vector<float> prompt = decode_block(*layer, *cache, c.query, 2, sh.T, 0, sh.prompt, exec);
       for (int b = 0; b < 2; ++b) {
-        const std::string m = mismatch(prompt.data() + static_cast<std::size_t>(b) * sh.prompt * E,
-                                       full.output.data() + static_cast<std::size_t>(b) * sh.T * E,
-                                       static_cast<std::size_t>(sh.prompt) * E, 2e-5, 1e-4);
-        INFO("prompt, batch " << b << ": " << m);
-        CHECK(m.empty());
+        const test::Comparison m = test::compare(prompt.data() + static_cast<std::size_t>(b) * sh.prompt * E,
+                                                 full.output.data() + static_cast<std::size_t>(b) * sh.T * E,
+                                                 static_cast<std::size_t>(sh.prompt) * E, 2e-5, 1e-4);
+        INFO("prompt, batch " << b << ": " << m.describe());
+        CHECK(m.ok());
       }
       for (int t = sh.prompt; t < sh.T; ++t) {
         const std::vector<float> step = decode_block(*layer, *cache, c.query, 2, sh.T, t, 1, exec);
         for (int b = 0; b < 2; ++b) {
-          const std::string m = mismatch(step.data() + static_cast<std::size_t>(b) * E,
-                                         full.output.data() + (static_cast<std::size_t>(b) * sh.T + t) * E, E, 2e-5,
-                                         1e-4);
-          INFO("step " << t << ", batch " << b << ": " << m);
-          REQUIRE(m.empty());
+          const test::Comparison m = test::compare(step.data() + static_cast<std::size_t>(b) * E,
+                                                   full.output.data() + (static_cast<std::size_t>(b) * sh.T + t) * E,
+                                                   E, 2e-5, 1e-4);
+          INFO("step " << t << ", batch " << b << ": " << m.describe());
+          REQUIRE(m.ok());
         }
       }
       CHECK(cache->length() == sh.T);
@@ -200,9 +190,9 @@ TEST_CASE("the core API over a cache equals the core API with past and new keys"
         a.present_key = pk.data();
         a.present_value = pv.data();
         REQUIRE(attention(a, exec).ok());
-        const std::string m = mismatch(y.data(), want.data(), y.size(), 1e-6, 1e-5);
-        INFO("block of " << n << " at " << t << ": " << m);
-        REQUIRE(m.empty());
+        const test::Comparison m = test::compare(y.data(), want.data(), y.size(), 1e-6, 1e-5);
+        INFO("block of " << n << " at " << t << ": " << m.describe());
+        REQUIRE(m.ok());
         all_k = pk;
         all_v = pv;
         t += n;
@@ -273,9 +263,9 @@ TEST_CASE("a sliding-window cache equals a banded causal mask", "[kv_cache][quic
       a.mask.dims[1] = total;
       a.y = want.data();
       REQUIRE(attention(a, exec).ok());
-      const std::string m = mismatch(y.data(), want.data(), y.size(), 1e-6, 1e-5);
-      INFO("block of " << n << " at " << t << ": " << m);
-      REQUIRE(m.empty());
+      const test::Comparison m = test::compare(y.data(), want.data(), y.size(), 1e-6, 1e-5);
+      INFO("block of " << n << " at " << t << ": " << m.describe());
+      REQUIRE(m.ok());
       t += n;
     }
     CHECK(cache->length() == t);

@@ -82,6 +82,7 @@ struct Comparison {
 };
 Comparison compare(const std::vector<float>& got, const std::vector<double>& want, double atol,
                    double rtol);
+Comparison compare(const float* got, const float* want, std::size_t n, double atol, double rtol);
 
 // The suite's tolerance for fp32 against the double reference: grows with sqrt of the longest
 // reduction (the projection width or the number of keys).

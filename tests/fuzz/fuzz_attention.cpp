@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "core_case.hpp"
+#include "fuzz_input.hpp"
 #include "reference/reference_core.hpp"
 #include "test_util.hpp"
 
@@ -17,33 +18,22 @@ using namespace edgeattn;
 
 namespace {
 
-struct Bytes {
-  const std::uint8_t* data;
-  std::size_t size, at = 0;
-  std::uint8_t next() { return at < size ? data[at++] : 0; }
-  int pick(int lo, int hi) { return lo + next() % (hi - lo + 1); }
-};
-
 [[noreturn]] void fail(const char* what, const test::CoreCase& c, const std::string& detail) {
   std::fprintf(stderr, "fuzz_attention: %s\n  %s\n  %s\n", what, c.describe().c_str(), detail.c_str());
   __builtin_trap();
 }
 
+// The fuzz tolerance: 2e-5 + 2e-4·|want| (masked -inf scores must match exactly).
 bool close(const std::vector<float>& got, const std::vector<double>& want, std::string* where) {
-  for (std::size_t i = 0; i < got.size(); ++i) {
-    const double g = got[i], w = want[i];
-    if (std::isinf(w) ? g != w : !(std::abs(g - w) <= 2e-5 + 2e-4 * std::abs(w))) {
-      *where = "element " + std::to_string(i) + ": got " + std::to_string(g) + ", want " + std::to_string(w);
-      return false;
-    }
-  }
-  return true;
+  const test::Comparison c = test::compare(got, want, 2e-5, 2e-4);
+  if (!c.ok()) *where = c.describe();
+  return c.ok();
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  Bytes in{data, size};
+  test::FuzzInput in{data, size};
   test::CoreCase c = test::make_core_case([&](int lo, int hi) { return in.pick(lo, hi); }, in.next());
   static const std::vector<std::string> ports = test::runnable_ports();
   const std::string port = ports[in.next() % ports.size()];

@@ -6,20 +6,13 @@
 #include <cstdint>
 #include <cstdio>
 
+#include "fuzz_input.hpp"
 #include "test_util.hpp"
 
 using namespace edgeattn;
 using namespace edgeattn::test;
 
 namespace {
-
-struct Bytes {
-  const std::uint8_t* data;
-  std::size_t size, at = 0;
-  std::uint8_t next() { return at < size ? data[at++] : 0; }
-  int pick(int lo, int hi) { return lo + next() % (hi - lo + 1); }
-  bool flip() { return next() & 1; }
-};
 
 [[noreturn]] void fail(const char* what, const CaseConfig& cfg, const char* detail) {
   std::fprintf(stderr, "fuzz_run: %s\n  %s\n  %s\n", what, cfg.describe().c_str(), detail);
@@ -29,7 +22,7 @@ struct Bytes {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  Bytes in{data, size};
+  test::FuzzInput in{data, size};
   CaseConfig c;
   c.num_heads = in.pick(1, 4);
   c.embed_dim = c.num_heads * in.pick(1, 9);
