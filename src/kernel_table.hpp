@@ -16,9 +16,10 @@ namespace edgeattn {
 struct KernelTable {
   const char* name;             // the port's spelling: "generic", "x86-avx2", ...
   const char* gemm_kernel;      // e.g. "f32_gemm_ukernel_6x16__x86_avx2"
-  int gemm_mr, gemm_nr;         // register tile
+  int gemm_mr, gemm_nr;         // projection register tile
   int gemm_row_block;           // most rows per projection task (a multiple of gemm_mr)
   int gemm_panel_block;         // NR-column panels per projection task
+  int attn_mr, attn_nr;         // register tile of the attention tile's Q·Kᵀ and P·V
   int attn_tq, attn_tk;         // query rows per attention task, keys per online-softmax step
   bool (*cpu_supports)();       // can this CPU run the port?
   void (*pack_b)(const float* src, bool transposed, int K, int N, float* packed);
@@ -71,29 +72,46 @@ const KernelTable& port_arm_neon64();
 const KernelTable& port_arm_neon32();
 #endif
 
+// A port's tile sizes. Projections: an MR × NR register tile, tasks of up to ROW_BLOCK rows ×
+// PANEL_BLOCK panels. Attention: an MR × NR register tile for Q·Kᵀ and P·V (NR must divide 48:
+// Kᵀ rows are padded to that), TQ query rows per task, TK keys per online-softmax step. The two
+// register tiles may differ: projections run long K (the embedding width) with packed weights,
+// attention short K (head_dim or TK) over a key tile.
+template <int MR_, int NR_, int ROW_BLOCK_, int PANEL_BLOCK_>
+struct ProjectionTiles {
+  static constexpr int MR = MR_, NR = NR_, ROW_BLOCK = ROW_BLOCK_, PANEL_BLOCK = PANEL_BLOCK_;
+};
+template <int MR_, int NR_, int TQ_, int TK_>
+struct AttentionTiles {
+  static constexpr int MR = MR_, NR = NR_, TQ = TQ_, TK = TK_;
+  static_assert(48 % NR_ == 0, "Kᵀ rows are padded to a multiple of 48 keys");
+};
+
 // Builds a table from a port's kernel parameters (used by the ports' translation units).
-template <class Vec, int MR, int NR, int ROW_BLOCK, int PANEL_BLOCK, int TQ, int TK>
+template <class Vec, class P, class A>
 constexpr KernelTable make_kernel_table(const char* name, const char* gemm_kernel,
                                         bool (*cpu_supports)()) {
   return KernelTable{name,
                      gemm_kernel,
-                     MR,
-                     NR,
-                     ROW_BLOCK,
-                     PANEL_BLOCK,
-                     TQ,
-                     TK,
+                     P::MR,
+                     P::NR,
+                     P::ROW_BLOCK,
+                     P::PANEL_BLOCK,
+                     A::MR,
+                     A::NR,
+                     A::TQ,
+                     A::TK,
                      cpu_supports,
-                     &kernels::pack_b<NR>,
-                     &kernels::gemm_block<Vec, MR, NR>,
-                     &kernels::gemm_block<Vec, 1, NR>,
-                     &kernels::attend_tile_scratch_floats<TQ, TK, NR>,
-                     &kernels::attend_tile<Vec, MR, NR, TQ, TK, 0>,
-                     {&kernels::attend_tile<Vec, MR, NR, TQ, TK, 32>,
-                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 64>,
-                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 80>,
-                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 96>,
-                      &kernels::attend_tile<Vec, MR, NR, TQ, TK, 128>},
+                     &kernels::pack_b<P::NR>,
+                     &kernels::gemm_block<Vec, P::MR, P::NR>,
+                     &kernels::gemm_block<Vec, 1, P::NR>,
+                     &kernels::attend_tile_scratch_floats<A::TQ, A::TK, A::NR>,
+                     &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0>,
+                     {&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 32>,
+                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 64>,
+                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 80>,
+                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 96>,
+                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 128>},
                      &kernels::vexp<Vec>,
                      &kernels::attend_row_partial<Vec>};
 }

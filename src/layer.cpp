@@ -189,10 +189,11 @@ Status Layer::Impl::plan(const Shape& shape, int num_threads, WorkspacePlan* p) 
   SizeAccumulator acc;  // 16-float (64-byte) aligned regions, overflow-checked
   const std::size_t B = static_cast<std::size_t>(shape.batch);
   const std::size_t Lq = static_cast<std::size_t>(shape.q_len);
-  // Kᵀ rows are padded to a multiple of 16 keys (48 when NR = 12) and V is followed by slack,
-  // because the micro-kernel reads whole NR-column tiles (NR <= 16) past the valid columns;
-  // the reads land in this workspace and feed only unused results.
-  const std::size_t kv_ld = round_up(kv_total, kernels->gemm_nr % 16 == 0 ? 16 : 48);
+  // Kᵀ rows are padded to a multiple of 16 keys (48 when the attention NR = 12) and V is
+  // followed by slack, because the attention micro-kernel reads whole NR-column tiles
+  // (NR <= 16) past the valid columns; the reads land in this workspace and feed only unused
+  // results.
+  const std::size_t kv_ld = round_up(kv_total, kernels->attn_nr % 16 == 0 ? 16 : 48);
   const std::size_t slack = 16;
   auto guard = [&](const char* after) {
     if (!kCheckedArena) return;

@@ -41,9 +41,10 @@ TEST_CASE("random configurations match the double reference", "[reference][full]
 
 TEST_CASE("edge sizes around every tile boundary", "[reference][quick]") {
   // Lengths around every port's query tile (16, 48) and key tile (64, 128) and widths around
-  // the GEMM tiles (4 × 8, 6 × 16) and the specialised head sizes.
-  for (int len : {1, 2, 5, 6, 7, 15, 16, 17, 47, 48, 49, 63, 64, 65, 127, 128, 129, 200}) {
-    for (int hd : {1, 7, 8, 9, 15, 16, 17, 32, 64, 80, 96, 128}) {
+  // the register tiles (4 × 8, 6 × 8, 8 × 12, 6 × 16, 4 × 24), heads straddling a tile's
+  // columns, and the specialised head sizes.
+  for (int len : {1, 2, 3, 4, 5, 6, 7, 15, 16, 17, 47, 48, 49, 63, 64, 65, 127, 128, 129, 200}) {
+    for (int hd : {1, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25, 32, 64, 80, 96, 128}) {
       CaseConfig cfg;
       cfg.num_heads = 2;
       cfg.embed_dim = 2 * hd;

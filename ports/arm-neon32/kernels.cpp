@@ -16,9 +16,9 @@ namespace {
 bool always() { return true; }  // the build targets NEON; the toolchain fixes the port
 using Vec = kernels::SimdVec<xsimd::neon>;
 constexpr KernelTable kTable =
-    make_kernel_table<Vec, /*MR*/ 6, /*NR*/ 8, /*row block*/ 36, /*panel block*/ 4,
-                      /*TQ*/ 32, /*TK*/ 64>("arm-neon32", "f32_gemm_ukernel_6x8__arm_neon32",
-                                            &always);
+    make_kernel_table<Vec, ProjectionTiles</*MR*/ 6, /*NR*/ 8, /*row block*/ 36, /*panels*/ 4>,
+                      AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 32, /*TK*/ 64>>(
+        "arm-neon32", "f32_gemm_ukernel_6x8__arm_neon32", &always);
 }  // namespace
 
 const KernelTable& port_arm_neon32() { return kTable; }

@@ -11,8 +11,9 @@ namespace edgeattn {
 namespace {
 bool always() { return true; }
 constexpr KernelTable kTable =
-    make_kernel_table<kernels::ScalarVec, /*MR*/ 4, /*NR*/ 8, /*row block*/ 32,
-                      /*panel block*/ 8, /*TQ*/ 16, /*TK*/ 64>(
+    make_kernel_table<kernels::ScalarVec,
+                      ProjectionTiles</*MR*/ 4, /*NR*/ 8, /*row block*/ 32, /*panels*/ 8>,
+                      AttentionTiles</*MR*/ 4, /*NR*/ 8, /*TQ*/ 16, /*TK*/ 64>>(
         "generic", "f32_gemm_ukernel_4x8__generic", &always);
 }  // namespace
 

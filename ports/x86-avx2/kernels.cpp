@@ -3,14 +3,18 @@
 // later, AMD Zen and later. This file alone is compiled with -mavx2 -mfma, so the rest of the
 // binary still runs on any x86-64; select_port() checks the CPU before using this table.
 //
-// Register budget (16 ymm registers): the 6 × 16 GEMM tile holds 12 accumulators, 2 registers
-// carry the current row of B and 1 the broadcast of A — 15 of 16. Two FMA units each need
-// 5 independent chains of latency 4–5 to stay busy, and 12 chains cover that.
+// Register budget (16 ymm registers). Projections: a 4 × 24 tile holds 12 accumulators, 3
+// registers carry the current row of B and 1 the broadcast of A — all 16. Per step of K that is
+// 12 FMAs for 3 loads and 4 broadcasts; the 6 × 16 tile needs 6 broadcasts for its 12 FMAs and
+// ran 4–5 % slower on projections here (Zen 5: the broadcasts compete with the FMAs). Two FMA
+// units each need 4–5 independent chains of latency 4, and 12 chains cover that.
 // Projection tasks take up to 144 rows: the packed weights then stream from L3 once per 144
-// rows instead of once per 48 (S4's 128 rows read them once, 5 % faster here), while the rows
-// of A a task reuses (144 × 768 floats, 442 KB) stay in a 1 MB L2.
-// Attention: 48 query rows share each K/V tile (8 micro-tiles of 6), 128 keys per online
-// softmax step keep the S tile (24 KB) and the O accumulator in L1/L2.
+// rows instead of once per 48 (S4's 128 rows read them once), while the rows of A a task
+// reuses (144 × 768 floats, 442 KB) stay in a 1 MB L2.
+// Attention keeps a 6 × 16 tile: its K is short (head_dim for Q·Kᵀ, TK for P·V), and 16
+// columns divide the head widths 32, 64, 80, 96, 128 and the 48-key padding of Kᵀ. 48 query
+// rows share each K/V tile (8 micro-tiles of 6), 128 keys per online softmax step keep the S
+// tile (24 KB) and the O accumulator in L1/L2.
 #include "kernel_table.hpp"
 
 namespace edgeattn {
@@ -23,15 +27,15 @@ bool cpu_has_avx2_fma() {
 using Vec = kernels::SimdVec<xsimd::fma3<xsimd::avx2>>;
 #if defined(EDGEATTN_TEST_SLOWDOWN)
 // A deliberately slowed build (CMake option EDGEATTN_TEST_SLOWDOWN, for testing the regression
-// checks only): half the register tile under the same kernel name, as a regression would.
-constexpr int kMR = 3;
+// checks only): half the register tiles' rows under the same kernel names, as a regression would.
+constexpr int kProjectionMR = 2, kAttentionMR = 3;
 #else
-constexpr int kMR = 6;
+constexpr int kProjectionMR = 4, kAttentionMR = 6;
 #endif
-constexpr KernelTable kTable =
-    make_kernel_table<Vec, kMR, /*NR*/ 16, /*row block*/ 144, /*panel block*/ 4,
-                      /*TQ*/ 48, /*TK*/ 128>("x86-avx2", "f32_gemm_ukernel_6x16__x86_avx2",
-                                             &cpu_has_avx2_fma);
+constexpr KernelTable kTable = make_kernel_table<
+    Vec, ProjectionTiles<kProjectionMR, /*NR*/ 24, /*row block*/ 144, /*panels*/ 2>,
+    AttentionTiles<kAttentionMR, /*NR*/ 16, /*TQ*/ 48, /*TK*/ 128>>(
+    "x86-avx2", "f32_gemm_ukernel_4x24__x86_avx2", &cpu_has_avx2_fma);
 }  // namespace
 
 const KernelTable& port_x86_avx2() { return kTable; }

@@ -83,18 +83,22 @@ inline void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda, cons
 }
 
 // Epilogue of one MR × NR tile (row r, column n0 of the result): bias, scale, and the stores
-// the OutputMap asks for. Address arithmetic is done once per row (row-major and head-major
-// outputs, contiguous along n) or once per column (transposed K, contiguous along r).
+// the OutputMap asks for. Address arithmetic is done once per row and head (outputs contiguous
+// along n: row-major and head-major; a tile may straddle two heads) or once per column
+// (transposed K, contiguous along r).
 template <int NR>
 inline void store_tile(const float* tile, int mr, int nr, int r, int n0, const OutputMap& out) {
   float bias[NR];
   for (int j = 0; j < nr; ++j) bias[j] = out.bias ? out.bias[n0 + j] : 0.0f;
-  const bool one_group = n0 / out.group_cols == (n0 + nr - 1) / out.group_cols;
-  if (out.col_step == 1 && one_group) {
-    for (int i = 0; i < mr; ++i) {
-      float* dst = output_at(out, r + i, n0);
-      const float* t = tile + i * NR;
-      for (int j = 0; j < nr; ++j) dst[j] = (t[j] + bias[j]) * out.scale;
+  if (out.col_step == 1) {
+    for (int j0 = 0; j0 < nr;) {  // columns [j0, j1) lie in one group
+      const int j1 = std::min(nr, ((n0 + j0) / out.group_cols + 1) * out.group_cols - n0);
+      for (int i = 0; i < mr; ++i) {
+        float* dst = output_at(out, r + i, n0 + j0) - j0;
+        const float* t = tile + i * NR;
+        for (int j = j0; j < j1; ++j) dst[j] = (t[j] + bias[j]) * out.scale;
+      }
+      j0 = j1;
     }
   } else if (out.row_step == 1) {
     for (int j = 0; j < nr; ++j) {
