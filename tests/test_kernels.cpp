@@ -28,7 +28,9 @@ std::vector<const KernelTable*> runnable_tables() {
 }
 }  // namespace
 
-TEST_CASE("vectorised exp: relative error within 1e-6 on the softmax's range", "[kernels][quick]") {
+// The softmax's exp (Vec::exp) promises 5e-7 relative on [-87, 0]; on x86-avx2 its worst case
+// over every float of that range is 2.31e-7 (at -27.379168). 2^20 evenly spaced points here.
+TEST_CASE("vectorised exp: relative error within 5e-7 on the softmax's range", "[kernels][quick]") {
   const int n = 1 << 20;
   std::vector<float> x(n), y(n);
   for (int i = 0; i < n; ++i) x[i] = -87.0f * static_cast<float>(i) / static_cast<float>(n - 1);
@@ -46,8 +48,9 @@ TEST_CASE("vectorised exp: relative error within 1e-6 on the softmax's range", "
       }
     }
     INFO("max relative error " << worst << " at x = " << at);
-    REQUIRE(worst <= 1e-6);
-    float special[8] = {-std::numeric_limits<float>::infinity(), 0.0f, -0.0f, -100.0f, -1e30f, -1e-30f, -88.0f, -1.0f};
+    REQUIRE(worst <= 5e-7);
+    float special[8] = {-std::numeric_limits<float>::infinity(), 0.0f, -0.0f, -100.0f, -1e30f, -1e-30f, -88.0f,
+                        std::numeric_limits<float>::quiet_NaN()};
     float out[8];
     k->vexp(special, out, 8);
     REQUIRE(out[0] == 0.0f);
@@ -57,6 +60,9 @@ TEST_CASE("vectorised exp: relative error within 1e-6 on the softmax's range", "
     REQUIRE(out[3] < 1e-40f);
     REQUIRE(out[4] == 0.0f);
     REQUIRE(out[5] == 1.0f);
+    REQUIRE(out[6] >= 0.0f);
+    REQUIRE(out[6] < 1e-37f);
+    REQUIRE(std::isnan(out[7]));  // a NaN score must reach the output, not vanish
   }
 }
 
