@@ -66,6 +66,32 @@ TEST_CASE("vectorised exp: relative error within 5e-7 on the softmax's range", "
   }
 }
 
+TEST_CASE("weight packing: both source layouts give the same panels, zero-padded", "[kernels][quick]") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> d(-1.0f, 1.0f);
+  for (const KernelTable* k : runnable_tables()) {
+    for (int K : {1, 63, 64, 65, 200}) {
+      for (int N : {1, k->gemm_nr - 1, k->gemm_nr + 1, 3 * k->gemm_nr + 5}) {
+        INFO("port " << k->name << " K " << K << " N " << N);
+        std::vector<float> out_in(static_cast<std::size_t>(N) * K), in_out(out_in.size());
+        for (int n = 0; n < N; ++n)
+          for (int kk = 0; kk < K; ++kk) in_out[kk * N + n] = out_in[n * K + kk] = d(rng);
+        const std::size_t size = kernels::packed_b_floats(K, N, k->gemm_nr);
+        std::vector<float> a(size, 7.0f), b(size, 7.0f);
+        k->pack_b(out_in.data(), /*transposed=*/true, K, N, a.data());
+        k->pack_b(in_out.data(), /*transposed=*/false, K, N, b.data());
+        REQUIRE(a == b);
+        const int nr = k->gemm_nr;
+        for (int n = 0; n < (N + nr - 1) / nr * nr; ++n)
+          for (int kk = 0; kk < K; ++kk) {
+            const float got = a[(static_cast<std::size_t>(n / nr) * K + kk) * nr + n % nr];
+            REQUIRE(got == (n < N ? out_in[n * K + kk] : 0.0f));
+          }
+      }
+    }
+  }
+}
+
 TEST_CASE("GEMM driver matches a naive loop on every partial tile", "[kernels][quick]") {
   // Both drivers: the MR-row one and the one-row one of decode steps.
   std::mt19937 rng(3);
