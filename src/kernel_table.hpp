@@ -15,7 +15,7 @@ namespace edgeattn {
 
 struct KernelTable {
   const char* name;             // the port's spelling: "generic", "x86-avx2", ...
-  const char* gemm_kernel;      // e.g. "f32_gemm_ukernel_6x16__x86_avx2"
+  const char* gemm_kernel;      // e.g. "f32_gemm_ukernel_4x24__x86_avx2"
   int gemm_mr, gemm_nr;         // projection register tile
   int gemm_row_block;           // most rows per projection task (a multiple of gemm_mr)
   int gemm_panel_block;         // NR-column panels per projection task

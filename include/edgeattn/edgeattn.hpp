@@ -202,7 +202,7 @@ EDGEATTN_API int default_num_threads();
 // variable if set, else the best port this CPU supports.
 struct PortInfo {
   const char* name;         // "x86-avx2", "generic", ...
-  const char* gemm_kernel;  // e.g. "f32_gemm_ukernel_6x16__x86_avx2"
+  const char* gemm_kernel;  // e.g. "f32_gemm_ukernel_4x24__x86_avx2"
   int gemm_mr, gemm_nr;     // GEMM register tile (rows × columns)
   int attn_query_tile;      // query rows per attention task
   int attn_kv_tile;         // keys per online-softmax step
