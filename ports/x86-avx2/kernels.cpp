@@ -6,7 +6,7 @@
 // Register budget (16 ymm registers). Projections: a 4 × 24 tile holds 12 accumulators, 3
 // registers carry the current row of B and 1 the broadcast of A — all 16. Per step of K that is
 // 12 FMAs for 3 loads and 4 broadcasts; the 6 × 16 tile needs 6 broadcasts for its 12 FMAs and
-// ran 4–5 % slower on projections here (Zen 5: the broadcasts compete with the FMAs). Two FMA
+// ran 4–5 % slower on projections here (Zen 5). Two FMA
 // units each need 4–5 independent chains of latency 4, and 12 chains cover that.
 // Projection tasks take up to 144 rows: the packed weights then stream from L3 once per 144
 // rows instead of once per 48 (S4's 128 rows read them once), while the rows of A a task
