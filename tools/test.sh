@@ -9,13 +9,41 @@
 # EDGEATTN_FUZZ_SECONDS=N the time of each fuzz target (default 25). The last stages
 # cross-build for Raspberry Pi and run the suite of both ARM ports under qemu-user; they add
 # the arm64 and armhf architectures to apt. EDGEATTN_SKIP_CROSS=1 skips them.
+# EDGEATTN_TEST_SCOPE=quick is the smaller scope (CI's fresh-root stage uses it): the native
+# preset's build and its `quick` tests only (test preset `quick`), no sanitizers, no fuzzing,
+# no instruction-count gate; the cross stages still follow EDGEATTN_SKIP_CROSS.
+# Each stage's elapsed time is printed when it ends, and all of them at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh clang libclang-rt-14-dev
+scope=${EDGEATTN_TEST_SCOPE:-full}
+case "$scope" in
+  full) tools/install-deps.sh clang libclang-rt-14-dev ;;  # clang: the libFuzzer stage
+  quick) tools/install-deps.sh ;;
+  *) echo "test.sh: EDGEATTN_TEST_SCOPE must be full or quick, got '$scope'" >&2; exit 2 ;;
+esac
 jobs=$(nproc)
-export EDGEATTN_ICOUNT_REQUIRED=1  # the instruction-count gate must run here, not be skipped
 
-stage() { printf '\n=== %s ===\n' "$*"; }
+timings=()
+stage_name=""
+stage_start=0
+# Ends the running stage (printing its time) and starts the next one.
+stage() {
+  local now
+  now=$(date +%s)
+  if [ -n "$stage_name" ]; then
+    printf '=== %s: %d s ===\n' "$stage_name" $((now - stage_start))
+    timings+=("$(printf '%6d s  %s' $((now - stage_start)) "$stage_name")")
+  fi
+  stage_name=$*
+  stage_start=$now
+  [ -n "$stage_name" ] && printf '\n=== %s ===\n' "$stage_name"
+  return 0
+}
+summary() {
+  stage ""
+  printf '\nstage times (EDGEATTN_TEST_SCOPE=%s):\n' "$scope"
+  printf '%s\n' "${timings[@]}"
+}
 # Configure, build and test one preset (extra arguments go to the configure step).
 preset() {
   local name=$1
@@ -24,6 +52,14 @@ preset() {
   cmake --build --preset "$name" -j "$jobs"
   ctest --preset "$name"
 }
+
+if [ "$scope" = quick ]; then
+  stage "native (static, Release): build and the quick tests"
+  cmake --preset native
+  cmake --build --preset native -j "$jobs"
+  ctest --preset quick
+else
+export EDGEATTN_ICOUNT_REQUIRED=1  # the instruction-count gate must run here, not be skipped
 
 stage "native (static, Release): build and every test, the instruction-count gate included"
 preset native
@@ -62,6 +98,7 @@ stage "libFuzzer targets (clang, ASan + UBSan), ${EDGEATTN_FUZZ_SECONDS:-25} s e
 preset fuzz -DEDGEATTN_FUZZ_SECONDS="${EDGEATTN_FUZZ_SECONDS:-25}"
 grep -h -E "^[0-9]+/[0-9]+ Test: fuzz|stat::number_of_executed_units|stat::new_units_added" \
   build/fuzz/Testing/Temporary/LastTest.log || true
+fi  # scope full
 
 if [ "${EDGEATTN_SKIP_CROSS:-0}" = 1 ]; then
   stage "cross builds skipped (EDGEATTN_SKIP_CROSS=1)"
@@ -79,4 +116,5 @@ else
   done
 fi
 
-stage "all test stages passed"
+summary
+echo "test.sh: all test stages passed"
