@@ -44,12 +44,15 @@ fs::path scratch_dir() {
   return dir;
 }
 
-CliResult cli(const std::string& args) {
+// A shell command line (a pipeline, say); its exit code, stdout and stderr.
+CliResult shell(const std::string& command) {
   const fs::path out = scratch_dir() / "stdout.txt", err = scratch_dir() / "stderr.txt";
-  const std::string cmd = std::string(EDGEATTN_CLI) + " " + args + " >" + out.string() + " 2>" + err.string();
+  const std::string cmd = "( " + command + " ) >" + out.string() + " 2>" + err.string();
   const int status = std::system(cmd.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
+
+CliResult cli(const std::string& args) { return shell(std::string(EDGEATTN_CLI) + " " + args); }
 
 void require_one_line_error(const CliResult& r, const std::string& fragment) {
   INFO("stderr: " << r.err);
@@ -171,6 +174,127 @@ TEST_CASE("edgeattn rejects malformed files with one line and exit code 2", "[cl
     require_one_line_error(cli("bench --shape S9"), "--shape");
     require_one_line_error(cli("bench --threads 0"), "threads");
   }
+}
+
+namespace {
+
+using TensorShapes = std::vector<std::pair<std::string, std::vector<std::size_t>>>;
+
+// One layer's tensors (E = 16) in each naming scheme the loader reads.
+const std::map<std::string, TensorShapes> kConventions = {
+    {"torch-in_proj",
+     {{"in_proj_weight", {48, 16}}, {"in_proj_bias", {48}}, {"out_proj.weight", {16, 16}},
+      {"out_proj.bias", {16}}, {"bias_k", {1, 1, 16}}, {"bias_v", {1, 1, 16}}}},
+    {"torch-separate",
+     {{"q_proj_weight", {16, 16}}, {"k_proj_weight", {16, 16}}, {"v_proj_weight", {16, 16}},
+      {"in_proj_bias", {48}}, {"out_proj.weight", {16, 16}}, {"out_proj.bias", {16}}}},
+    {"huggingface",
+     {{"q_proj.weight", {16, 16}}, {"q_proj.bias", {16}}, {"k_proj.weight", {16, 16}}, {"k_proj.bias", {16}},
+      {"v_proj.weight", {16, 16}}, {"v_proj.bias", {16}}, {"out_proj.weight", {16, 16}}, {"out_proj.bias", {16}}}},
+};
+
+void write_checkpoint(const fs::path& path, const TensorShapes& tensors) {
+  std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>> t;
+  float x = 0.0f;
+  for (const auto& [name, shape] : tensors) {
+    std::size_t n = 1;
+    for (std::size_t d : shape) n *= d;
+    std::vector<float> data(n);
+    for (float& v : data) v = 0.01f * std::sin(x += 1.0f);
+    t[name] = {shape, data};
+  }
+  formats::write_safetensors(path.string(), t);
+}
+
+}  // namespace
+
+TEST_CASE("edgeattn run refuses every checkpoint tensor of a wrong shape", "[cli][quick]") {
+  // Each tensor of each naming scheme, each dimension one larger, and each rank one higher:
+  // one line naming the file and the tensor, exit code 2, never a read past the tensor.
+  const std::string query = (golden / "torch_self_basic" / "query.npy").string();  // [.., 16]
+  const fs::path dir = scratch_dir();
+  const std::string out = (dir / "y.npy").string();
+  const fs::path file = dir / "shapes.safetensors";
+  auto run = [&] { return cli("run --weights " + file.string() + " --heads 4 --query " + query + " --out " + out); };
+  int refused = 0;
+  for (const auto& [convention, tensors] : kConventions) {
+    INFO("convention " << convention);
+    write_checkpoint(file, tensors);
+    const CliResult good = run();
+    INFO("stderr: " << good.err);
+    REQUIRE(good.exit_code == 0);
+    for (std::size_t t = 0; t < tensors.size(); ++t) {
+      const std::string& name = tensors[t].first;
+      const std::vector<std::size_t>& shape = tensors[t].second;
+      // The input width of a key or value projection is the layer's kdim or vdim: a checkpoint
+      // may set it (cross-attention), and then self-attention is refused.
+      const bool sets_kv_input = shape.size() == 2 && (name.rfind("k_proj", 0) == 0 || name.rfind("v_proj", 0) == 0);
+      for (std::size_t i = 0; i <= shape.size(); ++i) {
+        TensorShapes bad = tensors;
+        std::vector<std::size_t>& s = bad[t].second;
+        if (i < shape.size()) {
+          ++s[i];
+        } else {
+          s.insert(s.begin(), 1);
+        }
+        INFO("tensor " << name << " with shape [" << s.size() << "-d, dimension " << i << " changed]");
+        write_checkpoint(file, bad);
+        const CliResult r = run();
+        require_one_line_error(r, sets_kv_input && i == 1 ? "kdim/vdim different from embed_dim" : "'" + name + "'");
+        REQUIRE(r.err.find(file.string()) != std::string::npos);
+        ++refused;
+      }
+    }
+  }
+  REQUIRE(refused == 54);
+}
+
+TEST_CASE("edgeattn run names the tensor, its shape and the shape expected", "[cli][quick]") {
+  // The first report of this defect: a narrow Hugging Face q_proj.weight [E, X], X < E, was
+  // packed as E x E floats (a heap over-read) and the run exited 0.
+  const std::string query = (golden / "torch_self_basic" / "query.npy").string();
+  const fs::path dir = scratch_dir();
+  const fs::path file = dir / "narrow_q.safetensors";
+  TensorShapes hf = kConventions.at("huggingface");
+  hf[0].second = {16, 8};
+  write_checkpoint(file, hf);
+  const std::string base = "run --weights " + file.string() + " --query " + query + " --out " + (dir / "y.npy").string();
+  const std::string args = base + " --heads 4";
+  require_one_line_error(cli(args), file.string() + ": tensor 'q_proj.weight' has shape [16, 8], expected [16, 16]");
+
+  TensorShapes gqa = kConventions.at("huggingface");  // 2 key/value heads of 4
+  for (auto& [name, shape] : gqa)
+    if (name.rfind("k_proj", 0) == 0 || name.rfind("v_proj", 0) == 0) shape[0] = 8;
+  write_checkpoint(file, gqa);
+  REQUIRE(cli(args).exit_code == 0);
+  REQUIRE(cli(args + " --kv-heads 2").exit_code == 0);
+  require_one_line_error(cli(args + " --kv-heads 4"), "not 4 key/value heads");
+  require_one_line_error(cli(base + " --heads 3"), "does not divide embed_dim 16");
+
+  TensorShapes torch = kConventions.at("torch-in_proj");
+  torch[4].second = {16};  // bias_k must be [1, 1, E], as nn.MultiheadAttention stores it
+  write_checkpoint(file, torch);
+  require_one_line_error(cli(args), "tensor 'bias_k' has shape [16], expected [1, 1, 16]");
+}
+
+TEST_CASE("edgeattn run reads a checkpoint from a pipe", "[cli][quick]") {
+  // A pipe has no size to seek to: the reader streams it instead of trusting a failed tellg().
+  const fs::path d = golden / "hf_whisper_like";
+  std::ifstream mf(d / "case.json");
+  const nlohmann::json meta = nlohmann::json::parse(mf);
+  const fs::path dir = scratch_dir();
+  const std::string tail = " --heads " + std::to_string(meta["heads"].get<int>()) + " --prefix " +
+                           meta["prefix"].get<std::string>() + " --query " + (d / "query.npy").string() + " --out ";
+  const std::string from_file = (dir / "from_file.npy").string(), from_pipe = (dir / "from_pipe.npy").string();
+  REQUIRE(cli("run --weights " + (d / "weights.safetensors").string() + tail + from_file).exit_code == 0);
+  const std::string cli_on_stdin = std::string(EDGEATTN_CLI) + " run --weights /dev/stdin" + tail + from_pipe;
+  const CliResult piped = shell("cat " + (d / "weights.safetensors").string() + " | " + cli_on_stdin);
+  INFO("stderr: " << piped.err);
+  REQUIRE(piped.exit_code == 0);
+  REQUIRE(slurp(from_file) == slurp(from_pipe));
+  // A pipe that ends inside the header is refused with a message.
+  const CliResult cut = shell("head -c 100 " + (d / "weights.safetensors").string() + " | " + cli_on_stdin);
+  require_one_line_error(cut, "/dev/stdin: header length");
 }
 
 TEST_CASE("edgeattn info and bench", "[cli][quick]") {

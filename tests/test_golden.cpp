@@ -29,11 +29,10 @@ TEST_CASE("PyTorch golden vectors", "[golden][quick]") {
     const nlohmann::json meta = nlohmann::json::parse(meta_file);
     INFO("case " << d.filename().string() << ": " << meta["description"].get<std::string>());
     const formats::SafeTensors file((d / "weights.safetensors").string());
-    const formats::AttentionWeights w = formats::load_attention_weights(file, meta["prefix"].get<std::string>());
-    const int heads = meta["heads"].get<int>();
+    const formats::AttentionWeights w = formats::load_attention_weights(file, meta["prefix"].get<std::string>(), meta["heads"].get<int>());
     for (const std::string& port : test::runnable_ports()) {
     INFO("port " << port);
-    LayerSpec spec = w.spec(heads, 0);
+    LayerSpec spec = w.spec();
     spec.port = port.c_str();
     std::unique_ptr<Layer> layer;
     const Status created = Layer::create(spec, &layer);

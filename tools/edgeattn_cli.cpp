@@ -129,17 +129,10 @@ void sequence_dims(const Array& a, const std::string& path, bool seq_first, int*
 }
 
 int cmd_run(const RunOptions& o) {
-  const edgeattn::formats::SafeTensors file(o.weights);
-  const edgeattn::formats::AttentionWeights w = edgeattn::formats::load_attention_weights(file, o.prefix);
   if (o.heads <= 0) throw UsageError("--heads must be >= 1");
-  const int head_dim = w.embed_dim % o.heads == 0 ? w.embed_dim / o.heads : 0;
-  if (head_dim == 0)
-    throw UsageError("--heads " + std::to_string(o.heads) + " does not divide embed_dim " + std::to_string(w.embed_dim) + " of " + o.weights);
-  int kv_heads = w.kv_width / head_dim;
-  if (w.kv_width % head_dim != 0)
-    throw FormatError(o.weights + ": key/value projection width " + std::to_string(w.kv_width) + " is not a multiple of head_dim " + std::to_string(head_dim));
-  if (o.kv_heads && o.kv_heads != kv_heads)
-    throw UsageError("--kv-heads " + std::to_string(o.kv_heads) + " disagrees with the checkpoint's key/value width " + std::to_string(w.kv_width) + " (= " + std::to_string(kv_heads) + " heads of " + std::to_string(head_dim) + ")");
+  const edgeattn::formats::SafeTensors file(o.weights);
+  // Checks every tensor's shape against the layer (heads, --kv-heads) before reading it.
+  const edgeattn::formats::AttentionWeights w = edgeattn::formats::load_attention_weights(file, o.prefix, o.heads, o.kv_heads);
 
   const Array q = edgeattn::formats::read_npy(o.query);
   int B, Lq, Eq;
@@ -218,7 +211,7 @@ int cmd_run(const RunOptions& o) {
     }
   }
   std::unique_ptr<edgeattn::Layer> layer;
-  edgeattn::LayerSpec spec = w.spec(o.heads, kv_heads);
+  edgeattn::LayerSpec spec = w.spec();
   spec.port = o.port.empty() ? nullptr : o.port.c_str();
   edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
   if (!st) throw FormatError(o.weights + ": " + st.message());

@@ -3,6 +3,9 @@
 namespace edgeattn::formats {
 namespace {
 
+// Larger dimensions are refused before they are narrowed to int.
+constexpr std::size_t kMaxDim = std::size_t{1} << 30;
+
 [[noreturn]] void fail(const SafeTensors& f, const std::string& what) {
   throw FormatError(f.path() + ": " + what);
 }
@@ -13,84 +16,126 @@ std::string dims(const std::vector<std::size_t>& s) {
   return t + "]";
 }
 
-// Reads a 2-D [rows, cols] tensor; rows/cols of 0 accept any.
-std::vector<float> matrix(const SafeTensors& f, const std::string& name, std::size_t rows,
-                          std::size_t cols, std::size_t* rows_out = nullptr,
-                          std::size_t* cols_out = nullptr) {
-  const auto s = f.shape(name);
-  if (s.size() != 2 || (rows && s[0] != rows) || (cols && s[1] != cols) || s[0] == 0 || s[1] == 0)
-    fail(f, "tensor '" + name + "' has shape " + dims(s) + ", expected [" +
-                (rows ? std::to_string(rows) : "?") + ", " + (cols ? std::to_string(cols) : "?") + "]");
-  if (rows_out) *rows_out = s[0];
-  if (cols_out) *cols_out = s[1];
-  return f.read_float(name);
-}
+// The checkpoint's tensors under one prefix, each checked against the shape the layer needs.
+class Reader {
+ public:
+  Reader(const SafeTensors& f, std::string prefix) : f_(f), p_(std::move(prefix)) {}
+  bool has(const std::string& name) const { return f_.has(p_ + name); }
+  std::vector<std::size_t> shape(const std::string& name) const {
+    std::vector<std::size_t> s = f_.shape(p_ + name);
+    for (std::size_t d : s)
+      if (d == 0 || d > kMaxDim)
+        fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ": every dimension must be 1 to " +
+                     std::to_string(kMaxDim));
+    return s;
+  }
+  // The tensor, which must have exactly the shape `want`; `meaning` names its dimensions.
+  std::vector<float> read(const std::string& name, const std::vector<std::size_t>& want, const std::string& meaning) const {
+    const std::vector<std::size_t> s = shape(name);
+    if (s != want) fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ", expected " + dims(want) + " " + meaning);
+    return f_.read_float(p_ + name);
+  }
+  std::vector<float> optional(const std::string& name, const std::vector<std::size_t>& want, const std::string& meaning) const {
+    return has(name) ? read(name, want, meaning) : std::vector<float>{};
+  }
+  // A 2-D tensor's shape, its dimensions still unchecked against the layer.
+  std::vector<std::size_t> matrix_shape(const std::string& name) const {
+    const std::vector<std::size_t> s = shape(name);
+    if (s.size() != 2) fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ", expected a matrix [out, in]");
+    return s;
+  }
 
-// Reads an optional vector of n elements (any shape with n elements, e.g. bias_k's [1, 1, E]).
-std::vector<float> optional_vector(const SafeTensors& f, const std::string& name, std::size_t n) {
-  if (!f.has(name)) return {};
-  std::vector<float> v = f.read_float(name);
-  if (v.size() != n)
-    fail(f, "tensor '" + name + "' has shape " + dims(f.shape(name)) + ", expected " + std::to_string(n) + " elements");
-  return v;
-}
+ private:
+  const SafeTensors& f_;
+  std::string p_;
+};
 
 }  // namespace
 
-AttentionWeights load_attention_weights(const SafeTensors& f, const std::string& p) {
+AttentionWeights load_attention_weights(const SafeTensors& f, const std::string& p, int num_heads, int num_kv_heads) {
+  if (num_heads < 1) throw FormatError("the number of heads must be >= 1, got " + std::to_string(num_heads));
+  if (num_kv_heads < 0) throw FormatError("the number of key/value heads must be >= 0, got " + std::to_string(num_kv_heads));
+  const Reader r(f, p);
   AttentionWeights w;
-  std::size_t E = 0, kdim = 0, vdim = 0, wkv = 0;
-  if (f.has(p + "in_proj_weight")) {
+  // The embedding width E comes from the query projection's rows; every other tensor is
+  // checked against E, the head width E / num_heads and the key/value width.
+  std::size_t E = 0;
+  if (r.has("in_proj_weight")) {
     w.convention = "torch-in_proj";
-    std::size_t rows = 0;
-    std::vector<float> in = matrix(f, p + "in_proj_weight", 0, 0, &rows, &E);
-    if (rows != 3 * E) fail(f, "tensor '" + p + "in_proj_weight' has shape " + dims(f.shape(p + "in_proj_weight")) + ", expected [3*E, E]");
-    w.q.assign(in.begin(), in.begin() + E * E);
-    w.k.assign(in.begin() + E * E, in.begin() + 2 * E * E);
-    w.v.assign(in.begin() + 2 * E * E, in.end());
-    kdim = vdim = wkv = E;
-  } else if (f.has(p + "q_proj_weight")) {
+    E = r.matrix_shape("in_proj_weight")[1];
+  } else if (r.has("q_proj_weight")) {
     w.convention = "torch-separate";
-    w.q = matrix(f, p + "q_proj_weight", 0, 0, &E, nullptr);
-    w.k = matrix(f, p + "k_proj_weight", E, 0, nullptr, &kdim);
-    w.v = matrix(f, p + "v_proj_weight", E, 0, nullptr, &vdim);
-    wkv = E;
-  } else if (f.has(p + "q_proj.weight")) {
+    E = r.matrix_shape("q_proj_weight")[0];
+  } else if (r.has("q_proj.weight")) {
     w.convention = "huggingface";
-    w.q = matrix(f, p + "q_proj.weight", 0, 0, &E, nullptr);
-    w.k = matrix(f, p + "k_proj.weight", 0, 0, &wkv, &kdim);
-    w.v = matrix(f, p + "v_proj.weight", wkv, 0, nullptr, &vdim);
+    E = r.matrix_shape("q_proj.weight")[0];
   } else {
     std::string some;
     const auto names = f.names();
     for (std::size_t i = 0; i < names.size() && i < 6; ++i) some += (i ? ", " : "") + names[i];
     fail(f, "no attention weights under prefix '" + p + "' (looked for in_proj_weight, q_proj_weight, q_proj.weight; file has: " + some + (names.size() > 6 ? ", ..." : "") + ")");
   }
-  if (w.convention != "huggingface") {
-    if (f.has(p + "in_proj_bias")) {
-      std::vector<float> b = optional_vector(f, p + "in_proj_bias", 3 * E);
-      w.q_bias.assign(b.begin(), b.begin() + E);
-      w.k_bias.assign(b.begin() + E, b.begin() + 2 * E);
-      w.v_bias.assign(b.begin() + 2 * E, b.end());
-    }
+  const auto heads = static_cast<std::size_t>(num_heads);
+  if (E % heads != 0)
+    fail(f, "num_heads " + std::to_string(num_heads) + " does not divide embed_dim " + std::to_string(E) + " (from tensor '" +
+                p + (w.convention == "torch-in_proj" ? "in_proj_weight" : w.convention == "huggingface" ? "q_proj.weight" : "q_proj_weight") + "')");
+  const std::size_t head_dim = E / heads;
+  const std::string ee = "([embed_dim, embed_dim])";
+  std::size_t wkv = E, kdim = E, vdim = E;
+  if (w.convention == "torch-in_proj") {
+    const std::vector<float> in = r.read("in_proj_weight", {3 * E, E}, "([3*embed_dim, embed_dim])");
+    w.q.assign(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(E * E));
+    w.k.assign(in.begin() + static_cast<std::ptrdiff_t>(E * E), in.begin() + static_cast<std::ptrdiff_t>(2 * E * E));
+    w.v.assign(in.begin() + static_cast<std::ptrdiff_t>(2 * E * E), in.end());
+  } else if (w.convention == "torch-separate") {
+    w.q = r.read("q_proj_weight", {E, E}, ee);
+    kdim = r.matrix_shape("k_proj_weight")[1];
+    vdim = r.matrix_shape("v_proj_weight")[1];
+    w.k = r.read("k_proj_weight", {E, kdim}, "([embed_dim, kdim])");
+    w.v = r.read("v_proj_weight", {E, vdim}, "([embed_dim, vdim])");
   } else {
-    w.q_bias = optional_vector(f, p + "q_proj.bias", E);
-    w.k_bias = optional_vector(f, p + "k_proj.bias", wkv);
-    w.v_bias = optional_vector(f, p + "v_proj.bias", wkv);
+    w.q = r.read("q_proj.weight", {E, E}, ee);
+    const std::vector<std::size_t> k_shape = r.matrix_shape("k_proj.weight");
+    wkv = k_shape[0];
+    kdim = k_shape[1];
+    vdim = r.matrix_shape("v_proj.weight")[1];
+    if (wkv % head_dim != 0 || heads % (wkv / head_dim) != 0)
+      fail(f, "tensor '" + p + "k_proj.weight' has shape " + dims(k_shape) + ": its " + std::to_string(wkv) +
+                  " rows are not a number of key/value heads of width " + std::to_string(head_dim) + " that divides " +
+                  std::to_string(num_heads) + " query heads");
+    w.k = r.read("k_proj.weight", {wkv, kdim}, "([kv_width, kdim])");
+    w.v = r.read("v_proj.weight", {wkv, vdim}, "([kv_width, vdim], kv_width from k_proj.weight)");
   }
-  w.out = matrix(f, p + "out_proj.weight", E, E);
-  w.out_bias = optional_vector(f, p + "out_proj.bias", E);
-  w.bias_k = optional_vector(f, p + "bias_k", wkv);
-  w.bias_v = optional_vector(f, p + "bias_v", wkv);
+  if (num_kv_heads > 0 && wkv != static_cast<std::size_t>(num_kv_heads) * head_dim)
+    fail(f, "the key/value projections are " + std::to_string(wkv) + " wide (" + std::to_string(wkv / head_dim) +
+                " heads of " + std::to_string(head_dim) + "), not " + std::to_string(num_kv_heads) + " key/value heads" +
+                (w.convention == "huggingface" ? "" : " (PyTorch's layout has as many key/value heads as query heads)"));
+  if (w.convention == "huggingface") {
+    w.q_bias = r.optional("q_proj.bias", {E}, "([embed_dim])");
+    w.k_bias = r.optional("k_proj.bias", {wkv}, "([kv_width])");
+    w.v_bias = r.optional("v_proj.bias", {wkv}, "([kv_width])");
+  } else if (r.has("in_proj_bias")) {
+    const std::vector<float> b = r.read("in_proj_bias", {3 * E}, "([3*embed_dim])");
+    w.q_bias.assign(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(E));
+    w.k_bias.assign(b.begin() + static_cast<std::ptrdiff_t>(E), b.begin() + static_cast<std::ptrdiff_t>(2 * E));
+    w.v_bias.assign(b.begin() + static_cast<std::ptrdiff_t>(2 * E), b.end());
+  }
+  w.out = r.read("out_proj.weight", {E, E}, ee);
+  w.out_bias = r.optional("out_proj.bias", {E}, "([embed_dim])");
+  // nn.MultiheadAttention(add_bias_kv=True) stores bias_k and bias_v as [1, 1, E].
+  w.bias_k = r.optional("bias_k", {1, 1, wkv}, "([1, 1, kv_width])");
+  w.bias_v = r.optional("bias_v", {1, 1, wkv}, "([1, 1, kv_width])");
   if (w.bias_k.empty() != w.bias_v.empty()) fail(f, "bias_k and bias_v must both be present or both absent");
   w.embed_dim = static_cast<int>(E);
   w.kdim = static_cast<int>(kdim);
   w.vdim = static_cast<int>(vdim);
   w.kv_width = static_cast<int>(wkv);
+  w.num_heads = num_heads;
+  w.num_kv_heads = static_cast<int>(wkv / head_dim);
   return w;
 }
 
-LayerSpec AttentionWeights::spec(int num_heads, int num_kv_heads) const {
+LayerSpec AttentionWeights::spec() const {
   auto ptr = [](const std::vector<float>& t) { return t.empty() ? nullptr : t.data(); };
   LayerSpec s;
   s.embed_dim = embed_dim;

@@ -3,6 +3,10 @@
 // bias_v) or Hugging Face's (q_proj.weight, k_proj.weight, v_proj.weight, out_proj.weight, each
 // with an optional .bias), under an optional prefix such as
 // "model.encoder.layers.0.self_attn.". All weights are PyTorch [out, in].
+//
+// Every dimension of every tensor the layer reads is checked against the layer it builds
+// (rank, rows, columns, bias lengths) before any data is read: a mismatch is a FormatError of
+// one line naming the file, the tensor, its shape and the shape expected.
 #pragma once
 
 #include <string>
@@ -16,11 +20,16 @@ namespace edgeattn::formats {
 struct AttentionWeights {
   std::string convention;  // "torch-in_proj", "torch-separate" or "huggingface"
   int embed_dim = 0, kdim = 0, vdim = 0, kv_width = 0;
+  int num_heads = 0, num_kv_heads = 0;
   std::vector<float> q, k, v, out, q_bias, k_bias, v_bias, out_bias, bias_k, bias_v;
   // A spec pointing into this object (which must outlive create()).
-  LayerSpec spec(int num_heads, int num_kv_heads) const;
+  LayerSpec spec() const;
 };
 
-AttentionWeights load_attention_weights(const SafeTensors& file, const std::string& prefix);
+// num_heads: the layer's query heads (must divide embed_dim). num_kv_heads: 0 takes the key/value
+// heads from the checkpoint's key/value width (grouped-query attention); otherwise that width
+// must be num_kv_heads * head_dim.
+AttentionWeights load_attention_weights(const SafeTensors& file, const std::string& prefix, int num_heads,
+                                        int num_kv_heads = 0);
 
 }  // namespace edgeattn::formats

@@ -1,7 +1,9 @@
 #include "safetensors.hpp"
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -33,9 +35,24 @@ std::size_t header_length(const std::string& name, const unsigned char* len_byte
 }  // namespace
 
 SafeTensors::SafeTensors(const std::string& path) : path_(path) {
-  std::ifstream f(path, std::ios::binary | std::ios::ate);
+  std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, "cannot open file");
-  const std::size_t file_size = static_cast<std::size_t>(f.tellg());
+  // Only a regular file's size is known from seeking; a pipe or FIFO (`<(...)`) is read to its
+  // end into memory instead, never sized from a failed tellg().
+  std::error_code ec;
+  const bool regular = std::filesystem::is_regular_file(path, ec);
+  std::streamoff end = -1;
+  if (regular && f.seekg(0, std::ios::end)) end = f.tellg();
+  if (end < 0) {
+    f.clear();
+    memory_.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    if (f.bad()) fail(path, "read error");
+    if (memory_.size() < 8) fail(path, "truncated: no header length");
+    const std::size_t header_len = header_length(path, memory_.data(), memory_.size());
+    parse_header(std::string(reinterpret_cast<const char*>(memory_.data()) + 8, header_len), memory_.size());
+    return;
+  }
+  const auto file_size = static_cast<std::size_t>(end);
   f.seekg(0);
   unsigned char len_bytes[8];
   if (file_size < 8 || !f.read(reinterpret_cast<char*>(len_bytes), 8)) fail(path, "truncated: no header length");
@@ -43,16 +60,6 @@ SafeTensors::SafeTensors(const std::string& path) : path_(path) {
   std::string header(header_len, '\0');
   if (!f.read(header.data(), static_cast<std::streamsize>(header_len))) fail(path, "truncated header");
   parse_header(header, file_size);
-}
-
-SafeTensors SafeTensors::from_memory(const std::string& name, const unsigned char* data, std::size_t size) {
-  SafeTensors t;
-  t.path_ = name;
-  if (size < 8) fail(name, "truncated: no header length");
-  const std::size_t header_len = header_length(name, data, size);
-  t.memory_.assign(data, data + size);
-  t.parse_header(std::string(reinterpret_cast<const char*>(data) + 8, header_len), size);
-  return t;
 }
 
 void SafeTensors::parse_header(const std::string& header, std::size_t file_size) {

@@ -13,7 +13,9 @@ namespace edgeattn::formats {
 
 class SafeTensors {
  public:
-  explicit SafeTensors(const std::string& path);  // reads and checks the header
+  // Reads and checks the header of a regular file (tensors are read when asked for); a pipe or
+  // FIFO is read whole into memory first.
+  explicit SafeTensors(const std::string& path);
   // The same from bytes in memory (kept by the object); `name` is used in messages.
   static SafeTensors from_memory(const std::string& name, const unsigned char* data, std::size_t size);
   bool has(const std::string& name) const { return entries_.count(name) != 0; }
@@ -32,7 +34,7 @@ class SafeTensors {
   SafeTensors() = default;
   void parse_header(const std::string& header, std::size_t file_size);
   std::string path_;
-  std::vector<unsigned char> memory_;  // the whole file when made from_memory
+  std::vector<unsigned char> memory_;  // the whole file when made from_memory or read from a pipe
   std::size_t data_start_ = 0;
   std::map<std::string, Entry> entries_;
 };
