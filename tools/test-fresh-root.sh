@@ -110,7 +110,7 @@ step() {
   t=$(date +%s)
   printf '\n--- fresh-root: %s ---\n' "$1"
   # dpkg's per-package lines are left out of the log (sed, unlike grep -v, exits 0 on no output).
-  in_root "$1" 2>&1 | sed -E '/^(Selecting previously|Preparing to unpack|Unpacking |Setting up |\(Reading database)/d' 
+  in_root "$1" 2>&1 | sed -E '/^(Selecting previously|Preparing to unpack|Unpacking |Setting up |\(Reading database)/d'
   echo "--- fresh-root: '$1' passed in $(elapsed "$t") s ---"
 }
 step "tools/bench.sh --min-time 0.05"

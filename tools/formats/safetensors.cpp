@@ -47,9 +47,7 @@ SafeTensors::SafeTensors(const std::string& path) : path_(path) {
     f.clear();
     memory_.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
     if (f.bad()) fail(path, "read error");
-    if (memory_.size() < 8) fail(path, "truncated: no header length");
-    const std::size_t header_len = header_length(path, memory_.data(), memory_.size());
-    parse_header(std::string(reinterpret_cast<const char*>(memory_.data()) + 8, header_len), memory_.size());
+    parse_memory();
     return;
   }
   const auto file_size = static_cast<std::size_t>(end);
@@ -60,6 +58,20 @@ SafeTensors::SafeTensors(const std::string& path) : path_(path) {
   std::string header(header_len, '\0');
   if (!f.read(header.data(), static_cast<std::streamsize>(header_len))) fail(path, "truncated header");
   parse_header(header, file_size);
+}
+
+SafeTensors SafeTensors::from_memory(const std::string& name, const unsigned char* data, std::size_t size) {
+  SafeTensors t;
+  t.path_ = name;
+  t.memory_.assign(data, data + size);
+  t.parse_memory();
+  return t;
+}
+
+void SafeTensors::parse_memory() {
+  if (memory_.size() < 8) fail(path_, "truncated: no header length");
+  const std::size_t header_len = header_length(path_, memory_.data(), memory_.size());
+  parse_header(std::string(reinterpret_cast<const char*>(memory_.data()) + 8, header_len), memory_.size());
 }
 
 void SafeTensors::parse_header(const std::string& header, std::size_t file_size) {

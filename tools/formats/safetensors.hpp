@@ -32,6 +32,7 @@ class SafeTensors {
     std::size_t begin, end;
   };
   SafeTensors() = default;
+  void parse_memory();  // the header of the file held in memory_
   void parse_header(const std::string& header, std::size_t file_size);
   std::string path_;
   std::vector<unsigned char> memory_;  // the whole file when made from_memory or read from a pipe
