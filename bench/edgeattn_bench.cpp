@@ -3,30 +3,40 @@
 // one run (these machines are shared and noisy), not absolute times across runs.
 //
 //   mha/edgeattn/<shape>/threads:<n>   edgeattn, n executor threads
-//   mha/openblas/<shape>/threads:<n>   cblas_sgemm projections, per-head sgemm for scores and
-//                                      P·V, a plain std::exp row softmax between them
-//   peak/fma/threads:<n>               independent FMA chains, GFLOP/s of n threads
+//   mha/openblas/<shape>/threads:<n>   the OpenBLAS composition of openblas_mha.hpp (fused
+//                                      Q/K/V sgemm, per-head sgemm, vectorised softmax, heads
+//                                      over the threads); counter softmax_ms
+//   peak/fma512|fma256|fma128/real_time/threads:<n>  independent FMA chains of that vector width, GFLOP/s
+//                                      of n threads in real time (the widest is "the peak")
 //   decode/edgeattn/S6_decode/...      one decode step (KV cache), bytes/s; stream/read/...:
 //                                      the machine's read bandwidth (see decode_bench.cpp)
 //   ukernel/<kernel>__<port>/<size>    one kernel of one port (see kernel_cases.hpp): GFLOPS
 //                                      or bytes_per_second; skipped where the CPU lacks the ISA
-// Every end-to-end benchmark has a GFLOPS counter. Planning and weight packing happen outside the timed
-// loop. EDGEATTN_PORT selects the port as everywhere.
+// Every end-to-end benchmark has a GFLOPS counter, and its output is checked once against the
+// double-precision reference (tests/reference) before it is timed. Planning and weight packing
+// happen outside the timed loop. EDGEATTN_PORT selects the port as everywhere; OpenBLAS's
+// OPENBLAS_CORETYPE, read when the process starts, is recorded in the context
+// (tools/bench_openblas_coretypes.sh compares the core types).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "edgeattn/edgeattn.hpp"
 #include "decode_bench.hpp"
+#include "edgeattn/edgeattn.hpp"
 #include "kernel_cases.hpp"
+#include "openblas_mha.hpp"
 #include "peak_fma.hpp"
+#include "reference/reference.hpp"
 #include "shapes.hpp"
 
 namespace {
@@ -35,6 +45,37 @@ using edgeattn::tools::StandardShape;
 
 void set_flops(benchmark::State& state, double flops) {
   state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+// The largest error of `output` against the double-precision reference of the shape's problem,
+// relative to the reference's largest magnitude (computed once per shape).
+double reference_error(const StandardShape& shape, const std::vector<float>& output) {
+  static std::mutex mutex;
+  static std::map<const StandardShape*, std::vector<double>> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  std::vector<double>& want = cache[&shape];
+  if (want.empty()) {
+    edgeattn::tools::StandardProblem p(shape);
+    want = edgeattn::reference::multi_head_attention(p.spec(), p.args()).output;
+  }
+  double err = 0.0, scale = 0.0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    err = std::max(err, std::abs(static_cast<double>(output[i]) - want[i]));
+    scale = std::max(scale, std::abs(want[i]));
+  }
+  return err / std::max(scale, 1e-30);
+}
+
+// fp32 GEMMs over at most 1500 products per element stay near 1e-6 of the output's magnitude;
+// a wrong kernel (a core type the CPU mis-runs, say) is off by far more.
+constexpr double kMaxReferenceError = 1e-4;
+
+bool matches_reference(benchmark::State& state, const StandardShape& shape, const std::vector<float>& output) {
+  const double err = reference_error(shape, output);
+  if (err <= kMaxReferenceError) return true;
+  state.SkipWithError(("output differs from the double-precision reference by " + std::to_string(err) +
+                       " of its magnitude (more than 1e-4)").c_str());
+  return false;
 }
 
 void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int threads) {
@@ -55,6 +96,7 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int thread
     state.SkipWithError(st.message());
     return;
   }
+  if (!matches_reference(state, *shape, p.output)) return;
   for (auto _ : state) {
     layer->run(args, ws.get(), bytes, exec);
     benchmark::DoNotOptimize(p.output.data());
@@ -63,62 +105,34 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int thread
   state.SetLabel(std::string("port ") + layer->port() + ", workspace " + std::to_string(bytes) + " B");
 }
 
-// The composition a careful library user would write with BLAS.
+// The composition a careful library user would write with OpenBLAS (openblas_mha.hpp).
 void bm_openblas(benchmark::State& state, const StandardShape* shape, int threads) {
   edgeattn::tools::StandardProblem p(*shape);
-  const int E = shape->embed_dim, H = shape->heads, hd = E / H, Lq = shape->q_len, Lkv = shape->kv_len;
-  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  std::vector<float> q(static_cast<std::size_t>(Lq) * E), k(static_cast<std::size_t>(Lkv) * E),
-      v(static_cast<std::size_t>(Lkv) * E), concat(static_cast<std::size_t>(Lq) * E),
-      scores(static_cast<std::size_t>(Lq) * Lkv);
-  openblas_set_num_threads(threads);
-  auto linear = [&](const float* in, int rows, const std::vector<float>& w, const std::vector<float>& b, float* out) {
-    for (int r = 0; r < rows; ++r) std::copy(b.begin(), b.end(), out + static_cast<std::size_t>(r) * E);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, E, E, 1.0f, in, E, w.data(), E, 1.0f, out, E);
-  };
-  auto forward = [&] {
-    for (int b = 0; b < shape->batch; ++b) {
-      const float* xq = p.query.data() + static_cast<std::size_t>(b) * Lq * E;
-      const float* xkv = p.self() ? xq : p.kv.data() + static_cast<std::size_t>(b) * Lkv * E;
-      linear(xq, Lq, p.wq, p.bq, q.data());
-      linear(xkv, Lkv, p.wk, p.bk, k.data());
-      linear(xkv, Lkv, p.wv, p.bv, v.data());
-      for (int h = 0; h < H; ++h) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Lq, Lkv, hd, scale, q.data() + h * hd, E,
-                    k.data() + h * hd, E, 0.0f, scores.data(), Lkv);
-        for (int i = 0; i < Lq; ++i) {
-          float* row = scores.data() + static_cast<std::size_t>(i) * Lkv;
-          float mx = row[0];
-          for (int j = 1; j < Lkv; ++j) mx = std::max(mx, row[j]);
-          float sum = 0.0f;
-          for (int j = 0; j < Lkv; ++j) sum += (row[j] = std::exp(row[j] - mx));
-          const float inv = 1.0f / sum;
-          for (int j = 0; j < Lkv; ++j) row[j] *= inv;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lq, hd, Lkv, 1.0f, scores.data(), Lkv,
-                    v.data() + h * hd, E, 0.0f, concat.data() + h * hd, E);
-      }
-      linear(concat.data(), Lq, p.wo, p.bo, p.output.data() + static_cast<std::size_t>(b) * Lq * E);
-    }
-  };
-  forward();  // warm-up: OpenBLAS starts its threads
+  edgeattn::bench::OpenblasMha mha(p, threads);
+  mha.forward(p);  // warm-up: OpenBLAS and oneTBB start their threads
+  if (!matches_reference(state, *shape, p.output)) return;
+  const double softmax_before = mha.softmax_seconds();
   for (auto _ : state) {
-    forward();
+    mha.forward(p);
     benchmark::DoNotOptimize(p.output.data());
   }
   set_flops(state, edgeattn::tools::flops(*shape));
+  state.counters["softmax_ms"] = benchmark::Counter(
+      (mha.softmax_seconds() - softmax_before) * 1e3 / static_cast<double>(state.iterations()));
+  state.SetLabel(std::string("softmax ") + mha.softmax_name() + ", OpenBLAS core " + openblas_get_corename());
   // OpenBLAS's idle workers spin for a while after a call; park them so they do not steal a
   // core from the next benchmark.
   openblas_set_num_threads(1);
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
 }
 
-void bm_peak_fma(benchmark::State& state) {
+void bm_peak_fma(benchmark::State& state, const edgeattn::bench::PeakFma* peak) {
   const long iterations = 1 << 20;
-  for (auto _ : state) benchmark::DoNotOptimize(edgeattn::bench::fma_chains(iterations));
+  for (auto _ : state) benchmark::DoNotOptimize(peak->chains(iterations));
   // Google Benchmark sums the threads' counters: the machine's rate for that many threads.
-  state.counters["GFLOPS"] = benchmark::Counter(iterations * edgeattn::bench::fma_flops_per_iteration() * 1e-9,
-                                                benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPS"] = benchmark::Counter(static_cast<double>(iterations) * peak->flops_per_iteration * 1e-9,
+                                                benchmark::Counter::kIsIterationInvariantRate |
+                                                    benchmark::Counter::kAvgThreads);
 }
 
 void bm_kernel(benchmark::State& state, const edgeattn::bench::KernelCase* c) {
@@ -154,7 +168,11 @@ std::string cpu_model() {
 
 int main(int argc, char** argv) {
   const int max_threads = static_cast<int>(std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
-  benchmark::RegisterBenchmark("peak/fma", bm_peak_fma)->ThreadRange(1, max_threads);
+  static const std::vector<edgeattn::bench::PeakFma> peaks = edgeattn::bench::peak_fma_variants();
+  for (const auto& peak : peaks)
+    benchmark::RegisterBenchmark((std::string("peak/") + peak.name).c_str(), bm_peak_fma, &peak)
+        ->ThreadRange(1, max_threads)
+        ->UseRealTime();
   for (int threads = 1; threads <= max_threads; ++threads) {
     for (const StandardShape& s : edgeattn::tools::kStandardShapes) {
       const std::string suffix = std::string(s.name) + "/threads:" + std::to_string(threads);
@@ -177,6 +195,10 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("edgeattn_port", port.name);
   benchmark::AddCustomContext("cpu_model", cpu_model());
   benchmark::AddCustomContext("compiler", __VERSION__);
+  const char* coretype = std::getenv("OPENBLAS_CORETYPE");
+  benchmark::AddCustomContext("openblas_coretype", coretype ? coretype : "unset");
+  benchmark::AddCustomContext("openblas_core", openblas_get_corename());
+  benchmark::AddCustomContext("openblas_config", openblas_get_config());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -4,8 +4,9 @@
   tools/bench_table.py bench/results/x86_64-amd-epyc-2core.json
 
 One row per standard shape: edgeattn and the OpenBLAS composition at 1 thread, their ratio,
-edgeattn's GFLOP/s as a share of peak/fma/threads:1 of the same run, the same at 2 threads and
-the 2:1 speed-up; then the kernel benchmarks with their counters.
+edgeattn's GFLOP/s as a share of the peak (the widest peak/fma<bits> of the same run at 1
+thread), the composition's softmax time, the same at 2 threads and edgeattn's 2:1 speed-up;
+then the decode step against the read bandwidth and the kernel benchmarks with their counters.
 """
 
 import json
@@ -40,15 +41,24 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     ctx, rows = medians(sys.argv[1])
-    peak = {t: rows.get(f"peak/fma/threads:{t}", {}).get("GFLOPS") for t in (1, 2)}
+    peaks = {}  # width -> {threads: GFLOP/s}
+    for n, b in rows.items():
+        m = re.match(r"peak/fma(\d+)/(?:real_time/)?threads:(\d+)", n)
+        if m:
+            peaks.setdefault(int(m.group(1)), {})[int(m.group(2))] = b["GFLOPS"]
+    widest = max(peaks) if peaks else None
+    peak = peaks.get(widest, {})
     print(f"Machine: {ctx.get('cpu_model', '?')}, {ctx.get('num_cpus')} CPUs; port {ctx.get('edgeattn_port')}; "
-          f"compiler {ctx.get('compiler')}; run {ctx.get('date')}")
-    print(f"Peak FMA: {peak[1]:.1f} GFLOP/s at 1 thread" + (f", {peak[2]:.1f} at 2 (ratio {peak[2] / peak[1]:.2f})"
-                                                          if peak[2] else ""))
+          f"compiler {ctx.get('compiler')}; OpenBLAS core {ctx.get('openblas_core', '?')} "
+          f"(OPENBLAS_CORETYPE {ctx.get('openblas_coretype', '?')}); run {ctx.get('date')}")
+    for width in sorted(peaks, reverse=True):
+        p = peaks[width]
+        print(f"Peak FMA, {width}-bit vectors: {p[1]:.1f} GFLOP/s at 1 thread"
+              + (f", {p[2]:.1f} at 2 (ratio {p[2] / p[1]:.2f})" if p.get(2) else ""))
     print()
-    print("| shape | edgeattn 1 thr ms | OpenBLAS 1 thr ms | speed-up | edgeattn GFLOP/s (% of peak) "
-          "| edgeattn 2 thr ms | OpenBLAS 2 thr ms | 2:1 thread speed-up |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| shape | edgeattn 1 thr ms | OpenBLAS 1 thr ms | speed-up | edgeattn GFLOP/s (% of {widest}-bit peak) "
+          "| OpenBLAS softmax ms | edgeattn 2 thr ms | OpenBLAS 2 thr ms | speed-up | edgeattn 2:1 |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     shapes = sorted({m.group(1) for n in rows for m in [re.match(r"mha/edgeattn/([^/]+)/threads:1", n)] if m})
     for s in shapes:
         e1 = rows[f"mha/edgeattn/{s}/threads:1/real_time"]
@@ -56,8 +66,10 @@ def main():
         e2 = rows.get(f"mha/edgeattn/{s}/threads:2/real_time")
         o2 = rows.get(f"mha/openblas/{s}/threads:2/real_time")
         cells = [s, fmt(ms(e1)), fmt(ms(o1)) if o1 else "-", f"{ms(o1) / ms(e1):.2f}×" if o1 else "-",
-                 f"{e1['GFLOPS']:.1f} ({e1['GFLOPS'] / peak[1]:.0%})" if peak[1] else "-",
+                 f"{e1['GFLOPS']:.1f} ({e1['GFLOPS'] / peak[1]:.0%})" if peak.get(1) else "-",
+                 fmt(o1["softmax_ms"]) if o1 and "softmax_ms" in o1 else "-",
                  fmt(ms(e2)) if e2 else "-", fmt(ms(o2)) if o2 else "-",
+                 f"{ms(o2) / ms(e2):.2f}×" if e2 and o2 else "-",
                  f"{ms(e1) / ms(e2):.2f}" if e2 else "-"]
         print("| " + " | ".join(cells) + " |")
     decode = [(n, b) for n, b in rows.items() if n.startswith("decode/")]

@@ -175,7 +175,10 @@ int cmd_run(const RunOptions& o) {
     if (m.shape.size() != 2 && m.shape.size() != 3)
       throw FormatError(o.attn_mask + ": attention mask must be [q_len, kv_len] or [batch*heads, q_len, kv_len], got " + m.shape_string());
     args.attn_mask.rank = static_cast<int>(m.shape.size());
-    for (std::size_t i = 0; i < m.shape.size(); ++i) args.attn_mask.dims[i] = static_cast<int>(std::min<std::size_t>(m.shape[i], 1u << 30));
+    for (std::size_t i = 0; i < m.shape.size(); ++i) {
+      if (m.shape[i] > (1u << 30)) throw FormatError(o.attn_mask + ": bad dimension in shape " + m.shape_string());
+      args.attn_mask.dims[i] = static_cast<int>(m.shape[i]);
+    }
     if (m.is_bool()) {
       mask_b = m.to_bool();
       args.attn_mask.type = edgeattn::MaskType::boolean;
