@@ -6,13 +6,19 @@
 #include <chrono>
 #include <cmath>
 
+#if EDGEATTN_BENCH_TBB
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
+#endif
 
 namespace edgeattn::bench {
 
 OpenblasMha::OpenblasMha(const tools::StandardProblem& p, int threads)
-    : shape_(p.shape), threads_(threads), softmax_(best_softmax()), arena_(threads) {
+    : shape_(p.shape), threads_(threads), softmax_(best_softmax())
+#if EDGEATTN_BENCH_TBB
+      , arena_(threads)
+#endif
+{
   const auto E = static_cast<std::size_t>(shape_.embed_dim), Lq = static_cast<std::size_t>(shape_.q_len),
              Lkv = static_cast<std::size_t>(shape_.kv_len);
   auto append = [](std::vector<float>& to, const std::vector<float>& from) { to.insert(to.end(), from.begin(), from.end()); };
@@ -65,15 +71,20 @@ void OpenblasMha::forward(tools::StandardProblem& p) {
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lq, hd, Lkv, 1.0f, scores, Lkv, v + h * hd, ldkv, 0.0f,
                   concat_.data() + h * hd, E);
     };
-    if (threads_ == 1) {
-      for (int h = 0; h < H; ++h) head(h, scores_.data());
-    } else {
+#if EDGEATTN_BENCH_TBB
+    if (threads_ > 1) {
       arena_.execute([&] {
         tbb::parallel_for(tbb::blocked_range<int>(0, H), [&](const tbb::blocked_range<int>& r) {
           float* scores = scores_.data() + static_cast<std::size_t>(tbb::this_task_arena::current_thread_index()) * Lq * Lkv;
           for (int h = r.begin(); h < r.end(); ++h) head(h, scores);
         }, tbb::static_partitioner());
       });
+    } else
+#endif
+    {
+      if (threads_ > 1) openblas_set_num_threads(threads_);  // no oneTBB: OpenBLAS's threads
+      for (int h = 0; h < H; ++h) head(h, scores_.data());
+      openblas_set_num_threads(1);
     }
     linear(concat_.data(), Lq, E, p.wo.data(), p.bo.data(), E, p.output.data() + static_cast<std::size_t>(b) * Lq * E);
   }

@@ -7,13 +7,16 @@
 // and the heads are spread over a oneTBB arena, OpenBLAS single-threaded inside each head: on
 // this project's 2-core machine that measured as fast as or faster than both OpenBLAS's threads
 // everywhere (heads in turn) and oneTBB everywhere (projection row blocks too) on S1-S5, and
-// within 15 % of the better of them on S6 (README, "Benchmarks and regressions").
+// within 15 % of the better of them on S6 (README, "Benchmarks and regressions"). Built without
+// oneTBB (EDGEATTN_EXECUTOR=serial), the heads run in turn.
 #pragma once
 
 #include <atomic>
 #include <vector>
 
+#if EDGEATTN_BENCH_TBB
 #include <oneapi/tbb/task_arena.h>
+#endif
 
 #include "shapes.hpp"
 #include "softmax_rows.hpp"
@@ -36,7 +39,9 @@ class OpenblasMha {
   std::vector<float> w_qkv_, b_qkv_;  // [Wq; Wk; Wv] (self) or [Wk; Wv] (cross), rows of E
   std::vector<float> qkv_, q_, concat_, scores_;
   std::atomic<long long> softmax_ns_{0};
+#if EDGEATTN_BENCH_TBB
   tbb::task_arena arena_;
+#endif
   // out[rows, n] = bias + in[rows, k] · w[n, k]ᵀ on OpenBLAS's threads.
   void linear(const float* in, int rows, int k, const float* w, const float* bias, int n, float* out);
 };
