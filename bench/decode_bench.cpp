@@ -126,7 +126,8 @@ void bm_decode(benchmark::State& state, int threads) {
 
 // The read-bandwidth yardstick: n floats read as kStreams independent sequential streams (one
 // per quarter of the range, rounded down to 32 floats), each summed into its own vector
-// accumulators, with the widest vectors the CPU has. Summing keeps the loads alive; the adds are far cheaper than the loads.
+// accumulators, with the widest vectors the CPU has. Summing keeps the loads alive; the adds
+// cost far less than the loads.
 constexpr std::size_t kStreams = 4;
 
 #if defined(__x86_64__)

@@ -6,8 +6,9 @@
 //   mha/openblas/<shape>/threads:<n>   the OpenBLAS composition of openblas_mha.hpp (fused
 //                                      Q/K/V sgemm, per-head sgemm, vectorised softmax, heads
 //                                      over the threads); counter softmax_ms
-//   peak/fma512|fma256|fma128/real_time/threads:<n>  independent FMA chains of that vector width, GFLOP/s
-//                                      of n threads in real time (the widest is "the peak")
+//   peak/fma<bits>/real_time/threads:<n>  independent FMA chains of one vector width (512 and
+//                                      256 on x86-64, 128 elsewhere), GFLOP/s of n threads in
+//                                      real time; the widest is "the peak"
 //   decode/edgeattn/S6_decode/...      one decode step (KV cache), bytes/s; stream/read/...:
 //                                      the machine's read bandwidth (see decode_bench.cpp)
 //   ukernel/<kernel>__<port>/<size>    one kernel of one port (see kernel_cases.hpp): GFLOPS
@@ -16,7 +17,7 @@
 // double-precision reference (tests/reference) before it is timed. Planning and weight packing
 // happen outside the timed loop. EDGEATTN_PORT selects the port as everywhere; OpenBLAS's
 // OPENBLAS_CORETYPE, read when the process starts, is recorded in the context
-// (tools/bench_openblas_coretypes.sh compares the core types).
+// (tools/bench_openblas_coretypes.py compares the core types).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
