@@ -3,8 +3,8 @@
 # Usage: tools/install-deps.sh [--dry-run] [extra packages...]   (as root, or with sudo)
 # --dry-run resolves the missing packages (apt-get install --dry-run) without installing them.
 #
-# No `cmd | grep -q` here: under pipefail, grep exits at its first match, cmd dies of SIGPIPE
-# and the pipeline fails although the pattern was found. Outputs are captured first.
+# Outputs are captured before grep reads them: under pipefail, a pipeline into a quiet grep
+# fails when grep exits at its first match and the writer dies of SIGPIPE.
 set -euo pipefail
 dry_run=0
 if [ "${1:-}" = "--dry-run" ]; then
