@@ -3,24 +3,17 @@
 #include <algorithm>
 #include <random>
 
-#include "kernel_table.hpp"
+#include "port_registry.hpp"
 
 namespace edgeattn::bench {
 
 namespace {
 
-std::string port_suffix(const KernelTable& t) {
-  std::string s = t.name;
-  std::replace(s.begin(), s.end(), '-', '_');
-  return "__" + s;
-}
-
-// "f32_gemm_ukernel_6x16__x86_avx2" -> "f32_gemm_6x16__x86_avx2": the kernel's own name.
-std::string gemm_name(const KernelTable& t) {
-  std::string s = t.gemm_kernel;
-  const auto at = s.find("ukernel_");
-  if (at != std::string::npos) s.erase(at, 8);
-  return s;
+// The kernel's name in the library's grammar (port_registry.hpp).
+std::string name_of(const KernelTable& t, registry::KernelOp op, int head_dim = 0) {
+  char buf[96];
+  registry::kernel_name(t, op, head_dim, buf, sizeof(buf));
+  return buf;
 }
 
 std::string dims(int a, int b) { return std::to_string(a) + "x" + std::to_string(b); }
@@ -46,27 +39,26 @@ bool KernelCase::cpu_supported() const { return table->cpu_supports(); }
 std::vector<KernelCase> kernel_cases(CaseSize size) {
   std::vector<KernelCase> cases;
   std::size_t count = 0;
-  const KernelTable* const* tables = port_tables(&count);
+  const KernelTable* const* tables = registry::tables(&count);
   // Packing is about memory: 64 MiB in and out is past any last-level cache of these machines.
   const int pack_dim = size == CaseSize::timing ? 4096 : 256;
   for (std::size_t i = 0; i < count; ++i) {
     const KernelTable& t = *tables[i];
-    const std::string port = port_suffix(t);
     const int rows = t.gemm_row_block, cols = t.gemm_panel_block * t.gemm_nr;
-    cases.push_back({"ukernel/" + gemm_name(t) + "/task:" + dims(rows, cols) +
+    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::gemm) + "/task:" + dims(rows, cols) +
                          "x" + std::to_string(kGemmDepth),
                      &t, KernelKind::gemm, rows, cols, kGemmDepth,
                      2.0 * rows * cols * kGemmDepth, 0.0});
-    cases.push_back({"ukernel/f32_packb_" + std::to_string(t.gemm_nr) + port + "/" + dims(pack_dim, pack_dim),
+    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::packb) + "/" + dims(pack_dim, pack_dim),
                      &t, KernelKind::pack, 0, pack_dim, pack_dim, 0.0,
                      2.0 * sizeof(float) * pack_dim * pack_dim});
-    cases.push_back({"ukernel/f32_exp" + port + "/n:" + std::to_string(kExpCount), &t, KernelKind::exp,
+    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::exp) + "/n:" + std::to_string(kExpCount), &t, KernelKind::exp,
                      0, kExpCount, 0, 0.0, 2.0 * sizeof(float) * kExpCount});
-    cases.push_back({"ukernel/f32_attend_" + dims(t.attn_tq, t.attn_tk) + "_hd" + std::to_string(kAttendHeadDim) +
-                         port + "/kv:" + std::to_string(kAttendKeys),
+    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::attend, kAttendHeadDim) + "/kv:" +
+                         std::to_string(kAttendKeys),
                      &t, KernelKind::attend, t.attn_tq, kAttendKeys, kAttendHeadDim,
                      4.0 * t.attn_tq * kAttendKeys * kAttendHeadDim, 0.0});
-    cases.push_back({"ukernel/f32_decode_hd" + std::to_string(kAttendHeadDim) + port + "/kv:" +
+    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::decode, kAttendHeadDim) + "/kv:" +
                          std::to_string(kDecodeKeys),
                      &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
                      2.0 * sizeof(float) * kDecodeKeys * kAttendHeadDim});

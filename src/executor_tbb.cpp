@@ -9,27 +9,28 @@
 
 #include <algorithm>
 
+#include "access.hpp"
 #include "executor.hpp"
 
 namespace edgeattn {
 
-struct Executor::Impl::Arena {
-  explicit Arena(int threads) : arena(threads) { arena.initialize(); }
+struct detail::ExecutorImpl {
+  explicit ExecutorImpl(int threads) : num_threads(threads), arena(threads) { arena.initialize(); }
+  int num_threads = 1;
   mutable tbb::task_arena arena;
 };
 
 int default_num_threads() { return std::max(1, tbb::info::default_concurrency()); }
 
-Executor::Impl::Impl(int threads) : num_threads(threads), arena(new Arena(threads)) {}
-Executor::Impl::~Impl() { delete arena; }
-
-void Executor::Impl::parallel_for(std::size_t count, TaskFn fn, void* context) const {
+void parallel_for(const Executor& exec, std::size_t count, TaskFn fn, void* context) {
+  const auto& e = *detail::Access::impl(exec);
+  const int num_threads = e.num_threads;
   if (count == 0) return;
   if (num_threads == 1 || count == 1) {
     for (std::size_t i = 0; i < count; ++i) fn(context, i, 0);
     return;
   }
-  arena->arena.execute([&] {
+  e.arena.execute([&] {
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, count, 1),
         [&](const tbb::blocked_range<std::size_t>& r) {
@@ -41,12 +42,10 @@ void Executor::Impl::parallel_for(std::size_t count, TaskFn fn, void* context) c
 }
 
 Executor::Executor(int num_threads)
-    : impl_(new Impl(num_threads > 0 ? num_threads : default_num_threads())) {}
+    : impl_(new detail::ExecutorImpl(num_threads > 0 ? num_threads : default_num_threads())) {}
 Executor::~Executor() = default;
 int Executor::num_threads() const { return impl_->num_threads; }
 
-void* detail::executor_task_arena(const Executor& executor) {
-  return &executor.impl().arena->arena;
-}
+void* detail::Access::task_arena(const Executor& executor) { return &impl(executor)->arena; }
 
 }  // namespace edgeattn

@@ -1,13 +1,13 @@
 // The kernel table: how src/ reaches a port. Each port (ports/<name>/) fills one table with
 // its instantiations of the kernel templates and its tile sizes; the planner and executor only
 // call through it, so one x86 binary can carry several ports and pick one at run time.
-// src/ never includes a port's files; it only declares the tables below, which CMake links in
-// for the ports this build carries (EDGEATTN_HAVE_PORT_*).
+// src/ never includes a port's files and names no port: CMake generates the list of the ports
+// this build carries (port_registry.cpp includes it).
 #pragma once
 
 #include <cstddef>
 
-#include "edgeattn/edgeattn.hpp"  // EDGEATTN_API: the two lookups below are visible to white-box tests
+#include "edgeattn/edgeattn.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/gemm.hpp"
 
@@ -15,12 +15,14 @@ namespace edgeattn {
 
 struct KernelTable {
   const char* name;             // the port's spelling: "generic", "x86-avx2", ...
-  const char* gemm_kernel;      // e.g. "f32_gemm_ukernel_4x24__x86_avx2"
   int gemm_mr, gemm_nr;         // projection register tile
   int gemm_row_block;           // most rows per projection task (a multiple of gemm_mr)
   int gemm_panel_block;         // NR-column panels per projection task
-  int attn_mr, attn_nr;         // register tile of the attention tile's Q·Kᵀ and P·V
+  int attn_nr;                  // columns of the attention tile's Q·Kᵀ and P·V register tile
   int attn_tq, attn_tk;         // query rows per attention task, keys per online-softmax step
+  // Padding the attention kernels need: Kᵀ rows hold a multiple of kt_pad_keys keys (whole
+  // NR-column tiles, 64-byte aligned rows) and v_slack_floats may be read past V's last row.
+  int kt_pad_keys, v_slack_floats;
   bool (*cpu_supports)();       // can this CPU run the port?
   void (*pack_b)(const float* src, bool transposed, int K, int N, float* packed);
   void (*gemm_block)(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
@@ -49,32 +51,9 @@ struct KernelTable {
   static constexpr int kSpecialHeadDims[5] = {32, 64, 80, 96, 128};
 };
 
-// The tables this build carries, best first; generic is always last and always present.
-EDGEATTN_API const KernelTable* const* port_tables(std::size_t* count);
-// The table to use: `requested` (an API option) if non-null and non-empty, else the
-// EDGEATTN_PORT environment variable if set, else the best one this CPU supports. Null with a
-// message in `error` (at least 160 bytes) when a requested port is unknown or unsupported.
-EDGEATTN_API const KernelTable* select_port(const char* requested, char* error,
-                                         std::size_t error_size);
-
-// Defined by each port's translation unit.
-const KernelTable& port_generic();
-#if defined(EDGEATTN_HAVE_PORT_X86_AVX2)
-const KernelTable& port_x86_avx2();
-#endif
-#if defined(EDGEATTN_HAVE_PORT_X86_SSE2)
-const KernelTable& port_x86_sse2();
-#endif
-#if defined(EDGEATTN_HAVE_PORT_ARM_NEON64)
-const KernelTable& port_arm_neon64();
-#endif
-#if defined(EDGEATTN_HAVE_PORT_ARM_NEON32)
-const KernelTable& port_arm_neon32();
-#endif
-
 // A port's tile sizes. Projections: an MR × NR register tile, tasks of up to ROW_BLOCK rows ×
-// PANEL_BLOCK panels. Attention: an MR × NR register tile for Q·Kᵀ and P·V (NR must divide 48:
-// Kᵀ rows are padded to that), TQ query rows per task, TK keys per online-softmax step. The two
+// PANEL_BLOCK panels. Attention: an MR × NR register tile for Q·Kᵀ and P·V, TQ query rows per
+// task, TK keys per online-softmax step (a multiple of NR). The two
 // register tiles may differ: projections run long K (the embedding width) with packed weights,
 // attention short K (head_dim or TK) over a key tile.
 template <int MR_, int NR_, int ROW_BLOCK_, int PANEL_BLOCK_>
@@ -84,23 +63,24 @@ struct ProjectionTiles {
 template <int MR_, int NR_, int TQ_, int TK_>
 struct AttentionTiles {
   static constexpr int MR = MR_, NR = NR_, TQ = TQ_, TK = TK_;
-  static_assert(48 % NR_ == 0, "Kᵀ rows are padded to a multiple of 48 keys");
+  static_assert(TK_ % NR_ == 0, "an online-softmax step holds whole NR-column tiles");
 };
+
+constexpr int gcd_int(int a, int b) { return b == 0 ? a : gcd_int(b, a % b); }
 
 // Builds a table from a port's kernel parameters (used by the ports' translation units).
 template <class Vec, class P, class A>
-constexpr KernelTable make_kernel_table(const char* name, const char* gemm_kernel,
-                                        bool (*cpu_supports)()) {
+constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)()) {
   return KernelTable{name,
-                     gemm_kernel,
                      P::MR,
                      P::NR,
                      P::ROW_BLOCK,
                      P::PANEL_BLOCK,
-                     A::MR,
                      A::NR,
                      A::TQ,
                      A::TK,
+                     A::NR / gcd_int(A::NR, 16) * 16,  // lcm(NR, 16)
+                     A::NR,
                      cpu_supports,
                      &kernels::pack_b<P::NR>,
                      &kernels::gemm_block<Vec, P::MR, P::NR>,
@@ -117,3 +97,11 @@ constexpr KernelTable make_kernel_table(const char* name, const char* gemm_kerne
 }
 
 }  // namespace edgeattn
+
+// In a port's kernels.cpp, after its table: defines the function the generated port list calls
+// (port_table_<id>, the id being the folder's name with '-' as '_', set by edgeattn_port()).
+#define EDGEATTN_PORT_TABLE_FN_(id) port_table_##id
+#define EDGEATTN_PORT_TABLE_FN(id) EDGEATTN_PORT_TABLE_FN_(id)
+#define EDGEATTN_REGISTER_PORT(table)                                      \
+  const ::edgeattn::KernelTable& EDGEATTN_PORT_TABLE_FN(EDGEATTN_PORT_ID)(); \
+  const ::edgeattn::KernelTable& EDGEATTN_PORT_TABLE_FN(EDGEATTN_PORT_ID)() { return table; }

@@ -4,7 +4,6 @@
 #include <cstdio>
 
 #include "edgeattn/edgeattn.hpp"
-#include "kernel_table.hpp"
 
 namespace edgeattn {
 
@@ -12,33 +11,6 @@ const char* version() { return EDGEATTN_VERSION_STRING; }
 int version_major() { return EDGEATTN_VERSION_MAJOR; }
 int version_minor() { return EDGEATTN_VERSION_MINOR; }
 int version_patch() { return EDGEATTN_VERSION_PATCH; }
-
-namespace {
-PortInfo to_info(const KernelTable& t) {
-  return {t.name, t.gemm_kernel, t.gemm_mr, t.gemm_nr, t.attn_tq, t.attn_tk, t.cpu_supports()};
-}
-}  // namespace
-
-int port_count() {
-  std::size_t n = 0;
-  port_tables(&n);
-  return static_cast<int>(n);
-}
-
-PortInfo port_info(int index) {
-  std::size_t n = 0;
-  const KernelTable* const* tables = port_tables(&n);
-  if (index < 0 || static_cast<std::size_t>(index) >= n) return to_info(port_generic());
-  return to_info(*tables[index]);
-}
-
-Status select_port(const char* requested, PortInfo* out) {
-  char error[160];
-  const KernelTable* t = select_port(requested, error, sizeof(error));
-  if (!t) return Status::error(StatusCode::unsupported, "%s", error);
-  if (out) *out = to_info(*t);
-  return Status();
-}
 
 const char* status_code_name(StatusCode code) {
   switch (code) {

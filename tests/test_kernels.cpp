@@ -13,14 +13,14 @@
 #include <random>
 #include <vector>
 
-#include "kernel_table.hpp"
+#include "port_registry.hpp"
 
 using namespace edgeattn;
 
 namespace {
 std::vector<const KernelTable*> runnable_tables() {
   std::size_t n = 0;
-  const KernelTable* const* t = port_tables(&n);
+  const KernelTable* const* t = registry::tables(&n);
   std::vector<const KernelTable*> out;
   for (std::size_t i = 0; i < n; ++i)
     if (t[i]->cpu_supports()) out.push_back(t[i]);

@@ -8,7 +8,7 @@
 
 #include <atomic>
 
-#include "executor.hpp"
+#include "access.hpp"
 #include "test_util.hpp"
 
 using namespace edgeattn;
@@ -56,7 +56,7 @@ TEST_CASE("no more threads work for a run than the executor allows", "[threads][
       std::atomic<int>& cur_;
       std::atomic<int>& peak_;
     };
-    auto* arena = static_cast<tbb::task_arena*>(detail::executor_task_arena(exec));
+    auto* arena = static_cast<tbb::task_arena*>(detail::Access::task_arena(exec));
     Observer obs(*arena, concurrent, peak);
     for (int rep = 0; rep < 3; ++rep) REQUIRE(run_layer(*layer, c, exec).status.ok());
     INFO("limit " << limit << " peak " << peak.load());

@@ -89,7 +89,8 @@ int cmd_info(const std::string& port) {
   std::printf("port in use:     %s%s\n", selected.name,
               !port.empty() ? " (forced by --port)" : std::getenv("EDGEATTN_PORT") ? " (forced by EDGEATTN_PORT)" : " (automatic)");
   std::printf("gemm kernel:     %s (tile %d x %d)\n", selected.gemm_kernel, selected.gemm_mr, selected.gemm_nr);
-  std::printf("attention tile:  %d query rows x %d keys\n", selected.attn_query_tile, selected.attn_kv_tile);
+  std::printf("attention tile:  %s (%d query rows x %d keys)\n", selected.attention_kernel,
+              selected.attn_query_tile, selected.attn_kv_tile);
   std::printf("default threads: %d\n", edgeattn::default_num_threads());
   std::printf("ports built:    ");
   for (int i = 0; i < edgeattn::port_count(); ++i) {

@@ -1,14 +1,17 @@
 // edgeattn — multi-head attention inference for the CPUs of edge devices (C++ API).
 //
-// The life of a layer follows planning-then-execution, as XNNPACK's operators do:
-//   1. Layer::create(spec)        validates the spec and copies/packs the weights (allocates).
-//   2. layer.workspace_size(...)  says how many bytes one run of a given shape needs.
-//   3. layer.run(args, ws, exec)  computes; it never allocates, never throws, and reports every
-//                                 bad input as a Status with a message.
+// The life of a layer follows XNNPACK's create -> reshape -> setup/run:
+//   1. Layer::create(spec)            validates the spec and copies/packs the weights (allocates).
+//   2. layer.plan(shape, threads, &p) plans one shape once: workspace layout, task grids,
+//                                     kernels (allocates the small plan object only).
+//      p.workspace_size()             the bytes of workspace a run with that plan needs.
+//   3. layer.run(p, args, ws, exec)   computes; it never allocates, never throws, never plans,
+//                                     and reports every bad input as a Status with a message.
+// The one-shot layer.run(args, ws, exec) plans on the stack at every call (no allocation).
 // The workspace (the "arena") is the caller's memory, 64-byte aligned (kWorkspaceAlignment),
-// so a board can hand in a static buffer. Several threads may run one Layer at once, each with
-// its own workspace. For the single-caller convenience case a Layer can own a workspace sized
-// for maximum shapes declared in the spec.
+// so a board can hand in a static buffer. Several threads may run one Layer (and one Plan) at
+// once, each with its own workspace. For the single-caller convenience case a Layer can own a
+// workspace sized for maximum shapes declared in the spec.
 //
 // What is computed is torch.nn.MultiheadAttention's forward pass (see README, "Semantics"),
 // except that a query row whose keys are all masked yields zeros instead of NaN.
@@ -28,6 +31,15 @@
 #endif
 
 namespace edgeattn {
+
+namespace detail {
+// Opaque: the library's own state behind the classes below, and its way into them.
+struct Access;
+struct ExecutorImpl;
+struct PlanImpl;
+struct LayerImpl;
+struct KvCacheImpl;
+}  // namespace detail
 
 // Library version at run time, e.g. "0.1.0"; edgeattn/version.h has the compile-time one.
 EDGEATTN_API const char* version();
@@ -188,11 +200,10 @@ class EDGEATTN_API Executor {
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
   int num_threads() const;
-  struct Impl;
-  Impl& impl() const { return *impl_; }
 
  private:
-  std::unique_ptr<Impl> impl_;
+  friend struct detail::Access;
+  std::unique_ptr<detail::ExecutorImpl> impl_;
 };
 
 EDGEATTN_API int default_num_threads();
@@ -201,9 +212,10 @@ EDGEATTN_API int default_num_threads();
 // create() picks one per layer: LayerSpec::port if set, else the EDGEATTN_PORT environment
 // variable if set, else the best port this CPU supports.
 struct PortInfo {
-  const char* name;         // "x86-avx2", "generic", ...
-  const char* gemm_kernel;  // e.g. "f32_gemm_ukernel_4x24__x86_avx2"
-  int gemm_mr, gemm_nr;     // GEMM register tile (rows × columns)
+  const char* name;            // "x86-avx2", "generic", ...
+  char gemm_kernel[64];        // the projection kernel, e.g. "f32_gemm_4x24__x86_avx2"
+  char attention_kernel[64];   // the attention tile, e.g. "f32_attend_48x128__x86_avx2"
+  int gemm_mr, gemm_nr;        // GEMM register tile (rows × columns)
   int attn_query_tile;      // query rows per attention task
   int attn_kv_tile;         // keys per online-softmax step
   bool cpu_supported;       // this CPU can run it
@@ -214,6 +226,27 @@ EDGEATTN_API PortInfo port_info(int index);   // 0 <= index < port_count()
 EDGEATTN_API Status select_port(const char* requested, PortInfo* out);
 
 class KvCache;
+
+// A run planned once for one shape and thread count (Layer::plan, Layer::plan_decode,
+// plan_attention): the workspace layout, the task grids and the kernels. Running with a plan
+// does no planning. A plan is only read by runs, so concurrent runs may share it; it must not
+// outlive the layer it was made for. Runs check that their arguments match the plan.
+class EDGEATTN_API Plan {
+ public:
+  Plan();
+  ~Plan();
+  Plan(Plan&&) noexcept;
+  Plan& operator=(Plan&&) noexcept;
+  Plan(const Plan&) = delete;
+  Plan& operator=(const Plan&) = delete;
+  bool empty() const;                 // true until a plan function succeeds
+  std::size_t workspace_size() const;  // bytes a run with this plan needs (0 when empty)
+  int num_threads() const;            // the most threads a run's executor may have
+
+ private:
+  friend struct detail::Access;
+  std::unique_ptr<detail::PlanImpl> impl_;
+};
 
 class EDGEATTN_API Layer {
  public:
@@ -233,12 +266,17 @@ class EDGEATTN_API Layer {
   bool has_bias_kv() const;
   const char* port() const;  // the kernel port this layer runs
 
-  // Bytes of workspace one run of this shape needs with an executor of num_threads threads.
-  // Fails (status) when sizes overflow.
-  Status workspace_size(const Shape& shape, int num_threads, std::size_t* bytes) const;
+  // Plans runs of this shape with executors of up to num_threads threads. Fails (status) when
+  // sizes overflow.
+  Status plan(const Shape& shape, int num_threads, Plan* out) const;
+  // Runs one forward pass with a plan of this layer: args.shape must be the plan's shape,
+  // executor.num_threads() at most the plan's, workspace kWorkspaceAlignment-aligned and at
+  // least plan.workspace_size() bytes. No allocation, no exceptions, no planning.
+  Status run(const Plan& plan, const RunArgs& args, void* workspace, std::size_t workspace_bytes,
+             const Executor& executor) const;
 
-  // Runs one forward pass. workspace must be kWorkspaceAlignment-aligned and at least
-  // workspace_size(args.shape, executor.num_threads()) bytes. No allocation, no exceptions.
+  // One-shot forms: plan (on the stack) and run in one call.
+  Status workspace_size(const Shape& shape, int num_threads, std::size_t* bytes) const;
   Status run(const RunArgs& args, void* workspace, std::size_t workspace_bytes,
              const Executor& executor) const;
 
@@ -250,17 +288,21 @@ class EDGEATTN_API Layer {
   // args.query to Q, K and V, appends K and V to `cache` (which must match the layer's kv
   // heads and head_dim, and args.shape.batch), attends the new queries to every cached position
   // (causal inside the block) and projects the output. args.key/value must be null; masks and
-  // attention weights are not supported here. Sized by decode_workspace_size.
+  // attention weights are not supported here. A plan is made for a cache's geometry and a
+  // q_len; it serves any cache of the same batch, heads, head widths and capacity.
+  Status plan_decode(const KvCache& cache, const Shape& shape, int num_threads, Plan* out) const;
+  Status decode(const Plan& plan, const RunArgs& args, KvCache* cache, void* workspace,
+                std::size_t workspace_bytes, const Executor& executor) const;
+  // One-shot forms.
   Status decode_workspace_size(const KvCache& cache, const Shape& shape, int num_threads,
                                std::size_t* bytes) const;
   Status decode(const RunArgs& args, KvCache* cache, void* workspace, std::size_t workspace_bytes,
                 const Executor& executor) const;
 
-  struct Impl;
-
  private:
-  explicit Layer(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  friend struct detail::Access;
+  explicit Layer(std::unique_ptr<detail::LayerImpl> impl);
+  std::unique_ptr<detail::LayerImpl> impl_;
 };
 
 
@@ -327,12 +369,17 @@ struct AttentionArgs {
   const char* port = nullptr;  // force a kernel port; null: EDGEATTN_PORT or automatic
 };
 
-// Bytes of workspace attention() needs for these arguments with num_threads threads (their
-// sizes only; pointers are not looked at).
+// Plans attention() for these arguments' sizes, options and port with executors of up to
+// num_threads threads. Of the pointers only qk_out is looked at: a plan made with it null
+// reserves no room for the scores, and runs with one set are refused.
+EDGEATTN_API Status plan_attention(const AttentionArgs& args, int num_threads, Plan* out);
+// Computes Y (and whichever optional outputs are set) with a plan whose sizes and options
+// match. Never allocates, throws or plans; the same workspace rules as Layer::run.
+EDGEATTN_API Status attention(const Plan& plan, const AttentionArgs& args, void* workspace,
+                              std::size_t workspace_bytes, const Executor& executor);
+// One-shot forms: plan on the stack and run.
 EDGEATTN_API Status attention_workspace_size(const AttentionArgs& args, int num_threads,
                                              std::size_t* bytes);
-// Computes Y (and whichever optional outputs are set). Never allocates or throws; the same
-// workspace rules as Layer::run.
 EDGEATTN_API Status attention(const AttentionArgs& args, void* workspace,
                               std::size_t workspace_bytes, const Executor& executor);
 // Convenience: allocates the workspace for this one call (the only allocation).
@@ -394,13 +441,10 @@ class EDGEATTN_API KvCache {
   Status truncate(long long length);
   void reset();  // forgets everything
 
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
-  Impl& impl() { return *impl_; }
-
  private:
-  explicit KvCache(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  friend struct detail::Access;
+  explicit KvCache(std::unique_ptr<detail::KvCacheImpl> impl);
+  std::unique_ptr<detail::KvCacheImpl> impl_;
 };
 
 // Attention of new queries to everything in a cache: the queries are the newest q_len
@@ -417,10 +461,17 @@ struct CachedAttentionArgs {
   const char* port = nullptr;
 };
 
-EDGEATTN_API Status attention_workspace_size(const KvCache& cache, const CachedAttentionArgs& args,
-                                             int num_threads, std::size_t* bytes);
+// Plans attention over caches of this one's geometry (batch, heads, head widths, capacity,
+// window) for args' q_heads, q_len and port, with executors of up to num_threads threads.
+EDGEATTN_API Status plan_attention(const KvCache& cache, const CachedAttentionArgs& args,
+                                   int num_threads, Plan* out);
 // q_len = 1 (a decode step) splits the cached positions into fixed chunks that threads share,
 // merged in a fixed order: results are bitwise the same for any thread count.
+EDGEATTN_API Status attention(const Plan& plan, const KvCache& cache, const CachedAttentionArgs& args,
+                              void* workspace, std::size_t workspace_bytes, const Executor& executor);
+// One-shot forms.
+EDGEATTN_API Status attention_workspace_size(const KvCache& cache, const CachedAttentionArgs& args,
+                                             int num_threads, std::size_t* bytes);
 EDGEATTN_API Status attention(const KvCache& cache, const CachedAttentionArgs& args, void* workspace,
                               std::size_t workspace_bytes, const Executor& executor);
 

@@ -18,9 +18,9 @@ using Vec = kernels::SimdVec<xsimd::neon>;
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 6, /*NR*/ 8, /*row block*/ 36, /*panels*/ 4>,
                       AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 32, /*TK*/ 64>>(
-        "arm-neon32", "f32_gemm_ukernel_6x8__arm_neon32", &always);
+        "arm-neon32", &always);
 }  // namespace
 
-const KernelTable& port_arm_neon32() { return kTable; }
+EDGEATTN_REGISTER_PORT(kTable)
 
 }  // namespace edgeattn

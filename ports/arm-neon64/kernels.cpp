@@ -19,9 +19,9 @@ using Vec = kernels::SimdVec<xsimd::neon64>;
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 8, /*NR*/ 12, /*row block*/ 32, /*panels*/ 4>,
                       AttentionTiles</*MR*/ 8, /*NR*/ 12, /*TQ*/ 32, /*TK*/ 96>>(
-        "arm-neon64", "f32_gemm_ukernel_8x12__arm_neon64", &always);
+        "arm-neon64", &always);
 }  // namespace
 
-const KernelTable& port_arm_neon64() { return kTable; }
+EDGEATTN_REGISTER_PORT(kTable)
 
 }  // namespace edgeattn

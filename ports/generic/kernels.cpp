@@ -14,9 +14,9 @@ constexpr KernelTable kTable =
     make_kernel_table<kernels::ScalarVec,
                       ProjectionTiles</*MR*/ 4, /*NR*/ 8, /*row block*/ 32, /*panels*/ 8>,
                       AttentionTiles</*MR*/ 4, /*NR*/ 8, /*TQ*/ 16, /*TK*/ 64>>(
-        "generic", "f32_gemm_ukernel_4x8__generic", &always);
+        "generic", &always);
 }  // namespace
 
-const KernelTable& port_generic() { return kTable; }
+EDGEATTN_REGISTER_PORT(kTable)
 
 }  // namespace edgeattn

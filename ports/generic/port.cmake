@@ -1,2 +1,2 @@
-# Port `generic`: no flags beyond the project's; always built.
-target_sources(edgeattn PRIVATE ${CMAKE_CURRENT_LIST_DIR}/kernels.cpp)
+# Port `generic`: scalar C++ the compiler may vectorise; always built, always last.
+edgeattn_port(generic PROCESSORS ".*" RANK 0 SOURCES kernels.cpp)

@@ -35,9 +35,9 @@ constexpr int kProjectionMR = 4, kAttentionMR = 6;
 constexpr KernelTable kTable = make_kernel_table<
     Vec, ProjectionTiles<kProjectionMR, /*NR*/ 24, /*row block*/ 144, /*panels*/ 2>,
     AttentionTiles<kAttentionMR, /*NR*/ 16, /*TQ*/ 48, /*TK*/ 128>>(
-    "x86-avx2", "f32_gemm_ukernel_4x24__x86_avx2", &cpu_has_avx2_fma);
+    "x86-avx2", &cpu_has_avx2_fma);
 }  // namespace
 
-const KernelTable& port_x86_avx2() { return kTable; }
+EDGEATTN_REGISTER_PORT(kTable)
 
 }  // namespace edgeattn

@@ -15,9 +15,9 @@ using Vec = kernels::SimdVec<xsimd::sse2>;
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 6, /*NR*/ 8, /*row block*/ 48, /*panels*/ 8>,
                       AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 48, /*TK*/ 128>>(
-        "x86-sse2", "f32_gemm_ukernel_6x8__x86_sse2", &always);
+        "x86-sse2", &always);
 }  // namespace
 
-const KernelTable& port_x86_sse2() { return kTable; }
+EDGEATTN_REGISTER_PORT(kTable)
 
 }  // namespace edgeattn

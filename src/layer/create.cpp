@@ -1,22 +1,16 @@
-// Layer creation (validation, weight packing) and workspace planning.
+// Layer creation: validation of the spec, weight packing, the optional owned workspace.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
 #include <new>
 
-#include "layer_impl.hpp"
+#include "access.hpp"
+#include "layer/layer_impl.hpp"
+#include "port_registry.hpp"
 #include "size_math.hpp"
 
 namespace edgeattn {
-
-AlignedFloats allocate_floats(std::size_t count) {
-  std::size_t bytes = 0;
-  if (!checked_mul(count, sizeof(float), &bytes)) return nullptr;
-  bytes = (bytes + kWorkspaceAlignment - 1) / kWorkspaceAlignment * kWorkspaceAlignment;
-  if (bytes == 0) bytes = kWorkspaceAlignment;
-  return AlignedFloats(static_cast<float*>(std::aligned_alloc(kWorkspaceAlignment, bytes)));
-}
 
 namespace {
 
@@ -96,9 +90,9 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   Status st = validate_spec(spec);
   if (!st) return st;
 
-  std::unique_ptr<Impl> impl(new (std::nothrow) Impl());
+  std::unique_ptr<LayerImpl> impl(new (std::nothrow) LayerImpl());
   if (!impl) return Status::error(StatusCode::out_of_memory, "out of memory creating layer");
-  Impl& L = *impl;
+  LayerImpl& L = *impl;
   L.embed_dim = spec.embed_dim;
   L.num_heads = spec.num_heads;
   L.num_kv_heads = spec.num_kv_heads == 0 ? spec.num_heads : spec.num_kv_heads;
@@ -108,7 +102,7 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   L.kv_width = L.num_kv_heads * L.head_dim;
   L.scale = spec.scale ? *spec.scale : 1.0f / std::sqrt(static_cast<float>(L.head_dim));
   char port_error[160];
-  L.kernels = select_port(spec.port, port_error, sizeof(port_error));
+  L.kernels = registry::select(spec.port, port_error, sizeof(port_error));
   if (!L.kernels) return Status::error(StatusCode::unsupported, "%s", port_error);
 
   bool oom = false;
@@ -149,21 +143,21 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
 #endif
     if (!L.owned_executor)
       return Status::error(StatusCode::out_of_memory, "could not create the owned executor");
-    WorkspacePlan plan;
-    st = L.plan(L.max_shape, L.owned_executor->num_threads(), &plan);
+    LayerRunPlan plan;
+    st = plan_run(L, L.max_shape, L.owned_executor->num_threads(), &plan);
     if (!st) return st;
-    L.owned_workspace = allocate_floats(plan.total_floats);
+    L.owned_workspace = allocate_floats(plan.ws.total_floats());
     if (!L.owned_workspace)
       return Status::error(StatusCode::out_of_memory, "out of memory allocating %zu-byte workspace",
-                           plan.total_floats * sizeof(float));
-    L.owned_workspace_bytes = plan.total_floats * sizeof(float);
+                           plan.ws.bytes());
+    L.owned_workspace_bytes = plan.ws.bytes();
   }
   out->reset(new (std::nothrow) Layer(std::move(impl)));
   if (!*out) return Status::error(StatusCode::out_of_memory, "out of memory creating layer");
   return Status();
 }
 
-Layer::Layer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Layer::Layer(std::unique_ptr<detail::LayerImpl> impl) : impl_(std::move(impl)) {}
 Layer::~Layer() = default;
 
 int Layer::embed_dim() const { return impl_->embed_dim; }
@@ -175,88 +169,5 @@ int Layer::vdim() const { return impl_->vdim; }
 float Layer::scale() const { return impl_->scale; }
 bool Layer::has_bias_kv() const { return impl_->has_bias_kv(); }
 const char* Layer::port() const { return impl_->kernels->name; }
-
-Status Layer::Impl::plan(const Shape& shape, int num_threads, WorkspacePlan* p) const {
-  const int kv_len = shape.kv_len == 0 ? shape.q_len : shape.kv_len;
-  if (shape.batch <= 0 || shape.q_len <= 0 || kv_len <= 0)
-    return Status::error(StatusCode::invalid_argument,
-                         "shape must have batch, q_len, kv_len >= 1, got %d, %d, %d",
-                         shape.batch, shape.q_len, shape.kv_len);
-  if (num_threads <= 0)
-    return Status::error(StatusCode::invalid_argument, "num_threads must be >= 1, got %d",
-                         num_threads);
-  const std::size_t kv_total = static_cast<std::size_t>(kv_len) + (has_bias_kv() ? 1 : 0);
-  SizeAccumulator acc;  // 16-float (64-byte) aligned regions, overflow-checked
-  const std::size_t B = static_cast<std::size_t>(shape.batch);
-  const std::size_t Lq = static_cast<std::size_t>(shape.q_len);
-  // Kᵀ rows are padded to a multiple of 16 keys (48 when the attention NR = 12) and V is
-  // followed by slack, because the attention micro-kernel reads whole NR-column tiles
-  // (NR <= 16) past the valid columns; the reads land in this workspace and feed only unused
-  // results.
-  const std::size_t kv_ld = round_up(kv_total, kernels->attn_nr % 16 == 0 ? 16 : 48);
-  const std::size_t slack = 16;
-  auto guard = [&](const char* after) {
-    if (!kCheckedArena) return;
-    p->guard_after[p->num_guards] = after;
-    p->guards[p->num_guards++] = acc.add({WorkspacePlan::kGuardFloats});
-  };
-  p->q = acc.add({B, Lq, static_cast<std::size_t>(embed_dim)});
-  guard("q");
-  p->kt = acc.add({B, kv_ld, static_cast<std::size_t>(kv_width)});
-  guard("k");
-  p->v = acc.add({B, kv_total, static_cast<std::size_t>(kv_width)});
-  acc.add({slack});
-  guard("v");
-  p->concat = acc.add({B, Lq, static_cast<std::size_t>(embed_dim)});
-  guard("concat");
-  const std::size_t tile = kernels->attend_scratch_floats(head_dim);
-  p->scratch_per_slot = round_up(std::max(tile, kv_total), 16) +
-                        (kCheckedArena ? WorkspacePlan::kGuardFloats : 0);
-  p->slots = num_threads;
-  p->scratch = acc.add({static_cast<std::size_t>(num_threads), p->scratch_per_slot});
-  p->kv_ld = kv_ld;
-  p->total_floats = acc.total();
-  if (acc.overflowed() || !checked_mul(p->total_floats, sizeof(float), nullptr))
-    return Status::error(StatusCode::size_overflow,
-                         "workspace for batch=%d q_len=%d kv_len=%d overflows size_t",
-                         shape.batch, shape.q_len, kv_len);
-  return Status();
-}
-
-Status Layer::workspace_size(const Shape& shape, int num_threads, std::size_t* bytes) const {
-  if (!bytes) return Status::error(StatusCode::null_pointer, "bytes is null");
-  WorkspacePlan plan;
-  Status st = impl_->plan(shape, num_threads, &plan);
-  if (!st) return st;
-  *bytes = plan.total_floats * sizeof(float);
-  return Status();
-}
-
-Status Layer::run(const RunArgs& args, void* workspace, std::size_t workspace_bytes,
-                  const Executor& executor) const {
-  return impl_->run(args, workspace, workspace_bytes, executor);
-}
-
-Status Layer::decode_workspace_size(const KvCache& cache, const Shape& shape, int num_threads,
-                                    std::size_t* bytes) const {
-  if (!bytes) return Status::error(StatusCode::null_pointer, "bytes is null");
-  Impl::DecodePlan p;
-  Status st = impl_->decode_plan(cache, shape, num_threads, &p);
-  if (st) *bytes = p.total_floats * sizeof(float);
-  return st;
-}
-
-Status Layer::decode(const RunArgs& args, KvCache* cache, void* workspace, std::size_t workspace_bytes,
-                     const Executor& executor) const {
-  return impl_->decode(args, cache, workspace, workspace_bytes, executor);
-}
-
-Status Layer::run(const RunArgs& args) {
-  if (!impl_->owned_workspace)
-    return Status::error(StatusCode::invalid_argument,
-                         "this layer owns no workspace: set spec.max_q_len at create or pass one");
-  return impl_->run(args, impl_->owned_workspace.get(), impl_->owned_workspace_bytes,
-                    *impl_->owned_executor);
-}
 
 }  // namespace edgeattn

@@ -1,0 +1,32 @@
+// The plan of the attention core (ONNX Attention semantics on caller-projected Q, K, V): the
+// sizes it was made for, the workspace (Q scaled head-major, Kᵀ and V of past and new keys) and
+// the engine's attention stage.
+#pragma once
+
+#include <cstddef>
+
+#include "engine/attention.hpp"
+#include "engine/workspace.hpp"
+
+namespace edgeattn {
+
+struct CoreDims {
+  AttentionLayout layout = AttentionLayout::bhsd;
+  int B = 0, Hq = 0, G = 0, Lq = 0, Lkv = 0, Lp = 0, Lt = 0, D = 0, Dv = 0;
+  bool operator==(const CoreDims& o) const {
+    return layout == o.layout && B == o.B && Hq == o.Hq && G == o.G && Lq == o.Lq &&
+           Lkv == o.Lkv && Lp == o.Lp && D == o.D && Dv == o.Dv;
+  }
+};
+
+struct CorePlan {
+  CoreDims d;
+  bool scores = false;  // room for the qk_matmul_output rows
+  int threads = 0;
+  const KernelTable* kernels = nullptr;
+  engine::WorkspaceLayout ws;
+  std::size_t q = 0, kt = 0, v = 0, kv_ld = 0;
+  engine::AttentionPlan attn;
+};
+
+}  // namespace edgeattn

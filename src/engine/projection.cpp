@@ -1,0 +1,88 @@
+#include "engine/projection.hpp"
+
+#include <algorithm>
+
+#include "executor.hpp"
+
+namespace edgeattn::engine {
+namespace {
+int ceil_div(int a, int b) { return (a + b - 1) / b; }
+
+struct StageContext {
+  const Projection* const* p;
+  int count;
+};
+
+void projection_task(void* c, std::size_t t, int /*slot*/) {
+  const StageContext& x = *static_cast<const StageContext*>(c);
+  for (int i = 0; i < x.count; ++i) {
+    const std::size_t n = x.p[i]->tasks();
+    if (t < n) {
+      x.p[i]->run_task(t);
+      return;
+    }
+    t -= n;
+  }
+}
+}  // namespace
+
+SeqStrides seq_strides(SequenceLayout layout, int batch, int len, int width) {
+  if (layout == SequenceLayout::seq_first)
+    return {width, static_cast<std::ptrdiff_t>(batch) * width};
+  return {static_cast<std::ptrdiff_t>(len) * width, width};
+}
+
+void Projection::plan(const KernelTable& kernels, int batch_, int rows_, int K_) {
+  k = &kernels;
+  batch = batch_;
+  rows = rows_;
+  K = K_;
+  segments = 0;
+}
+
+void Projection::add_segment(const float* packed, int N) {
+  Segment& s = seg[segments++];
+  s = Segment{};
+  s.packed = packed;
+  s.N = N;
+}
+
+void Projection::plan_grid() {
+  int panels = 0;
+  for (int i = 0; i < segments; ++i) panels += (seg[i].panels = ceil_div(seg[i].N, k->gemm_nr));
+  // As few row blocks as the port's maximum allows (each task streams its panels of the
+  // weights once, so fewer row blocks read the weights fewer times), of equal size, so that no
+  // thread is left with a short remainder block.
+  row_blocks = ceil_div(rows, k->gemm_row_block);
+  row_block = ceil_div(ceil_div(rows, row_blocks), k->gemm_mr) * k->gemm_mr;
+  panel_blocks = ceil_div(panels, k->gemm_panel_block);
+}
+
+void Projection::run_task(std::size_t t) const {
+  const int pb = static_cast<int>(t % panel_blocks);
+  t /= panel_blocks;
+  const int rb = static_cast<int>(t % row_blocks);
+  const int b = static_cast<int>(t / row_blocks);
+  const int row0 = rb * row_block;
+  const int nrows = std::min(row_block, rows - row0);
+  // Panels [p0, p1) of the concatenation, cut at segment boundaries.
+  const int p0 = pb * k->gemm_panel_block, p1 = p0 + k->gemm_panel_block;
+  for (int i = 0, first = 0; i < segments && p0 < p1; first += seg[i].panels, ++i) {
+    const int lo = std::max(p0, first), hi = std::min(p1, first + seg[i].panels);
+    if (lo >= hi) continue;
+    kernels::OutputMap m = seg[i].map;
+    m.base += b * seg[i].out_batch_step;
+    (nrows == 1 ? k->gemm_block_1row : k->gemm_block)(a + b * in.batch, in.token, row0, nrows, K,
+                                                       seg[i].packed, lo - first, hi - first,
+                                                       seg[i].N, m);
+  }
+}
+
+void run_projections(const Projection* const* projections, int count, const Executor& exec) {
+  StageContext x{projections, count};
+  std::size_t tasks = 0;
+  for (int i = 0; i < count; ++i) tasks += projections[i]->tasks();
+  parallel_for(exec, tasks, projection_task, &x);
+}
+
+}  // namespace edgeattn::engine

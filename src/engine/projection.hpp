@@ -1,0 +1,59 @@
+// Projection scheduling: one GEMM of a run — the rows of an input (per batch) times the packed
+// panels of up to three weight matrices that share that input — cut into tasks of up to the
+// port's row block × panel block. Self-attention puts Q, K and V in one projection, so each task
+// reads its rows of X once for all three. The grid is computed when a plan is made; a run binds
+// the pointers (input, outputs) and runs the tasks.
+#pragma once
+
+#include <cstddef>
+
+#include "edgeattn/edgeattn.hpp"
+#include "kernel_table.hpp"
+
+namespace edgeattn::engine {
+
+// Address of token (b, l) of a [.., L, F] tensor in the caller's sequence layout.
+struct SeqStrides {
+  std::ptrdiff_t batch = 0, token = 0;
+};
+SeqStrides seq_strides(SequenceLayout layout, int batch, int len, int width);
+
+// The output columns of one weight matrix inside a projection: its packed panels, width and
+// where its results go.
+struct Segment {
+  const float* packed = nullptr;
+  int N = 0;
+  int panels = 0;
+  kernels::OutputMap map;             // for batch 0
+  std::ptrdiff_t out_batch_step = 0;  // added to map.base per batch
+};
+
+struct Projection {
+  const KernelTable* k = nullptr;
+  const float* a = nullptr;
+  SeqStrides in;
+  int batch = 0, rows = 0, K = 0;
+  Segment seg[3];
+  int segments = 0;
+  int row_blocks = 0, panel_blocks = 0;
+  int row_block = 0;  // rows per task: the port's maximum, evened out over the row blocks
+
+  // Planning: the shape, then each segment's width, then the grid.
+  void plan(const KernelTable& kernels, int batch_, int rows_, int K_);
+  void add_segment(const float* packed, int N);
+  void plan_grid();
+  std::size_t tasks() const {
+    return static_cast<std::size_t>(batch) * row_blocks * panel_blocks;
+  }
+  // Binding at run time.
+  void bind(int segment, const kernels::OutputMap& map, std::ptrdiff_t batch_step) {
+    seg[segment].map = map;
+    seg[segment].out_batch_step = batch_step;
+  }
+  void run_task(std::size_t t) const;
+};
+
+// Runs the tasks of up to three projections as one parallel stage.
+void run_projections(const Projection* const* projections, int count, const Executor& exec);
+
+}  // namespace edgeattn::engine

@@ -1,0 +1,160 @@
+// The KV cache: creation (its memory laid out for the attention kernels, see kv_cache_impl.hpp),
+// append, truncate, reset. Attention over it is in cached_attention.cpp.
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <new>
+
+#include "access.hpp"
+#include "kv_cache/kv_cache_impl.hpp"
+#include "size_math.hpp"
+
+namespace edgeattn {
+
+namespace {
+
+struct CacheLayout {
+  std::size_t kv_ld = 0, kt = 0, v = 0, total_floats = 0;
+};
+
+Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
+  if (s.batch < 1 || s.kv_heads < 1 || s.head_dim < 1 || s.capacity < 1 || s.v_head_dim < 0 || s.window < 0)
+    return Status::error(StatusCode::invalid_argument,
+                         "KV cache: batch, kv_heads, head_dim and capacity must be >= 1 and v_head_dim, "
+                         "window >= 0, got %d, %d, %d, %d, %d, %d",
+                         s.batch, s.kv_heads, s.head_dim, s.capacity, s.v_head_dim, s.window);
+  if (s.window > s.capacity)
+    return Status::error(StatusCode::invalid_argument, "KV cache: window %d exceeds capacity %d", s.window,
+                         s.capacity);
+  const int dv = s.v_head_dim ? s.v_head_dim : s.head_dim;
+  SizeAccumulator acc;
+  // Padded for every port of the build: the cache exists before a port is chosen.
+  out->kv_ld = engine::kt_row_floats_any_port(static_cast<std::size_t>(s.capacity));
+  const std::size_t BG = static_cast<std::size_t>(s.batch) * static_cast<std::size_t>(s.kv_heads);
+  out->kt = acc.add({BG, static_cast<std::size_t>(s.head_dim), out->kv_ld});
+  out->v = acc.add({BG, static_cast<std::size_t>(s.capacity), static_cast<std::size_t>(dv)});
+  acc.add({engine::v_slack_floats_any_port()});
+  out->total_floats = acc.total();
+  if (acc.overflowed() || !checked_mul(out->total_floats, sizeof(float), nullptr))
+    return Status::error(StatusCode::size_overflow, "KV cache size overflows");
+  return Status();
+}
+
+}  // namespace
+
+Status kv_cache_bytes(const KvCacheSpec& spec, std::size_t* bytes) {
+  if (!bytes) return Status::error(StatusCode::null_pointer, "bytes is null");
+  CacheLayout l;
+  Status st = validate_spec(spec, &l);
+  if (st) *bytes = l.total_floats * sizeof(float);
+  return st;
+}
+
+KvCache::KvCache(std::unique_ptr<detail::KvCacheImpl> impl) : impl_(std::move(impl)) {}
+KvCache::~KvCache() = default;
+
+Status KvCache::create(const KvCacheSpec& spec, std::unique_ptr<KvCache>* out) {
+  if (!out) return Status::error(StatusCode::null_pointer, "out is null");
+  CacheLayout l;
+  Status st = validate_spec(spec, &l);
+  if (!st) return st;
+  auto impl = std::unique_ptr<KvCacheImpl>(new (std::nothrow) KvCacheImpl);
+  if (!impl) return Status::error(StatusCode::out_of_memory, "KV cache: out of memory");
+  impl->geo = {spec.batch, spec.kv_heads, spec.head_dim,
+               spec.v_head_dim ? spec.v_head_dim : spec.head_dim, spec.capacity, spec.window};
+  impl->kv_ld = l.kv_ld;
+  impl->kt_offset = l.kt;
+  impl->v_offset = l.v;
+  const std::size_t bytes = l.total_floats * sizeof(float);
+  if (spec.memory) {
+    if (reinterpret_cast<std::uintptr_t>(spec.memory) % kWorkspaceAlignment != 0)
+      return Status::error(StatusCode::invalid_argument, "KV cache memory must be %zu-byte aligned",
+                           kWorkspaceAlignment);
+    if (spec.memory_bytes < bytes)
+      return Status::error(StatusCode::workspace_too_small, "KV cache memory has %zu bytes, the spec needs %zu",
+                           spec.memory_bytes, bytes);
+    impl->memory = static_cast<float*>(spec.memory);
+  } else {
+    impl->owned = allocate_floats(l.total_floats);
+    if (!impl->owned) return Status::error(StatusCode::out_of_memory, "KV cache: cannot allocate %zu bytes", bytes);
+    impl->memory = impl->owned.get();
+  }
+  // Defined contents: the padding columns of Kᵀ are read (and ignored) by the micro-kernel.
+  std::memset(impl->memory, 0, bytes);
+  out->reset(new (std::nothrow) KvCache(std::move(impl)));
+  if (!*out) return Status::error(StatusCode::out_of_memory, "KV cache: out of memory");
+  return Status();
+}
+
+int KvCache::batch() const { return impl_->geo.batch; }
+int KvCache::kv_heads() const { return impl_->geo.kv_heads; }
+int KvCache::head_dim() const { return impl_->geo.head_dim; }
+int KvCache::v_head_dim() const { return impl_->geo.v_dim; }
+int KvCache::capacity() const { return impl_->geo.capacity; }
+int KvCache::window() const { return impl_->geo.window; }
+long long KvCache::length() const { return impl_->length; }
+int KvCache::stored() const { return impl_->stored(); }
+void KvCache::reset() { impl_->length = 0; }
+
+Status KvCache::truncate(long long length) {
+  if (impl_->geo.window > 0)
+    return Status::error(StatusCode::unsupported, "KV cache: truncate is not available with a sliding window");
+  if (length < 0 || length > impl_->length)
+    return Status::error(StatusCode::invalid_argument, "KV cache: cannot truncate %lld positions to %lld",
+                         impl_->length, length);
+  impl_->length = length;
+  return Status();
+}
+
+Status KvCacheImpl::check_append(int n) const {
+  const int capacity = geo.capacity, window = geo.window;
+  if (n < 0) return Status::error(StatusCode::invalid_argument, "KV cache: cannot append %d positions", n);
+  if (window == 0 && length + n > capacity)
+    return Status::error(StatusCode::invalid_argument,
+                         "KV cache full: it holds %lld of %d positions and cannot take %d more", length,
+                         capacity, n);
+  if (window > 0 && n > capacity - window + 1)
+    return Status::error(StatusCode::invalid_argument,
+                         "KV cache: a sliding window of %d in a ring of %d takes at most %d positions per "
+                         "append, got %d",
+                         window, capacity, capacity - window + 1, n);
+  return Status();
+}
+
+namespace {
+
+// Copies n new positions of kv head (b, g) into their slots (Kᵀ transposed, V as rows).
+void write_head(const KvCacheImpl& c, const float* k, const float* v, int n, AttentionLayout layout,
+                int b, int g) {
+  const CacheGeometry& geo = c.geo;
+  float* kt = c.memory + c.kt_offset +
+              (static_cast<std::size_t>(b) * geo.kv_heads + g) * geo.head_dim * c.kv_ld;
+  float* vv = c.memory + c.v_offset +
+              (static_cast<std::size_t>(b) * geo.kv_heads + g) * geo.capacity * geo.v_dim;
+  for (int j = 0; j < n; ++j) {
+    const std::size_t row = layout == AttentionLayout::bhsd
+                                ? (static_cast<std::size_t>(b) * geo.kv_heads + g) * n + j
+                                : (static_cast<std::size_t>(b) * n + j) * geo.kv_heads + g;
+    const float* krow = k + row * geo.head_dim;
+    const float* vrow = v + row * geo.v_dim;
+    const int s = c.slot(c.length + j);
+    for (int d = 0; d < geo.head_dim; ++d) kt[static_cast<std::size_t>(d) * c.kv_ld + s] = krow[d];
+    std::copy(vrow, vrow + geo.v_dim, vv + static_cast<std::size_t>(s) * geo.v_dim);
+  }
+}
+
+}  // namespace
+
+Status KvCache::append(const float* k, const float* v, int n, AttentionLayout layout) {
+  if (layout != AttentionLayout::bhsd && layout != AttentionLayout::bsd)
+    return Status::error(StatusCode::invalid_argument, "unknown attention layout %d", static_cast<int>(layout));
+  Status st = impl_->check_append(n);
+  if (!st) return st;
+  if (n > 0 && (!k || !v)) return Status::error(StatusCode::null_pointer, "KV cache append: k or v is null");
+  for (int b = 0; b < impl_->geo.batch; ++b)
+    for (int g = 0; g < impl_->geo.kv_heads; ++g) write_head(*impl_, k, v, n, layout, b, g);
+  impl_->length += n;
+  return Status();
+}
+
+}  // namespace edgeattn
