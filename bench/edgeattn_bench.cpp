@@ -17,7 +17,7 @@
 // double-precision reference (tests/reference) before it is timed. Planning and weight packing
 // happen outside the timed loop. EDGEATTN_PORT selects the port as everywhere; OpenBLAS's
 // OPENBLAS_CORETYPE, read when the process starts, is recorded in the context
-// (tools/bench_openblas_coretypes.py compares the core types).
+// (tools/scripts/bench_openblas_coretypes.py compares the core types).
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 

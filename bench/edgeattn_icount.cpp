@@ -1,6 +1,6 @@
 // edgeattn_icount: runs one kernel case (kernel_cases.hpp) or one end-to-end shape a fixed
 // number of times inside edgeattn_icount_measured(), the only function whose instructions
-// tools/icount_gate.py counts (valgrind --tool=callgrind --collect-atstart=no
+// tools/scripts/icount_gate.py counts (valgrind --tool=callgrind --collect-atstart=no
 // --toggle-collect=edgeattn_icount_measured). Setup (buffers, packing, planning, a warm-up call)
 // happens outside it, so the count is that of the kernel alone and does not depend on timing.
 //

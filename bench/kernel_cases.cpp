@@ -109,7 +109,15 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.c.resize(static_cast<std::size_t>(rows) * hd + 2);  // + 2: the decode state {max, sum, o}
       b.scratch.resize(std::max<std::size_t>(t.attend_scratch_floats(hd), kv + 2 + hd));
       for (float& x : b.a) x *= 0.125f;  // Q arrives pre-scaled by 1/sqrt(head_dim)
-      b.head = {b.a.data(), b.b.data(), b.bias.data(), kv_ld, rows, kv, hd, hd, b.c.data(), hd};
+      b.head.q = b.a.data();
+      b.head.kt = b.b.data();
+      b.head.v = b.bias.data();
+      b.head.kv_ld = kv_ld;
+      b.head.kv_total = kv;
+      b.head.head_dim = hd;
+      b.head.v_dim = hd;
+      b.head.out = b.c.data();
+      b.head.out_ld = hd;
       b.mask.kv_len = kv;
       break;
     }

@@ -1,4 +1,4 @@
-// Golden vectors from torch.nn.MultiheadAttention (tools/make_golden.py): the library, fed the
+// Golden vectors from torch.nn.MultiheadAttention (tools/scripts/make_golden.py): the library, fed the
 // same state dict and inputs, must give torch's output and head-averaged attention weights.
 // Tolerance: 1e-5 absolute + 1e-4 relative.
 #include <catch2/catch.hpp>

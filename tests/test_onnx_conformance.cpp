@@ -17,7 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "formats/npy.hpp"
-#include "formats/onnx_attention.hpp"
+#include "onnx/onnx_attention.hpp"
 #include "test_util.hpp"
 
 using namespace edgeattn;

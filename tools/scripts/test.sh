@@ -14,11 +14,11 @@
 # no instruction-count gate; the cross stages still follow EDGEATTN_SKIP_CROSS.
 # Each stage's elapsed time is printed when it ends, and all of them at the end.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 scope=${EDGEATTN_TEST_SCOPE:-full}
 case "$scope" in
-  full) tools/install-deps.sh clang libclang-rt-14-dev ;;  # clang: the libFuzzer stage
-  quick) tools/install-deps.sh ;;
+  full) tools/scripts/install-deps.sh clang libclang-rt-14-dev ;;  # clang: the libFuzzer stage
+  quick) tools/scripts/install-deps.sh ;;
   *) echo "test.sh: EDGEATTN_TEST_SCOPE must be full or quick, got '$scope'" >&2; exit 2 ;;
 esac
 jobs=$(nproc)
@@ -69,7 +69,7 @@ cmake --preset slowdown
 cmake --build --preset slowdown -j "$jobs"
 if grep -qw avx2 /proc/cpuinfo; then
   rc=0
-  /usr/bin/python3 tools/icount_gate.py --driver build/slowdown/bench/edgeattn_icount --filter 'x86.avx2' || rc=$?
+  /usr/bin/python3 tools/scripts/icount_gate.py --driver build/slowdown/bench/edgeattn_icount --filter 'x86.avx2' || rc=$?
   if [ "$rc" -ne 1 ]; then
     echo "test.sh: the instruction-count gate did not flag the slowed x86-avx2 kernels (exit $rc)" >&2
     exit 1
@@ -104,7 +104,7 @@ if [ "${EDGEATTN_SKIP_CROSS:-0}" = 1 ]; then
   stage "cross builds skipped (EDGEATTN_SKIP_CROSS=1)"
 else
   stage "cross: Raspberry Pi toolchains (adds the arm64 and armhf architectures to apt)"
-  tools/install-cross-deps.sh
+  tools/scripts/install-cross-deps.sh
   for board in rpi4 rpi-armhf; do
     stage "cross: $board build, then the whole suite under qemu-user (24 random cases)"
     preset "$board"

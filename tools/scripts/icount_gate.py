@@ -6,15 +6,15 @@ each port this CPU can run) under valgrind's callgrind, counting only the instru
 inside edgeattn_icount_measured() for a fixed number of calls, and compares the counts per call
 with the committed ones (bench/icounts/<arch>.json).
 
-  tools/icount_gate.py --driver build/native/bench/edgeattn_icount            # check
-  tools/icount_gate.py --driver build/native/bench/edgeattn_icount --update   # re-record
+  tools/scripts/icount_gate.py --driver build/native/bench/edgeattn_icount            # check
+  tools/scripts/icount_gate.py --driver build/native/bench/edgeattn_icount --update   # re-record
 
 Exit status: 0 when every count is within the tolerance of the committed one; 1 when a case
 executes more instructions (a regression) or fewer (the committed counts are stale: re-record
 them with --update and commit them with the change that earned them), or has no committed
 count; 2 for a usage error; 77 (ctest's "skipped") when this machine cannot check — no
 valgrind, no counts for its architecture, or another compiler than the one named in the file
-(EDGEATTN_ICOUNT_REQUIRED=1 turns that into exit 2, as tools/test.sh does).
+(EDGEATTN_ICOUNT_REQUIRED=1 turns that into exit 2, as tools/scripts/test.sh does).
 """
 
 import argparse
@@ -37,7 +37,7 @@ def fail_usage(msg):
 
 def cannot_check(msg):
     """Exit 77 (ctest's "skipped") when this machine cannot check the counts: no valgrind, no
-    counts for its architecture, another compiler. EDGEATTN_ICOUNT_REQUIRED=1 (tools/test.sh)
+    counts for its architecture, another compiler. EDGEATTN_ICOUNT_REQUIRED=1 (tools/scripts/test.sh)
     makes that a failure instead."""
     print(f"icount_gate: cannot check here: {msg}", file=sys.stderr)
     sys.exit(2 if os.environ.get("EDGEATTN_ICOUNT_REQUIRED") == "1" else 77)
@@ -74,10 +74,10 @@ def main():
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     counts_path = args.counts or os.path.join(root, "bench", "icounts", f"{platform.machine()}.json")
     if not shutil.which("valgrind"):
-        cannot_check("valgrind is not installed (tools/install-deps.sh installs it)")
+        cannot_check("valgrind is not installed (tools/scripts/install-deps.sh installs it)")
     if not os.access(args.driver, os.X_OK):
         fail_usage(f"no driver at {args.driver} (build the target edgeattn_icount)")
     context = dict(line.split("=", 1) for line in driver_output(args.driver, "--context").splitlines())
@@ -100,7 +100,7 @@ def main():
                 if not any(p in c for p in ports_here)}
         counts = dict(sorted({**kept, **measured}.items()))
         recorded = {"about": ("Instructions per call inside edgeattn_icount_measured(), counted by "
-                              "valgrind --tool=callgrind; written by tools/icount_gate.py --update"),
+                              "valgrind --tool=callgrind; written by tools/scripts/icount_gate.py --update"),
                     "compiler": context.get("compiler", ""),
                     "counts": counts}
         os.makedirs(os.path.dirname(counts_path), exist_ok=True)

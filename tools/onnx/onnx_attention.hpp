@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "edgeattn/edgeattn.hpp"
-#include "npy.hpp"
+#include "formats/npy.hpp"
 
 namespace edgeattn::formats {
 

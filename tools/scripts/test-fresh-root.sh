@@ -4,7 +4,7 @@
 # machine's apt uses), copies a clean clone of this repository's HEAD into it and runs there,
 # under chroot, the two Quick start commands (the bench with a short --min-time, the tests with
 # EDGEATTN_TEST_SCOPE=quick and EDGEATTN_SKIP_CROSS=1), then resolves the cross packages with
-# `tools/install-cross-deps.sh --dry-run`. So tools/install-deps.sh installs every package from
+# `tools/scripts/install-cross-deps.sh --dry-run`. So tools/scripts/install-deps.sh installs every package from
 # nothing on every CI run.
 #
 # Only the pristine bootstrap is reused between runs: a tarball in $EDGEATTN_CACHE_DIR (default
@@ -20,12 +20,12 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "fresh-root: needs root (debootstrap, mount, chroot)" >&2
   exit 1
 fi
-repo=$(cd "$(dirname "$0")/.." && pwd)
+repo=$(cd "$(dirname "$0")/../.." && pwd)
 suite=bookworm
 arch=$(dpkg --print-architecture)
 cache=${EDGEATTN_CACHE_DIR:-/var/cache/edgeattn}
 tarball=$cache/debootstrap-$suite-minbase-$arch.tar
-"$repo/tools/install-deps.sh" debootstrap git >/dev/null
+"$repo/tools/scripts/install-deps.sh" debootstrap git >/dev/null
 
 # The archives this machine's apt uses for the suite, its updates and security: "URI SUITE".
 archives=$(apt-get indextargets --format '$(REPO_URI) $(RELEASE)' 'Created-By: Packages' |
@@ -113,7 +113,7 @@ step() {
   in_root "$1" 2>&1 | sed -E '/^(Selecting previously|Preparing to unpack|Unpacking |Setting up |\(Reading database)/d'
   echo "--- fresh-root: '$1' passed in $(elapsed "$t") s ---"
 }
-step "tools/bench.sh --min-time 0.05"
-step "tools/test.sh"
-step "tools/install-cross-deps.sh --dry-run"
+step "tools/scripts/bench.sh --min-time 0.05"
+step "tools/scripts/test.sh"
+step "tools/scripts/install-cross-deps.sh --dry-run"
 echo "fresh-root: README's Quick start passed on a fresh $suite root in $(elapsed "$t0") s"

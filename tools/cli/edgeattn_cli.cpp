@@ -24,7 +24,7 @@
 #include "edgeattn/edgeattn.hpp"
 #include "formats/checkpoint.hpp"
 #include "formats/npy.hpp"
-#include "formats/onnx_attention.hpp"
+#include "onnx/onnx_attention.hpp"
 #include "formats/safetensors.hpp"
 #include "shapes.hpp"
 

@@ -2,7 +2,7 @@
 """Runs edgeattn_bench's OpenBLAS composition under several OpenBLAS core types and says which
 one to keep: the fastest whose results match the double-precision reference.
 
-  tools/bench_openblas_coretypes.py [--bench build/native/bench/edgeattn_bench] [--rounds 3]
+  tools/scripts/bench_openblas_coretypes.py [--bench build/native/bench/edgeattn_bench] [--rounds 3]
 
 OPENBLAS_CORETYPE is read when OpenBLAS loads, so each core type is a process of its own,
 started with the variable set (or removed, for "unset": OpenBLAS's own choice for the CPU).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, from Debian bookworm's packages, whatever the build needs and is missing.
-# Usage: tools/install-deps.sh [--dry-run] [extra packages...]   (as root, or with sudo)
+# Usage: tools/scripts/install-deps.sh [--dry-run] [extra packages...]   (as root, or with sudo)
 # --dry-run resolves the missing packages (apt-get install --dry-run) without installing them.
 #
 # Outputs are captured before grep reads them: under pipefail, a pipeline into a quiet grep

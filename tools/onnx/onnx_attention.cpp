@@ -1,4 +1,4 @@
-#include "onnx_attention.hpp"
+#include "onnx/onnx_attention.hpp"
 
 #include <stdexcept>
 #include <string>

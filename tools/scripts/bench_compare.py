@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """Compares edgeattn_bench results with Google Benchmark's compare.py and gives a verdict.
 
-  tools/bench_compare.py files BASE.json NEW.json
+  tools/scripts/bench_compare.py files BASE.json NEW.json
       Compares two result files (edgeattn_bench --benchmark_repetitions=9
       --benchmark_out=NEW.json --benchmark_out_format=json), e.g. bench/results/<machine>.json
       against a new run of the same machine.
 
-  tools/bench_compare.py ab REV_A REV_B [--filter REGEX] [--rounds 9]
+  tools/scripts/bench_compare.py ab REV_A REV_B [--filter REGEX] [--rounds 9]
       Builds edgeattn_bench of two commits, each in its own git worktree under build/ab/ (REV
       "." is the working tree as it is), then runs them interleaved: round r runs A then B (B
       then A on odd rounds), one repetition each, so that a noisy neighbour or a clock change
@@ -32,7 +32,7 @@ import tempfile
 
 COMPARE_PY = "/usr/share/benchmark/compare.py"
 MIN_REPETITIONS = 9  # compare.py's UTEST_OPTIMAL_REPETITIONS
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def die(msg):

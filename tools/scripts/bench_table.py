@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Prints the README's results table from an edgeattn_bench JSON file (medians of repetitions).
 
-  tools/bench_table.py bench/results/x86_64-amd-epyc-2core.json
+  tools/scripts/bench_table.py bench/results/x86_64-amd-epyc-2core.json
 
 One row per standard shape: edgeattn and the OpenBLAS composition at 1 thread, their ratio,
 edgeattn's GFLOP/s as a share of the peak (the widest peak/fma<bits> of the same run at 1

@@ -2,7 +2,7 @@
 """Regenerates the golden test vectors in tests/data/golden/ from torch.nn.MultiheadAttention.
 
 Run with Debian's interpreter, which has python3-torch 1.13 and numpy:
-    /usr/bin/python3 tools/make_golden.py
+    /usr/bin/python3 tools/scripts/make_golden.py
 The test suite reads the files without torch. Each case folder holds weights.safetensors
 (PyTorch or Hugging Face tensor names), inputs and expected outputs as .npy, and case.json.
 Bookworm packages no safetensors module, so write_safetensors() writes the format itself.
@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import torch
 
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "golden")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data", "golden")
 
 
 def write_safetensors(path, tensors):
@@ -115,7 +115,7 @@ def make_case(name, description, E, H, B, Lq, Lkv, *, cross=False, kdim=None, vd
     np.save(os.path.join(d, "attn_weights.npy"), w.numpy())
     meta = {"description": description, "heads": H, "prefix": prefix, "causal": causal,
             "seq_first": not batch_first and not unbatched, "cross": cross,
-            "generator": "tools/make_golden.py with torch " + torch.__version__}
+            "generator": "tools/scripts/make_golden.py with torch " + torch.__version__}
     with open(os.path.join(d, "case.json"), "w") as f:
         json.dump(meta, f, indent=2)
         f.write("\n")
