@@ -22,7 +22,7 @@ struct Access {
   static void set(Plan* plan, std::unique_ptr<PlanImpl> impl);
   // White-box tests only: the executor's tbb::task_arena (null in serial builds), so a test can
   // observe which threads join a run.
-  EDGEATTN_API static void* task_arena(const Executor& executor);
+  static void* task_arena(const Executor& executor);
 };
 
 }  // namespace edgeattn::detail
