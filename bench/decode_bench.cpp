@@ -105,21 +105,25 @@ void bm_decode(benchmark::State& state, int threads) {
   args.query = x.data();
   args.output = y.data();
   std::size_t bytes = 0;
-  set.instances[0].layer->decode_workspace_size(*set.instances[0].cache, args.shape, threads, &bytes);
-  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
+  set.instances[0].layer->decode_workspace_size(*set.instances[0].cache, args.shape, threads,
+                                                &bytes);
+  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64),
+                                            std::free);
   std::size_t next = 0;
   for (auto _ : state) {
     DecodeInstance& inst = set.instances[next];
     next = (next + 1) % set.instances.size();
     const Status st = inst.layer->decode(args, inst.cache.get(), ws.get(), bytes, exec);
-    inst.cache->truncate(shape.kv_len);  // the next step on this instance sees kv_len positions again
+    inst.cache->truncate(
+        shape.kv_len);  // the next step on this instance sees kv_len positions again
     if (!st) {
       state.SkipWithError(st.message());
       break;
     }
     benchmark::DoNotOptimize(y.data());
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(static_cast<double>(state.iterations()) * step_bytes()));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(static_cast<double>(state.iterations()) * step_bytes()));
   state.counters["instances"] = static_cast<double>(set.instances.size());
   state.SetLabel("port " + std::string(set.instances[0].layer->port()));
 }
@@ -214,7 +218,8 @@ void bm_stream_read(benchmark::State& state) {
     next = (next + 1) % chunks;
     benchmark::DoNotOptimize(reader.read(p, share));
   }
-  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * read_floats * sizeof(float)));
+  state.SetBytesProcessed(
+      static_cast<std::int64_t>(state.iterations() * read_floats * sizeof(float)));
   state.SetLabel(reader.name);
 }
 

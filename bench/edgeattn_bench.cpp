@@ -45,7 +45,8 @@ namespace {
 using edgeattn::tools::StandardShape;
 
 void set_flops(benchmark::State& state, double flops) {
-  state.counters["GFLOPS"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.counters["GFLOPS"] =
+      benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // The largest error of `output` against the double-precision reference of the shape's problem,
@@ -71,11 +72,13 @@ double reference_error(const StandardShape& shape, const std::vector<float>& out
 // a wrong kernel (a core type the CPU mis-runs, say) is off by far more.
 constexpr double kMaxReferenceError = 1e-4;
 
-bool matches_reference(benchmark::State& state, const StandardShape& shape, const std::vector<float>& output) {
+bool matches_reference(benchmark::State& state, const StandardShape& shape,
+                       const std::vector<float>& output) {
   const double err = reference_error(shape, output);
   if (err <= kMaxReferenceError) return true;
-  state.SkipWithError(("output differs from the double-precision reference by " + std::to_string(err) +
-                       " of its magnitude (more than 1e-4)").c_str());
+  state.SkipWithError(("output differs from the double-precision reference by " +
+                       std::to_string(err) + " of its magnitude (more than 1e-4)")
+                          .c_str());
   return false;
 }
 
@@ -91,7 +94,8 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int thread
   const edgeattn::RunArgs args = p.args();
   std::size_t bytes = 0;
   layer->workspace_size(args.shape, threads, &bytes);
-  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
+  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64),
+                                            std::free);
   st = layer->run(args, ws.get(), bytes, exec);  // warm-up outside the timed loop
   if (!st) {
     state.SkipWithError(st.message());
@@ -103,7 +107,8 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int thread
     benchmark::DoNotOptimize(p.output.data());
   }
   set_flops(state, edgeattn::tools::flops(*shape));
-  state.SetLabel(std::string("port ") + layer->port() + ", workspace " + std::to_string(bytes) + " B");
+  state.SetLabel(std::string("port ") + layer->port() + ", workspace " + std::to_string(bytes) +
+                 " B");
 }
 
 // The composition a careful library user would write with OpenBLAS (openblas_mha.hpp).
@@ -118,9 +123,10 @@ void bm_openblas(benchmark::State& state, const StandardShape* shape, int thread
     benchmark::DoNotOptimize(p.output.data());
   }
   set_flops(state, edgeattn::tools::flops(*shape));
-  state.counters["softmax_ms"] = benchmark::Counter(
-      (mha.softmax_seconds() - softmax_before) * 1e3 / static_cast<double>(state.iterations()));
-  state.SetLabel(std::string("softmax ") + mha.softmax_name() + ", OpenBLAS core " + openblas_get_corename());
+  state.counters["softmax_ms"] = benchmark::Counter((mha.softmax_seconds() - softmax_before) * 1e3 /
+                                                    static_cast<double>(state.iterations()));
+  state.SetLabel(std::string("softmax ") + mha.softmax_name() + ", OpenBLAS core " +
+                 openblas_get_corename());
   // OpenBLAS's idle workers spin for a while after a call; park them so they do not steal a
   // core from the next benchmark.
   openblas_set_num_threads(1);
@@ -131,9 +137,9 @@ void bm_peak_fma(benchmark::State& state, const edgeattn::bench::PeakFma* peak) 
   const long iterations = 1 << 20;
   for (auto _ : state) benchmark::DoNotOptimize(peak->chains(iterations));
   // Google Benchmark sums the threads' counters: the machine's rate for that many threads.
-  state.counters["GFLOPS"] = benchmark::Counter(static_cast<double>(iterations) * peak->flops_per_iteration * 1e-9,
-                                                benchmark::Counter::kIsIterationInvariantRate |
-                                                    benchmark::Counter::kAvgThreads);
+  state.counters["GFLOPS"] = benchmark::Counter(
+      static_cast<double>(iterations) * peak->flops_per_iteration * 1e-9,
+      benchmark::Counter::kIsIterationInvariantRate | benchmark::Counter::kAvgThreads);
 }
 
 void bm_kernel(benchmark::State& state, const edgeattn::bench::KernelCase* c) {
@@ -149,7 +155,8 @@ void bm_kernel(benchmark::State& state, const edgeattn::bench::KernelCase* c) {
     benchmark::ClobberMemory();
   }
   if (c->flops > 0) set_flops(state, c->flops);
-  if (c->bytes > 0) state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * c->bytes));
+  if (c->bytes > 0)
+    state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * c->bytes));
 }
 
 // The CPU's model name, so that a results file says which machine produced it.
@@ -168,7 +175,8 @@ std::string cpu_model() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int max_threads = static_cast<int>(std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
+  const int max_threads =
+      static_cast<int>(std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
   static const std::vector<edgeattn::bench::PeakFma> peaks = edgeattn::bench::peak_fma_variants();
   for (const auto& peak : peaks)
     benchmark::RegisterBenchmark((std::string("peak/") + peak.name).c_str(), bm_peak_fma, &peak)
@@ -178,9 +186,11 @@ int main(int argc, char** argv) {
     for (const StandardShape& s : edgeattn::tools::kStandardShapes) {
       const std::string suffix = std::string(s.name) + "/threads:" + std::to_string(threads);
       benchmark::RegisterBenchmark(("mha/edgeattn/" + suffix).c_str(), bm_edgeattn, &s, threads)
-          ->UseRealTime()->Unit(benchmark::kMillisecond);
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("mha/openblas/" + suffix).c_str(), bm_openblas, &s, threads)
-          ->UseRealTime()->Unit(benchmark::kMillisecond);
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
     }
   }
   edgeattn::bench::register_decode_benchmarks(max_threads);

@@ -20,8 +20,8 @@
 #include "shapes.hpp"
 
 // Not inlined and not static, so callgrind sees it by this name.
-extern "C" __attribute__((noinline)) void edgeattn_icount_measured(const std::function<void()>& call,
-                                                                   int repeats) {
+extern "C" __attribute__((noinline)) void edgeattn_icount_measured(
+    const std::function<void()>& call, int repeats) {
   for (int i = 0; i < repeats; ++i) call();
 }
 
@@ -34,7 +34,6 @@ const char* const kEndToEnd[] = {"S1_tiny_edge"};
 std::string end_to_end_name(const char* shape, const char* port) {
   return std::string("mha/edgeattn/") + shape + "/threads:1/port:" + port;
 }
-
 
 int usage(const char* msg) {
   std::fprintf(stderr, "edgeattn_icount: %s\n", msg);
@@ -52,11 +51,13 @@ int run_end_to_end(const edgeattn::tools::StandardShape& shape, const char* port
   const edgeattn::RunArgs args = p.args();
   std::size_t bytes = 0;
   layer->workspace_size(args.shape, 1, &bytes);
-  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64), std::free);
+  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64),
+                                            std::free);
   st = layer->run(args, ws.get(), bytes, exec);
   if (!st) return usage(st.message());
   edgeattn_icount_measured([&] { layer->run(args, ws.get(), bytes, exec); }, repeats);
-  std::printf("%s: %d runs, output[0] = %g\n", shape.name, repeats, static_cast<double>(p.output[0]));
+  std::printf("%s: %d runs, output[0] = %g\n", shape.name, repeats,
+              static_cast<double>(p.output[0]));
   return 0;
 }
 
@@ -86,7 +87,8 @@ int main(int argc, char** argv) {
   if (argc > 2) {
     char* end = nullptr;
     const long r = std::strtol(argv[2], &end, 10);
-    if (*end != '\0' || r < 1 || r > 1000000) return usage("repeats must be an integer in [1, 1000000]");
+    if (*end != '\0' || r < 1 || r > 1000000)
+      return usage("repeats must be an integer in [1, 1000000]");
     repeats = static_cast<int>(r);
   }
   for (const char* s : kEndToEnd)
@@ -102,7 +104,8 @@ int main(int argc, char** argv) {
     edgeattn::bench::KernelRunner runner(c);
     runner.run();  // warm-up, outside the count
     edgeattn_icount_measured([&] { runner.run(); }, repeats);
-    std::printf("%s: %d calls, result[0] = %g\n", what.c_str(), repeats, static_cast<double>(runner.result()[0]));
+    std::printf("%s: %d calls, result[0] = %g\n", what.c_str(), repeats,
+                static_cast<double>(runner.result()[0]));
     return 0;
   }
   return usage(("unknown case '" + what + "' (see --list)").c_str());

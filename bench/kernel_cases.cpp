@@ -30,7 +30,8 @@ constexpr int kGemmDepth = 768;  // the embedding width of S4/S6
 constexpr int kAttendKeys = 512;
 constexpr int kAttendHeadDim = 64;
 constexpr int kExpCount = 4096;
-constexpr int kDecodeKeys = 256;  // one chunk of the split-KV decode step  // 16 KiB in, 16 KiB out: stays in L1
+constexpr int kDecodeKeys =
+    256;  // one chunk of the split-KV decode step  // 16 KiB in, 16 KiB out: stays in L1
 
 }  // namespace
 
@@ -45,21 +46,22 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
   for (std::size_t i = 0; i < count; ++i) {
     const KernelTable& t = *tables[i];
     const int rows = t.gemm_row_block, cols = t.gemm_panel_block * t.gemm_nr;
-    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::gemm) + "/task:" + dims(rows, cols) +
-                         "x" + std::to_string(kGemmDepth),
-                     &t, KernelKind::gemm, rows, cols, kGemmDepth,
-                     2.0 * rows * cols * kGemmDepth, 0.0});
-    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::packb) + "/" + dims(pack_dim, pack_dim),
-                     &t, KernelKind::pack, 0, pack_dim, pack_dim, 0.0,
-                     2.0 * sizeof(float) * pack_dim * pack_dim});
-    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::exp) + "/n:" + std::to_string(kExpCount), &t, KernelKind::exp,
-                     0, kExpCount, 0, 0.0, 2.0 * sizeof(float) * kExpCount});
-    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::attend, kAttendHeadDim) + "/kv:" +
-                         std::to_string(kAttendKeys),
+    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::gemm) +
+                         "/task:" + dims(rows, cols) + "x" + std::to_string(kGemmDepth),
+                     &t, KernelKind::gemm, rows, cols, kGemmDepth, 2.0 * rows * cols * kGemmDepth,
+                     0.0});
+    cases.push_back(
+        {"ukernel/" + name_of(t, registry::KernelOp::packb) + "/" + dims(pack_dim, pack_dim), &t,
+         KernelKind::pack, 0, pack_dim, pack_dim, 0.0, 2.0 * sizeof(float) * pack_dim * pack_dim});
+    cases.push_back(
+        {"ukernel/" + name_of(t, registry::KernelOp::exp) + "/n:" + std::to_string(kExpCount), &t,
+         KernelKind::exp, 0, kExpCount, 0, 0.0, 2.0 * sizeof(float) * kExpCount});
+    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::attend, kAttendHeadDim) +
+                         "/kv:" + std::to_string(kAttendKeys),
                      &t, KernelKind::attend, t.attn_tq, kAttendKeys, kAttendHeadDim,
                      4.0 * t.attn_tq * kAttendKeys * kAttendHeadDim, 0.0});
-    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::decode, kAttendHeadDim) + "/kv:" +
-                         std::to_string(kDecodeKeys),
+    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::decode, kAttendHeadDim) +
+                         "/kv:" + std::to_string(kDecodeKeys),
                      &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
                      2.0 * sizeof(float) * kDecodeKeys * kAttendHeadDim});
   }
@@ -80,7 +82,8 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
     case KernelKind::gemm:
       b.a = random_floats(static_cast<std::size_t>(c.m) * c.k, 1);
       b.b.resize(kernels::packed_b_floats(c.k, c.n, t.gemm_nr));
-      t.pack_b(random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), true, c.k, c.n, b.b.data());
+      t.pack_b(random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), true, c.k, c.n,
+               b.b.data());
       b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
       b.c.resize(static_cast<std::size_t>(c.m) * c.n);
       b.out.base = b.c.data();
@@ -131,8 +134,8 @@ void KernelRunner::run() {
   Buffers& b = *b_;
   switch (case_.kind) {
     case KernelKind::gemm:
-      t.gemm_block(b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0, case_.n / t.gemm_nr, case_.n,
-                   b.out);
+      t.gemm_block(b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0, case_.n / t.gemm_nr,
+                   case_.n, b.out);
       break;
     case KernelKind::pack:
       t.pack_b(b.a.data(), true, case_.k, case_.n, b.c.data());

@@ -14,14 +14,20 @@
 namespace edgeattn::bench {
 
 OpenblasMha::OpenblasMha(const tools::StandardProblem& p, int threads)
-    : shape_(p.shape), threads_(threads), softmax_(best_softmax())
+    : shape_(p.shape),
+      threads_(threads),
+      softmax_(best_softmax())
 #if EDGEATTN_BENCH_TBB
-      , arena_(threads)
+      ,
+      arena_(threads)
 #endif
 {
-  const auto E = static_cast<std::size_t>(shape_.embed_dim), Lq = static_cast<std::size_t>(shape_.q_len),
+  const auto E = static_cast<std::size_t>(shape_.embed_dim),
+             Lq = static_cast<std::size_t>(shape_.q_len),
              Lkv = static_cast<std::size_t>(shape_.kv_len);
-  auto append = [](std::vector<float>& to, const std::vector<float>& from) { to.insert(to.end(), from.begin(), from.end()); };
+  auto append = [](std::vector<float>& to, const std::vector<float>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+  };
   if (p.self()) {
     for (const auto* w : {&p.wq, &p.wk, &p.wv}) append(w_qkv_, *w);
     for (const auto* b : {&p.bq, &p.bk, &p.bv}) append(b_qkv_, *b);
@@ -36,7 +42,8 @@ OpenblasMha::OpenblasMha(const tools::StandardProblem& p, int threads)
   scores_.resize(static_cast<std::size_t>(threads) * Lq * Lkv);  // one score block per thread
 }
 
-void OpenblasMha::linear(const float* in, int rows, int k, const float* w, const float* bias, int n, float* out) {
+void OpenblasMha::linear(const float* in, int rows, int k, const float* w, const float* bias, int n,
+                         float* out) {
   for (int r = 0; r < rows; ++r) std::copy(bias, bias + n, out + static_cast<std::size_t>(r) * n);
   openblas_set_num_threads(threads_);
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, n, k, 1.0f, in, k, w, k, 1.0f, out, n);
@@ -44,7 +51,8 @@ void OpenblasMha::linear(const float* in, int rows, int k, const float* w, const
 }
 
 void OpenblasMha::forward(tools::StandardProblem& p) {
-  const int E = shape_.embed_dim, H = shape_.heads, hd = E / H, Lq = shape_.q_len, Lkv = shape_.kv_len;
+  const int E = shape_.embed_dim, H = shape_.heads, hd = E / H, Lq = shape_.q_len,
+            Lkv = shape_.kv_len;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   for (int b = 0; b < shape_.batch; ++b) {
     const float* xq = p.query.data() + static_cast<std::size_t>(b) * Lq * E;
@@ -63,21 +71,28 @@ void OpenblasMha::forward(tools::StandardProblem& p) {
       ldq = E, ldkv = 2 * E;
     }
     auto head = [&](int h, float* scores) {
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Lq, Lkv, hd, scale, q + h * hd, ldq, k + h * hd, ldkv,
-                  0.0f, scores, Lkv);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Lq, Lkv, hd, scale, q + h * hd, ldq,
+                  k + h * hd, ldkv, 0.0f, scores, Lkv);
       const auto t0 = std::chrono::steady_clock::now();
       softmax_.fn(scores, Lq, Lkv, Lkv);
-      softmax_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lq, hd, Lkv, 1.0f, scores, Lkv, v + h * hd, ldkv, 0.0f,
-                  concat_.data() + h * hd, E);
+      softmax_ns_ += std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - t0)
+                         .count();
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Lq, hd, Lkv, 1.0f, scores, Lkv,
+                  v + h * hd, ldkv, 0.0f, concat_.data() + h * hd, E);
     };
 #if EDGEATTN_BENCH_TBB
     if (threads_ > 1) {
       arena_.execute([&] {
-        tbb::parallel_for(tbb::blocked_range<int>(0, H), [&](const tbb::blocked_range<int>& r) {
-          float* scores = scores_.data() + static_cast<std::size_t>(tbb::this_task_arena::current_thread_index()) * Lq * Lkv;
-          for (int h = r.begin(); h < r.end(); ++h) head(h, scores);
-        }, tbb::static_partitioner());
+        tbb::parallel_for(
+            tbb::blocked_range<int>(0, H),
+            [&](const tbb::blocked_range<int>& r) {
+              float* scores =
+                  scores_.data() +
+                  static_cast<std::size_t>(tbb::this_task_arena::current_thread_index()) * Lq * Lkv;
+              for (int h = r.begin(); h < r.end(); ++h) head(h, scores);
+            },
+            tbb::static_partitioner());
       });
     } else
 #endif
@@ -86,7 +101,8 @@ void OpenblasMha::forward(tools::StandardProblem& p) {
       for (int h = 0; h < H; ++h) head(h, scores_.data());
       openblas_set_num_threads(1);
     }
-    linear(concat_.data(), Lq, E, p.wo.data(), p.bo.data(), E, p.output.data() + static_cast<std::size_t>(b) * Lq * E);
+    linear(concat_.data(), Lq, E, p.wo.data(), p.bo.data(), E,
+           p.output.data() + static_cast<std::size_t>(b) * Lq * E);
   }
 }
 

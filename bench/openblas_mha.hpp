@@ -43,7 +43,8 @@ class OpenblasMha {
   tbb::task_arena arena_;
 #endif
   // out[rows, n] = bias + in[rows, k] · w[n, k]ᵀ on OpenBLAS's threads.
-  void linear(const float* in, int rows, int k, const float* w, const float* bias, int n, float* out);
+  void linear(const float* in, int rows, int k, const float* w, const float* bias, int n,
+              float* out);
 };
 
 }  // namespace edgeattn::bench

@@ -63,7 +63,8 @@ std::vector<PeakFma> peak_fma_variants() {
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx512f")) out.push_back({"fma512", fma512, kChains * 16 * 2});
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) out.push_back({"fma256", fma256, kChains * 8 * 2});
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    out.push_back({"fma256", fma256, kChains * 8 * 2});
 #else
   out.push_back({"fma128", fma128, kChains * 4 * 2});
 #endif

@@ -6,8 +6,8 @@
 namespace edgeattn::bench {
 
 struct PeakFma {
-  const char* name;                     // "fma512", "fma256", "fma128": the vector width in bits
-  double (*chains)(long iterations);    // runs `iterations` rounds of independent FMA chains
+  const char* name;                   // "fma512", "fma256", "fma128": the vector width in bits
+  double (*chains)(long iterations);  // runs `iterations` rounds of independent FMA chains
   double flops_per_iteration;
 };
 

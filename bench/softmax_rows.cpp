@@ -11,7 +11,8 @@
 
 namespace edgeattn::bench {
 
-void EDGEATTN_CAT(softmax_rows_, EDGEATTN_SOFTMAX_VARIANT)(float* scores, int rows, int cols, int ld) {
+void EDGEATTN_CAT(softmax_rows_, EDGEATTN_SOFTMAX_VARIANT)(float* scores, int rows, int cols,
+                                                           int ld) {
   for (int r = 0; r < rows; ++r) {
     float* row = scores + static_cast<long>(r) * ld;
 #if defined(EDGEATTN_SOFTMAX_XSIMD)

@@ -19,7 +19,8 @@ SoftmaxVariant best_softmax() {
     return {"libmvec-avx512", softmax_rows_avx512};
 #endif
 #if defined(EDGEATTN_SOFTMAX_HAVE_AVX2)
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return {"libmvec-avx2", softmax_rows_avx2};
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    return {"libmvec-avx2", softmax_rows_avx2};
 #endif
   return {"xsimd", softmax_rows_xsimd};  // arm64, armhf; x86-64 without AVX2 (SSE2)
 }

@@ -101,8 +101,8 @@ void edgeattn_attention_args_init(edgeattn_attention_args* args) {
   args->mask_sense = EDGEATTN_BOOL_ATTENDS_IF_TRUE;
 }
 
-edgeattn_status edgeattn_attention_workspace_size(const edgeattn_attention_args* args, int num_threads,
-                                                  size_t* bytes) {
+edgeattn_status edgeattn_attention_workspace_size(const edgeattn_attention_args* args,
+                                                  int num_threads, size_t* bytes) {
   if (!args) return c_error(EDGEATTN_NULL_POINTER, "args is null");
   return to_c(edgeattn::attention_workspace_size(to_cpp(*args), num_threads, bytes));
 }
@@ -218,7 +218,6 @@ int edgeattn_executor_num_threads(const edgeattn_executor* executor) {
   return executor ? executor->executor.num_threads() : 0;
 }
 
-
 // ---- KV cache and decoding
 
 void edgeattn_kv_cache_spec_init(edgeattn_kv_cache_spec* spec) {
@@ -232,7 +231,8 @@ edgeattn_status edgeattn_kv_cache_bytes(const edgeattn_kv_cache_spec* spec, size
   return to_c(edgeattn::kv_cache_bytes(to_cpp(*spec), bytes));
 }
 
-edgeattn_status edgeattn_kv_cache_create(const edgeattn_kv_cache_spec* spec, edgeattn_kv_cache** out) {
+edgeattn_status edgeattn_kv_cache_create(const edgeattn_kv_cache_spec* spec,
+                                         edgeattn_kv_cache** out) {
   if (!spec || !out) return c_error(EDGEATTN_NULL_POINTER, "spec or out is null");
   *out = nullptr;
   auto handle = std::unique_ptr<edgeattn_kv_cache>(new (std::nothrow) edgeattn_kv_cache);
@@ -244,8 +244,8 @@ edgeattn_status edgeattn_kv_cache_create(const edgeattn_kv_cache_spec* spec, edg
 
 void edgeattn_kv_cache_destroy(edgeattn_kv_cache* cache) { delete cache; }
 
-edgeattn_status edgeattn_kv_cache_append(edgeattn_kv_cache* cache, const float* k, const float* v, int n,
-                                         edgeattn_attention_layout layout) {
+edgeattn_status edgeattn_kv_cache_append(edgeattn_kv_cache* cache, const float* k, const float* v,
+                                         int n, edgeattn_attention_layout layout) {
   if (!cache) return c_error(EDGEATTN_NULL_POINTER, "cache is null");
   return to_c(cache->cache->append(k, v, n, static_cast<edgeattn::AttentionLayout>(layout)));
 }
@@ -254,7 +254,9 @@ void edgeattn_kv_cache_reset(edgeattn_kv_cache* cache) {
   if (cache) cache->cache->reset();
 }
 
-long long edgeattn_kv_cache_length(const edgeattn_kv_cache* cache) { return cache ? cache->cache->length() : 0; }
+long long edgeattn_kv_cache_length(const edgeattn_kv_cache* cache) {
+  return cache ? cache->cache->length() : 0;
+}
 
 edgeattn_status edgeattn_cached_attention_workspace_size(const edgeattn_kv_cache* cache,
                                                          const edgeattn_cached_attention_args* args,
@@ -263,25 +265,31 @@ edgeattn_status edgeattn_cached_attention_workspace_size(const edgeattn_kv_cache
   return to_c(edgeattn::attention_workspace_size(*cache->cache, to_cpp(*args), num_threads, bytes));
 }
 
-edgeattn_status edgeattn_cached_attention(const edgeattn_kv_cache* cache, const edgeattn_cached_attention_args* args,
+edgeattn_status edgeattn_cached_attention(const edgeattn_kv_cache* cache,
+                                          const edgeattn_cached_attention_args* args,
                                           void* workspace, size_t workspace_bytes,
                                           const edgeattn_executor* executor) {
-  if (!cache || !args || !executor) return c_error(EDGEATTN_NULL_POINTER, "cache, args or executor is null");
-  return to_c(edgeattn::attention(*cache->cache, to_cpp(*args), workspace, workspace_bytes, executor->executor));
+  if (!cache || !args || !executor)
+    return c_error(EDGEATTN_NULL_POINTER, "cache, args or executor is null");
+  return to_c(edgeattn::attention(*cache->cache, to_cpp(*args), workspace, workspace_bytes,
+                                  executor->executor));
 }
 
-edgeattn_status edgeattn_layer_decode_workspace_size(const edgeattn_layer* layer, const edgeattn_kv_cache* cache,
-                                                     int batch, int q_len, int num_threads, size_t* bytes) {
+edgeattn_status edgeattn_layer_decode_workspace_size(const edgeattn_layer* layer,
+                                                     const edgeattn_kv_cache* cache, int batch,
+                                                     int q_len, int num_threads, size_t* bytes) {
   if (!layer || !cache) return c_error(EDGEATTN_NULL_POINTER, "layer or cache is null");
-  return to_c(layer->layer->decode_workspace_size(*cache->cache, {batch, q_len, 0}, num_threads, bytes));
+  return to_c(
+      layer->layer->decode_workspace_size(*cache->cache, {batch, q_len, 0}, num_threads, bytes));
 }
 
 edgeattn_status edgeattn_layer_decode(const edgeattn_layer* layer, const edgeattn_run_args* args,
-                                      edgeattn_kv_cache* cache, void* workspace, size_t workspace_bytes,
-                                      const edgeattn_executor* executor) {
+                                      edgeattn_kv_cache* cache, void* workspace,
+                                      size_t workspace_bytes, const edgeattn_executor* executor) {
   if (!layer || !args || !cache || !executor)
     return c_error(EDGEATTN_NULL_POINTER, "layer, args, cache or executor is null");
-  return to_c(layer->layer->decode(to_cpp(*args), cache->cache.get(), workspace, workspace_bytes, executor->executor));
+  return to_c(layer->layer->decode(to_cpp(*args), cache->cache.get(), workspace, workspace_bytes,
+                                   executor->executor));
 }
 
 }  // extern "C"

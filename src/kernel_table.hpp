@@ -14,16 +14,16 @@
 namespace edgeattn {
 
 struct KernelTable {
-  const char* name;             // the port's spelling: "generic", "x86-avx2", ...
-  int gemm_mr, gemm_nr;         // projection register tile
-  int gemm_row_block;           // most rows per projection task (a multiple of gemm_mr)
-  int gemm_panel_block;         // NR-column panels per projection task
-  int attn_nr;                  // columns of the attention tile's Q·Kᵀ and P·V register tile
-  int attn_tq, attn_tk;         // query rows per attention task, keys per online-softmax step
+  const char* name;      // the port's spelling: "generic", "x86-avx2", ...
+  int gemm_mr, gemm_nr;  // projection register tile
+  int gemm_row_block;    // most rows per projection task (a multiple of gemm_mr)
+  int gemm_panel_block;  // NR-column panels per projection task
+  int attn_nr;           // columns of the attention tile's Q·Kᵀ and P·V register tile
+  int attn_tq, attn_tk;  // query rows per attention task, keys per online-softmax step
   // Padding the attention kernels need: Kᵀ rows hold a multiple of kt_pad_keys keys (whole
   // NR-column tiles, 64-byte aligned rows) and v_slack_floats may be read past V's last row.
   int kt_pad_keys, v_slack_floats;
-  bool (*cpu_supports)();       // can this CPU run the port?
+  bool (*cpu_supports)();  // can this CPU run the port?
   void (*pack_b)(const float* src, bool transposed, int K, int N, float* packed);
   void (*gemm_block)(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
                      const float* packed, int panel0, int panel1, int N,
@@ -102,6 +102,6 @@ constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)()
 // (port_table_<id>, the id being the folder's name with '-' as '_', set by edgeattn_port()).
 #define EDGEATTN_PORT_TABLE_FN_(id) port_table_##id
 #define EDGEATTN_PORT_TABLE_FN(id) EDGEATTN_PORT_TABLE_FN_(id)
-#define EDGEATTN_REGISTER_PORT(table)                                      \
+#define EDGEATTN_REGISTER_PORT(table)                                        \
   const ::edgeattn::KernelTable& EDGEATTN_PORT_TABLE_FN(EDGEATTN_PORT_ID)(); \
   const ::edgeattn::KernelTable& EDGEATTN_PORT_TABLE_FN(EDGEATTN_PORT_ID)() { return table; }

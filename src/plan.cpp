@@ -7,10 +7,14 @@ namespace edgeattn {
 namespace {
 const char* kind_name(PlanKind k) {
   switch (k) {
-    case PlanKind::layer_run: return "a layer run (Layer::plan)";
-    case PlanKind::layer_decode: return "a decode step (Layer::plan_decode)";
-    case PlanKind::attention: return "the attention core (plan_attention)";
-    case PlanKind::cached_attention: return "cached attention (plan_attention over a cache)";
+    case PlanKind::layer_run:
+      return "a layer run (Layer::plan)";
+    case PlanKind::layer_decode:
+      return "a decode step (Layer::plan_decode)";
+    case PlanKind::attention:
+      return "the attention core (plan_attention)";
+    case PlanKind::cached_attention:
+      return "cached attention (plan_attention over a cache)";
   }
   return "?";
 }
@@ -27,7 +31,8 @@ std::unique_ptr<PlanImpl> PlanImpl::make(PlanKind kind, const void* owner) {
 
 Status PlanImpl::check(const Plan& plan, PlanKind kind, const void* owner, const PlanImpl** out) {
   const PlanImpl* p = detail::Access::impl(plan);
-  if (!p) return Status::error(StatusCode::invalid_argument, "the plan is empty (no plan was made)");
+  if (!p)
+    return Status::error(StatusCode::invalid_argument, "the plan is empty (no plan was made)");
   if (p->kind != kind)
     return Status::error(StatusCode::invalid_argument, "the plan is for %s, not %s",
                          kind_name(p->kind), kind_name(kind));

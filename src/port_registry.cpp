@@ -71,8 +71,12 @@ void kernel_name(const KernelTable& t, KernelOp op, int head_dim, char* out, std
       name = "attend";
       std::snprintf(tile, sizeof(tile), "_%dx%d", t.attn_tq, t.attn_tk);
       break;
-    case KernelOp::exp: name = "exp"; break;
-    case KernelOp::decode: name = "decode"; break;
+    case KernelOp::exp:
+      name = "exp";
+      break;
+    case KernelOp::decode:
+      name = "decode";
+      break;
   }
   char hd[16] = "";
   if (head_dim > 0) std::snprintf(hd, sizeof(hd), "_hd%d", head_dim);
@@ -87,7 +91,8 @@ int kt_pad_keys_all() {
   std::size_t n = 0;
   const KernelTable* const* all = tables(&n);
   int pad = 1;
-  for (std::size_t i = 0; i < n; ++i) pad = pad / gcd(pad, all[i]->kt_pad_keys) * all[i]->kt_pad_keys;
+  for (std::size_t i = 0; i < n; ++i)
+    pad = pad / gcd(pad, all[i]->kt_pad_keys) * all[i]->kt_pad_keys;
   return pad;
 }
 
@@ -95,7 +100,8 @@ int v_slack_floats_all() {
   std::size_t n = 0;
   const KernelTable* const* all = tables(&n);
   int slack = 0;
-  for (std::size_t i = 0; i < n; ++i) slack = slack > all[i]->v_slack_floats ? slack : all[i]->v_slack_floats;
+  for (std::size_t i = 0; i < n; ++i)
+    slack = slack > all[i]->v_slack_floats ? slack : all[i]->v_slack_floats;
   return slack;
 }
 

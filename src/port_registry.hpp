@@ -21,8 +21,8 @@ const KernelTable* select(const char* requested, char* error, std::size_t error_
 // the port's table, so a name always says what runs; <isa> is the port's name with '_' for '-'.
 // head_dim > 0 adds _hd<D> (the case a kernel was specialised or measured for).
 enum class KernelOp { gemm, packb, attend, exp, decode };
-void kernel_name(const KernelTable& t, KernelOp op, int head_dim, char* out,
-                 std::size_t size, const char* types = "f32");
+void kernel_name(const KernelTable& t, KernelOp op, int head_dim, char* out, std::size_t size,
+                 const char* types = "f32");
 
 // Padding rules that hold for every port of the build (storage made before a port is chosen).
 int kt_pad_keys_all();

@@ -14,15 +14,24 @@ int version_patch() { return EDGEATTN_VERSION_PATCH; }
 
 const char* status_code_name(StatusCode code) {
   switch (code) {
-    case StatusCode::ok: return "ok";
-    case StatusCode::invalid_argument: return "invalid_argument";
-    case StatusCode::null_pointer: return "null_pointer";
-    case StatusCode::shape_mismatch: return "shape_mismatch";
-    case StatusCode::workspace_too_small: return "workspace_too_small";
-    case StatusCode::size_overflow: return "size_overflow";
-    case StatusCode::unsupported: return "unsupported";
-    case StatusCode::out_of_memory: return "out_of_memory";
-    case StatusCode::internal: return "internal";
+    case StatusCode::ok:
+      return "ok";
+    case StatusCode::invalid_argument:
+      return "invalid_argument";
+    case StatusCode::null_pointer:
+      return "null_pointer";
+    case StatusCode::shape_mismatch:
+      return "shape_mismatch";
+    case StatusCode::workspace_too_small:
+      return "workspace_too_small";
+    case StatusCode::size_overflow:
+      return "size_overflow";
+    case StatusCode::unsupported:
+      return "unsupported";
+    case StatusCode::out_of_memory:
+      return "out_of_memory";
+    case StatusCode::internal:
+      return "internal";
   }
   return "unknown";
 }

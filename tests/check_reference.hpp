@@ -9,7 +9,8 @@
 namespace edgeattn::test {
 
 inline void require_matches_reference(const Case& c) {
-  const reference::Result want = reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
+  const reference::Result want =
+      reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
   for (const std::string& port : runnable_ports()) {
     INFO("port " << port << ": " << c.cfg.describe());
     const LibraryResult got = run_library(c, 2, port.c_str());

@@ -42,7 +42,8 @@ CoreCase make_core_case(const std::function<int(int, int)>& pick, std::uint32_t 
   const int mask_kind = pick(0, 2);
   if (mask_kind) {
     a.mask.rank = pick(2, 4);
-    int dims4[4] = {pick(0, 1) ? a.batch : 1, pick(0, 1) ? a.q_heads : 1, pick(0, 1) ? a.q_len : 1, pick(1, T)};
+    int dims4[4] = {pick(0, 1) ? a.batch : 1, pick(0, 1) ? a.q_heads : 1, pick(0, 1) ? a.q_len : 1,
+                    pick(1, T)};
     std::size_t n = 1;
     for (int i = 0; i < a.mask.rank; ++i) {
       a.mask.dims[i] = dims4[4 - a.mask.rank + i];
@@ -91,12 +92,14 @@ std::string CoreCase::describe() const {
   std::ostringstream s;
   s << (a.layout == AttentionLayout::bsd ? "3-D" : "4-D") << " B=" << a.batch << " Hq=" << a.q_heads
     << " G=" << a.kv_heads << " Lq=" << a.q_len << " Lkv=" << a.kv_len << " past=" << a.past_len
-    << " D=" << a.head_dim << " Dv=" << a.v_head_dim << " mask=" << static_cast<int>(a.mask.type) << "/rank"
-    << a.mask.rank << "[" << a.mask.dims[0] << "," << a.mask.dims[1] << "," << a.mask.dims[2] << ","
-    << a.mask.dims[3] << "]" << (a.mask.sense == BoolMaskSense::attends_if_true ? " attends" : " blocks")
+    << " D=" << a.head_dim << " Dv=" << a.v_head_dim << " mask=" << static_cast<int>(a.mask.type)
+    << "/rank" << a.mask.rank << "[" << a.mask.dims[0] << "," << a.mask.dims[1] << ","
+    << a.mask.dims[2] << "," << a.mask.dims[3] << "]"
+    << (a.mask.sense == BoolMaskSense::attends_if_true ? " attends" : " blocks")
     << " nonpad=" << (a.nonpad_kv_seqlen ? "yes" : "no") << " causal=" << a.causal
     << " scale=" << (a.scale ? *a.scale : 0.0f) << " softcap=" << a.softcap
-    << " present=" << (a.present_key != nullptr) << " qk=" << (a.qk_out ? static_cast<int>(a.qk_mode) : -1);
+    << " present=" << (a.present_key != nullptr)
+    << " qk=" << (a.qk_out ? static_cast<int>(a.qk_mode) : -1);
   return s.str();
 }
 

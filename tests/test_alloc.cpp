@@ -123,7 +123,8 @@ int main() {
       g_allocations = 0;
       g_counting = true;
       bool ok = true;
-      for (int rep = 0; rep < 20; ++rep) ok = ok && layer->run(args, ws.data(), ws.bytes, exec).ok();
+      for (int rep = 0; rep < 20; ++rep)
+        ok = ok && layer->run(args, ws.data(), ws.bytes, exec).ok();
       // An error path must not allocate either.
       RunArgs bad = args;
       bad.shape.q_len = 1000;
@@ -199,9 +200,10 @@ int main() {
     ok = ok && !layer->decode(args, cache.get(), ws.data(), ws.bytes, exec).ok();  // full: an error
     g_counting = false;
     const long n = g_allocations.load();
-    std::printf("threads=%d decode: %ld allocations in 19 decode steps, 19 core and 19 cached calls, "
-                "1 refused step%s\n",
-                threads, n, ok ? "" : " (a call failed)");
+    std::printf(
+        "threads=%d decode: %ld allocations in 19 decode steps, 19 core and 19 cached calls, "
+        "1 refused step%s\n",
+        threads, n, ok ? "" : " (a call failed)");
     if (n != 0 || !ok) ++failures;
   }
   std::printf(failures ? "FAIL\n" : "PASS\n");

@@ -22,7 +22,8 @@ TEST_CASE("attention core matches the double reference on random configurations"
     const reference::CoreResult want = reference::attention_core(c.args);
     for (const std::string& port : test::runnable_ports()) {
       for (int threads : {1, 2}) {
-        INFO("case " << n << ": " << c.describe() << "; port " << port << ", " << threads << " threads");
+        INFO("case " << n << ": " << c.describe() << "; port " << port << ", " << threads
+                     << " threads");
         c.args.port = port.c_str();
         Executor exec(threads);
         const Status st = attention(c.args, exec);
@@ -37,7 +38,8 @@ TEST_CASE("attention core matches the double reference on random configurations"
         }
         if (c.args.qk_out) {
           m = test::compare(c.qk, want.qk, 1e-5, 1e-4);
-          INFO("qk_matmul_output mode " << static_cast<int>(c.args.qk_mode) << ": " << m.describe());
+          INFO("qk_matmul_output mode " << static_cast<int>(c.args.qk_mode) << ": "
+                                        << m.describe());
           REQUIRE(m.ok());
         }
       }
@@ -124,6 +126,7 @@ TEST_CASE("attention core rejects bad arguments with a status", "[core][errors][
   REQUIRE(attention_workspace_size(good, 1, &bytes).ok());
   test::Workspace ws(bytes + 64);
   CHECK(attention(good, ws.data(), bytes - 4, exec).code() == StatusCode::workspace_too_small);
-  CHECK(attention(good, static_cast<char*>(ws.data()) + 4, bytes, exec).code() == StatusCode::invalid_argument);
+  CHECK(attention(good, static_cast<char*>(ws.data()) + 4, bytes, exec).code() ==
+        StatusCode::invalid_argument);
   CHECK(attention(good, nullptr, bytes, exec).code() == StatusCode::null_pointer);
 }

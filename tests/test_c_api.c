@@ -9,12 +9,12 @@
 #include "edgeattn/edgeattn.h"
 
 static int failures = 0;
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    if (!(cond)) {                                                             \
       fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                     \
-    }                                                                 \
+      ++failures;                                                              \
+    }                                                                          \
   } while (0)
 
 enum { E = 4, H = 2, L = 3 };
@@ -166,8 +166,8 @@ int main(void) {
           CHECK(fabs(yc[(h * AL + i) * AD + d] - want) < 1e-5);
         }
       }
-    CHECK(memcmp(present_k, pk, AP * AD * sizeof(float)) == 0);               /* kv head 0, past */
-    CHECK(memcmp(present_k + AP * AD, k, AK * AD * sizeof(float)) == 0);      /* kv head 0, new */
+    CHECK(memcmp(present_k, pk, AP * AD * sizeof(float)) == 0);          /* kv head 0, past */
+    CHECK(memcmp(present_k + AP * AD, k, AK * AD * sizeof(float)) == 0); /* kv head 0, new */
     CHECK(memcmp(present_v + (AT + AP) * AD, v + AK * AD, AK * AD * sizeof(float)) == 0);
     aa.q_heads = 3; /* not a multiple of kv_heads */
     st = edgeattn_attention(&aa, aws, abytes, exec);
@@ -229,7 +229,9 @@ int main(void) {
   edgeattn_layer_destroy(layer);
   edgeattn_executor_destroy(exec);
   free(ws);
-  if (failures) fprintf(stderr, "%d failures\n", failures);
-  else printf("C API: all checks passed\n");
+  if (failures)
+    fprintf(stderr, "%d failures\n", failures);
+  else
+    printf("C API: all checks passed\n");
   return failures ? 1 : 0;
 }

@@ -7,9 +7,9 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <map>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -80,11 +80,15 @@ TEST_CASE("edgeattn run matches torch on the golden state dicts", "[cli][quick]"
     std::ifstream mf(d / "case.json");
     const nlohmann::json meta = nlohmann::json::parse(mf);
     std::string args = "run --weights " + (d / "weights.safetensors").string() + " --heads " +
-                       std::to_string(meta["heads"].get<int>()) + " --query " + (d / "query.npy").string();
-    if (!meta["prefix"].get<std::string>().empty()) args += " --prefix " + meta["prefix"].get<std::string>();
-    if (fs::exists(d / "key.npy")) args += " --key " + (d / "key.npy").string() + " --value " + (d / "value.npy").string();
+                       std::to_string(meta["heads"].get<int>()) + " --query " +
+                       (d / "query.npy").string();
+    if (!meta["prefix"].get<std::string>().empty())
+      args += " --prefix " + meta["prefix"].get<std::string>();
+    if (fs::exists(d / "key.npy"))
+      args += " --key " + (d / "key.npy").string() + " --value " + (d / "value.npy").string();
     if (fs::exists(d / "attn_mask.npy")) args += " --attn-mask " + (d / "attn_mask.npy").string();
-    if (fs::exists(d / "key_padding_mask.npy")) args += " --key-padding-mask " + (d / "key_padding_mask.npy").string();
+    if (fs::exists(d / "key_padding_mask.npy"))
+      args += " --key-padding-mask " + (d / "key_padding_mask.npy").string();
     if (meta["causal"].get<bool>()) args += " --causal";
     if (meta["seq_first"].get<bool>()) args += " --seq-first";
     const fs::path out = scratch_dir() / "y.npy", weights = scratch_dir() / "a.npy";
@@ -93,10 +97,12 @@ TEST_CASE("edgeattn run matches torch on the golden state dicts", "[cli][quick]"
     const CliResult r = cli(args);
     INFO("stderr: " << r.err);
     REQUIRE(r.exit_code == 0);
-    const formats::Array got = formats::read_npy(out.string()), want = formats::read_npy((d / "out.npy").string());
+    const formats::Array got = formats::read_npy(out.string()),
+                         want = formats::read_npy((d / "out.npy").string());
     REQUIRE(got.shape == want.shape);
     REQUIRE(test::compare(got.to_float(), as_double(want.to_float()), 1e-5, 1e-4).ok());
-    const formats::Array gw = formats::read_npy(weights.string()), ww = formats::read_npy((d / "attn_weights.npy").string());
+    const formats::Array gw = formats::read_npy(weights.string()),
+                         ww = formats::read_npy((d / "attn_weights.npy").string());
     REQUIRE(gw.shape == ww.shape);
     REQUIRE(test::compare(gw.to_float(), as_double(ww.to_float()), 1e-6, 1e-4).ok());
     ++cases;
@@ -116,31 +122,38 @@ TEST_CASE("edgeattn rejects malformed files with one line and exit code 2", "[cl
     return cli("run --weights " + w + " --heads 4 --query " + q + " --out " + out + " " + extra);
   };
 
-  SECTION("missing file") { require_one_line_error(run_with(weights, (dir / "nope.npy").string()), "nope.npy: cannot open"); }
+  SECTION("missing file") {
+    require_one_line_error(run_with(weights, (dir / "nope.npy").string()), "nope.npy: cannot open");
+  }
   SECTION("truncated .npy") {
     write_bytes(dir / "trunc.npy", good_npy.substr(0, good_npy.size() - 7));
-    require_one_line_error(run_with(weights, (dir / "trunc.npy").string()), "trunc.npy: truncated data");
+    require_one_line_error(run_with(weights, (dir / "trunc.npy").string()),
+                           "trunc.npy: truncated data");
   }
   SECTION("bad .npy magic") {
     write_bytes(dir / "magic.npy", "NOTNUMPY" + good_npy.substr(8));
-    require_one_line_error(run_with(weights, (dir / "magic.npy").string()), "magic.npy: not a .npy file");
+    require_one_line_error(run_with(weights, (dir / "magic.npy").string()),
+                           "magic.npy: not a .npy file");
   }
   SECTION("bad .npy header") {
     std::string bad = good_npy;
     bad.replace(bad.find("shape"), 5, "shope");
     write_bytes(dir / "header.npy", bad);
-    require_one_line_error(run_with(weights, (dir / "header.npy").string()), "header.npy: bad .npy header");
+    require_one_line_error(run_with(weights, (dir / "header.npy").string()),
+                           "header.npy: bad .npy header");
   }
   SECTION("unsupported dtype") {
     std::string bad = good_npy;
     bad.replace(bad.find("<f4"), 3, "<c8");
     write_bytes(dir / "complex.npy", bad);
-    require_one_line_error(run_with(weights, (dir / "complex.npy").string()), "complex.npy: unsupported dtype '<c8'");
+    require_one_line_error(run_with(weights, (dir / "complex.npy").string()),
+                           "complex.npy: unsupported dtype '<c8'");
   }
   SECTION("shape mismatch with the weights") {
     std::vector<float> x(2 * 3 * 10, 0.5f);
     formats::write_npy((dir / "wide.npy").string(), {2, 3, 10}, x.data());
-    require_one_line_error(run_with(weights, (dir / "wide.npy").string()), "does not match embed_dim 16");
+    require_one_line_error(run_with(weights, (dir / "wide.npy").string()),
+                           "does not match embed_dim 16");
   }
   SECTION("safetensors offsets that lie") {
     std::string bad = good_st;
@@ -148,28 +161,35 @@ TEST_CASE("edgeattn rejects malformed files with one line and exit code 2", "[cl
     REQUIRE(at != std::string::npos);
     bad.replace(bad.find('[', at) + 1, 1, "9");  // first offset now starts with 9...
     write_bytes(dir / "lying.safetensors", bad);
-    require_one_line_error(run_with((dir / "lying.safetensors").string(), query), "lying.safetensors: tensor");
+    require_one_line_error(run_with((dir / "lying.safetensors").string(), query),
+                           "lying.safetensors: tensor");
   }
   SECTION("safetensors header length past the end") {
     std::string bad = good_st;
     bad[5] = '\x7f';
     write_bytes(dir / "len.safetensors", bad);
-    require_one_line_error(run_with((dir / "len.safetensors").string(), query), "exceeds the file size");
+    require_one_line_error(run_with((dir / "len.safetensors").string(), query),
+                           "exceeds the file size");
   }
   SECTION("missing tensor name") {
-    require_one_line_error(run_with(weights, query, "--prefix model.layers.3."), "no attention weights under prefix 'model.layers.3.'");
+    require_one_line_error(run_with(weights, query, "--prefix model.layers.3."),
+                           "no attention weights under prefix 'model.layers.3.'");
   }
   SECTION("mask of the wrong shape") {
     std::vector<float> m(5 * 4, 0.0f);
     formats::write_npy((dir / "mask.npy").string(), {5, 4}, m.data());
-    require_one_line_error(run_with(weights, query, "--attn-mask " + (dir / "mask.npy").string()), "attn_mask is [5, 4]");
+    require_one_line_error(run_with(weights, query, "--attn-mask " + (dir / "mask.npy").string()),
+                           "attn_mask is [5, 4]");
   }
   SECTION("heads not dividing the width") {
-    require_one_line_error(cli("run --weights " + weights + " --heads 3 --query " + query + " --out " + out), "does not divide embed_dim 16");
+    require_one_line_error(
+        cli("run --weights " + weights + " --heads 3 --query " + query + " --out " + out),
+        "does not divide embed_dim 16");
   }
   SECTION("usage errors are exit code 2 too") {
     require_one_line_error(cli(""), "error");
-    require_one_line_error(cli("run --weights " + weights + " --query " + query + " --out " + out), "--heads");
+    require_one_line_error(cli("run --weights " + weights + " --query " + query + " --out " + out),
+                           "--heads");
     require_one_line_error(cli("info --bogus"), "bogus");
     require_one_line_error(cli("bench --shape S9"), "--shape");
     require_one_line_error(cli("bench --threads 0"), "threads");
@@ -183,14 +203,28 @@ using TensorShapes = std::vector<std::pair<std::string, std::vector<std::size_t>
 // One layer's tensors (E = 16) in each naming scheme the loader reads.
 const std::map<std::string, TensorShapes> kConventions = {
     {"torch-in_proj",
-     {{"in_proj_weight", {48, 16}}, {"in_proj_bias", {48}}, {"out_proj.weight", {16, 16}},
-      {"out_proj.bias", {16}}, {"bias_k", {1, 1, 16}}, {"bias_v", {1, 1, 16}}}},
+     {{"in_proj_weight", {48, 16}},
+      {"in_proj_bias", {48}},
+      {"out_proj.weight", {16, 16}},
+      {"out_proj.bias", {16}},
+      {"bias_k", {1, 1, 16}},
+      {"bias_v", {1, 1, 16}}}},
     {"torch-separate",
-     {{"q_proj_weight", {16, 16}}, {"k_proj_weight", {16, 16}}, {"v_proj_weight", {16, 16}},
-      {"in_proj_bias", {48}}, {"out_proj.weight", {16, 16}}, {"out_proj.bias", {16}}}},
+     {{"q_proj_weight", {16, 16}},
+      {"k_proj_weight", {16, 16}},
+      {"v_proj_weight", {16, 16}},
+      {"in_proj_bias", {48}},
+      {"out_proj.weight", {16, 16}},
+      {"out_proj.bias", {16}}}},
     {"huggingface",
-     {{"q_proj.weight", {16, 16}}, {"q_proj.bias", {16}}, {"k_proj.weight", {16, 16}}, {"k_proj.bias", {16}},
-      {"v_proj.weight", {16, 16}}, {"v_proj.bias", {16}}, {"out_proj.weight", {16, 16}}, {"out_proj.bias", {16}}}},
+     {{"q_proj.weight", {16, 16}},
+      {"q_proj.bias", {16}},
+      {"k_proj.weight", {16, 16}},
+      {"k_proj.bias", {16}},
+      {"v_proj.weight", {16, 16}},
+      {"v_proj.bias", {16}},
+      {"out_proj.weight", {16, 16}},
+      {"out_proj.bias", {16}}}},
 };
 
 void write_checkpoint(const fs::path& path, const TensorShapes& tensors) {
@@ -215,7 +249,9 @@ TEST_CASE("edgeattn run refuses every checkpoint tensor of a wrong shape", "[cli
   const fs::path dir = scratch_dir();
   const std::string out = (dir / "y.npy").string();
   const fs::path file = dir / "shapes.safetensors";
-  auto run = [&] { return cli("run --weights " + file.string() + " --heads 4 --query " + query + " --out " + out); };
+  auto run = [&] {
+    return cli("run --weights " + file.string() + " --heads 4 --query " + query + " --out " + out);
+  };
   int refused = 0;
   for (const auto& [convention, tensors] : kConventions) {
     INFO("convention " << convention);
@@ -228,7 +264,8 @@ TEST_CASE("edgeattn run refuses every checkpoint tensor of a wrong shape", "[cli
       const std::vector<std::size_t>& shape = tensors[t].second;
       // The input width of a key or value projection is the layer's kdim or vdim: a checkpoint
       // may set it (cross-attention), and then self-attention is refused.
-      const bool sets_kv_input = shape.size() == 2 && (name.rfind("k_proj", 0) == 0 || name.rfind("v_proj", 0) == 0);
+      const bool sets_kv_input =
+          shape.size() == 2 && (name.rfind("k_proj", 0) == 0 || name.rfind("v_proj", 0) == 0);
       for (std::size_t i = 0; i <= shape.size(); ++i) {
         TensorShapes bad = tensors;
         std::vector<std::size_t>& s = bad[t].second;
@@ -237,10 +274,12 @@ TEST_CASE("edgeattn run refuses every checkpoint tensor of a wrong shape", "[cli
         } else {
           s.insert(s.begin(), 1);
         }
-        INFO("tensor " << name << " with shape [" << s.size() << "-d, dimension " << i << " changed]");
+        INFO("tensor " << name << " with shape [" << s.size() << "-d, dimension " << i
+                       << " changed]");
         write_checkpoint(file, bad);
         const CliResult r = run();
-        require_one_line_error(r, sets_kv_input && i == 1 ? "kdim/vdim different from embed_dim" : "'" + name + "'");
+        require_one_line_error(
+            r, sets_kv_input && i == 1 ? "kdim/vdim different from embed_dim" : "'" + name + "'");
         REQUIRE(r.err.find(file.string()) != std::string::npos);
         ++refused;
       }
@@ -258,9 +297,11 @@ TEST_CASE("edgeattn run names the tensor, its shape and the shape expected", "[c
   TensorShapes hf = kConventions.at("huggingface");
   hf[0].second = {16, 8};
   write_checkpoint(file, hf);
-  const std::string base = "run --weights " + file.string() + " --query " + query + " --out " + (dir / "y.npy").string();
+  const std::string base =
+      "run --weights " + file.string() + " --query " + query + " --out " + (dir / "y.npy").string();
   const std::string args = base + " --heads 4";
-  require_one_line_error(cli(args), file.string() + ": tensor 'q_proj.weight' has shape [16, 8], expected [16, 16]");
+  require_one_line_error(
+      cli(args), file.string() + ": tensor 'q_proj.weight' has shape [16, 8], expected [16, 16]");
 
   TensorShapes gqa = kConventions.at("huggingface");  // 2 key/value heads of 4
   for (auto& [name, shape] : gqa)
@@ -284,16 +325,23 @@ TEST_CASE("edgeattn run reads a checkpoint from a pipe", "[cli][quick]") {
   const nlohmann::json meta = nlohmann::json::parse(mf);
   const fs::path dir = scratch_dir();
   const std::string tail = " --heads " + std::to_string(meta["heads"].get<int>()) + " --prefix " +
-                           meta["prefix"].get<std::string>() + " --query " + (d / "query.npy").string() + " --out ";
-  const std::string from_file = (dir / "from_file.npy").string(), from_pipe = (dir / "from_pipe.npy").string();
-  REQUIRE(cli("run --weights " + (d / "weights.safetensors").string() + tail + from_file).exit_code == 0);
-  const std::string cli_on_stdin = std::string(EDGEATTN_CLI) + " run --weights /dev/stdin" + tail + from_pipe;
-  const CliResult piped = shell("cat " + (d / "weights.safetensors").string() + " | " + cli_on_stdin);
+                           meta["prefix"].get<std::string>() + " --query " +
+                           (d / "query.npy").string() + " --out ";
+  const std::string from_file = (dir / "from_file.npy").string(),
+                    from_pipe = (dir / "from_pipe.npy").string();
+  REQUIRE(
+      cli("run --weights " + (d / "weights.safetensors").string() + tail + from_file).exit_code ==
+      0);
+  const std::string cli_on_stdin =
+      std::string(EDGEATTN_CLI) + " run --weights /dev/stdin" + tail + from_pipe;
+  const CliResult piped =
+      shell("cat " + (d / "weights.safetensors").string() + " | " + cli_on_stdin);
   INFO("stderr: " << piped.err);
   REQUIRE(piped.exit_code == 0);
   REQUIRE(slurp(from_file) == slurp(from_pipe));
   // A pipe that ends inside the header is refused with a message.
-  const CliResult cut = shell("head -c 100 " + (d / "weights.safetensors").string() + " | " + cli_on_stdin);
+  const CliResult cut =
+      shell("head -c 100 " + (d / "weights.safetensors").string() + " | " + cli_on_stdin);
   require_one_line_error(cut, "/dev/stdin: header length");
 }
 
@@ -305,14 +353,17 @@ TEST_CASE("edgeattn info and bench", "[cli][quick]") {
   for (const std::string& port : test::runnable_ports()) {
     const CliResult forced = cli("info --port " + port);
     REQUIRE(forced.exit_code == 0);
-    REQUIRE(forced.out.find("port in use:     " + port + " (forced by --port)") != std::string::npos);
+    REQUIRE(forced.out.find("port in use:     " + port + " (forced by --port)") !=
+            std::string::npos);
     const CliResult env = cli("info");  // the environment variable is read when no option is given
     REQUIRE(env.exit_code == 0);
   }
   {
-    const std::string cmd = "EDGEATTN_PORT=generic " + std::string(EDGEATTN_CLI) + " info > " + (scratch_dir() / "env.txt").string();
+    const std::string cmd = "EDGEATTN_PORT=generic " + std::string(EDGEATTN_CLI) + " info > " +
+                            (scratch_dir() / "env.txt").string();
     REQUIRE(std::system(cmd.c_str()) == 0);
-    REQUIRE(slurp(scratch_dir() / "env.txt").find("port in use:     generic (forced by EDGEATTN_PORT)") != std::string::npos);
+    REQUIRE(slurp(scratch_dir() / "env.txt")
+                .find("port in use:     generic (forced by EDGEATTN_PORT)") != std::string::npos);
   }
   require_one_line_error(cli("info --port mips-msa"), "unknown port 'mips-msa'");
   const fs::path json = scratch_dir() / "bench.json";
@@ -346,7 +397,8 @@ TEST_CASE("edgeattn run converts float16 and float64 inputs", "[cli][quick]") {
     std::string header = "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 5, 16), }";
     header.append(64 - (10 + header.size() + 1) % 64, ' ');
     header += '\n';
-    std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xff) + char(header.size() >> 8) + header;
+    std::string bytes = std::string("\x93NUMPY\x01\x00", 8) + char(header.size() & 0xff) +
+                        char(header.size() >> 8) + header;
     for (float x : rounded) {
       const double v = x;
       bytes.append(reinterpret_cast<const char*>(&v), 8);
@@ -356,8 +408,8 @@ TEST_CASE("edgeattn run converts float16 and float64 inputs", "[cli][quick]") {
   std::vector<std::vector<float>> outs;
   for (const char* name : {"q16.npy", "q32.npy", "q64.npy"}) {
     const std::string out = (dir / (std::string("y_") + name)).string();
-    const CliResult r = cli("run --weights " + (d / "weights.safetensors").string() + " --heads 4 --query " +
-                            (dir / name).string() + " --out " + out);
+    const CliResult r = cli("run --weights " + (d / "weights.safetensors").string() +
+                            " --heads 4 --query " + (dir / name).string() + " --out " + out);
     INFO(name << ": " << r.err);
     REQUIRE(r.exit_code == 0);
     outs.push_back(formats::read_npy(out).to_float());
@@ -376,11 +428,17 @@ TEST_CASE("edgeattn sdpa runs ONNX conformance cases", "[cli][quick]") {
                          "test_attention_4d_causal_nonpad_continued_prefill",
                          "test_attention_4d_with_past_and_present_qk_matmul_bias_4d_mask_causal"};
   const std::map<std::string, std::string> input_flag = {
-      {"Q", "--q"}, {"K", "--k"}, {"V", "--v"}, {"attn_mask", "--attn-mask"}, {"past_key", "--past-key"},
-      {"past_value", "--past-value"}, {"nonpad_kv_seqlen", "--nonpad-kv-seqlen"}};
-  const std::map<std::string, std::string> output_flag = {
-      {"Y", "--out"}, {"present_key", "--present-key"}, {"present_value", "--present-value"},
-      {"qk_matmul_output", "--qk-out"}};
+      {"Q", "--q"},
+      {"K", "--k"},
+      {"V", "--v"},
+      {"attn_mask", "--attn-mask"},
+      {"past_key", "--past-key"},
+      {"past_value", "--past-value"},
+      {"nonpad_kv_seqlen", "--nonpad-kv-seqlen"}};
+  const std::map<std::string, std::string> output_flag = {{"Y", "--out"},
+                                                          {"present_key", "--present-key"},
+                                                          {"present_value", "--present-value"},
+                                                          {"qk_matmul_output", "--qk-out"}};
   for (const char* name : cases) {
     INFO("case " << name);
     const fs::path dir = root / name;
@@ -390,15 +448,20 @@ TEST_CASE("edgeattn sdpa runs ONNX conformance cases", "[cli][quick]") {
     std::string args = "sdpa --threads 2";
     for (const auto& n : meta["onnx_inputs"])
       if (!n.get<std::string>().empty())
-        args += " " + input_flag.at(n.get<std::string>()) + " " + (dir / (n.get<std::string>() + ".npy")).string();
+        args += " " + input_flag.at(n.get<std::string>()) + " " +
+                (dir / (n.get<std::string>() + ".npy")).string();
     for (const auto& n : meta["onnx_outputs"])
       if (!n.get<std::string>().empty())
-        args += " " + output_flag.at(n.get<std::string>()) + " " + (scratch_dir() / (n.get<std::string>() + ".npy")).string();
+        args += " " + output_flag.at(n.get<std::string>()) + " " +
+                (scratch_dir() / (n.get<std::string>() + ".npy")).string();
     if (attr.value("is_causal", 0)) args += " --causal";
     if (attr.contains("scale")) args += " --scale " + std::to_string(attr["scale"].get<double>());
-    if (attr.contains("softcap")) args += " --softcap " + std::to_string(attr["softcap"].get<double>());
-    if (attr.contains("q_num_heads")) args += " --q-heads " + std::to_string(attr["q_num_heads"].get<int>());
-    if (attr.contains("kv_num_heads")) args += " --kv-heads " + std::to_string(attr["kv_num_heads"].get<int>());
+    if (attr.contains("softcap"))
+      args += " --softcap " + std::to_string(attr["softcap"].get<double>());
+    if (attr.contains("q_num_heads"))
+      args += " --q-heads " + std::to_string(attr["q_num_heads"].get<int>());
+    if (attr.contains("kv_num_heads"))
+      args += " --kv-heads " + std::to_string(attr["kv_num_heads"].get<int>());
     if (attr.contains("qk_matmul_output_mode"))
       args += " --qk-mode " + std::to_string(attr["qk_matmul_output_mode"].get<int>());
     const CliResult r = cli(args);
@@ -427,31 +490,38 @@ TEST_CASE("edgeattn sdpa runs ONNX conformance cases", "[cli][quick]") {
 }
 
 TEST_CASE("edgeattn sdpa rejects bad combinations with one line and exit code 2", "[cli][quick]") {
-  const fs::path c = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention" / "test_attention_4d_gqa_with_past_and_present";
-  const std::string qkv = " --q " + (c / "Q.npy").string() + " --k " + (c / "K.npy").string() + " --v " +
-                          (c / "V.npy").string() + " --out " + (scratch_dir() / "y.npy").string();
+  const fs::path c = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention" /
+                     "test_attention_4d_gqa_with_past_and_present";
+  const std::string qkv = " --q " + (c / "Q.npy").string() + " --k " + (c / "K.npy").string() +
+                          " --v " + (c / "V.npy").string() + " --out " +
+                          (scratch_dir() / "y.npy").string();
   const std::string pk = " --past-key " + (c / "past_key.npy").string();
   const std::string pv = " --past-value " + (c / "past_value.npy").string();
   require_one_line_error(cli("sdpa" + qkv + pk), "--past-key and --past-value go together");
   require_one_line_error(cli("sdpa" + qkv + " --qk-mode 2"), "--qk-mode needs --qk-out");
   require_one_line_error(cli("sdpa" + qkv + " --qk-out x.npy --qk-mode 4"), "--qk-mode");
-  require_one_line_error(cli("sdpa" + qkv + " --present-key x.npy"), "--present-key and --present-value");
-  require_one_line_error(cli("sdpa" + qkv + pk + pv + " --nonpad-kv-seqlen " + (c / "Q.npy").string()),
-                         "not with --past-key");
+  require_one_line_error(cli("sdpa" + qkv + " --present-key x.npy"),
+                         "--present-key and --present-value");
+  require_one_line_error(
+      cli("sdpa" + qkv + pk + pv + " --nonpad-kv-seqlen " + (c / "Q.npy").string()),
+      "not with --past-key");
   require_one_line_error(cli("sdpa" + qkv + " --softcap -1"), "--softcap");
   require_one_line_error(cli("sdpa" + qkv + " --scale inf"), "scale must be finite");
   require_one_line_error(cli("sdpa" + qkv + " --q-heads 4"), "--q-heads says 4");
   // K of the wrong head size, a mask wider than the keys, 3-D inputs without head counts.
-  require_one_line_error(cli("sdpa --q " + (c / "Q.npy").string() + " --k " + (c / "past_key.npy").string() + " --v " +
-                             (c / "V.npy").string() + " --out y.npy"),
-                         "V has shape");
-  const fs::path wide = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention" / "test_attention_4d_with_past_and_present_qk_matmul_bias";
+  require_one_line_error(
+      cli("sdpa --q " + (c / "Q.npy").string() + " --k " + (c / "past_key.npy").string() + " --v " +
+          (c / "V.npy").string() + " --out y.npy"),
+      "V has shape");
+  const fs::path wide = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention" /
+                        "test_attention_4d_with_past_and_present_qk_matmul_bias";
   require_one_line_error(cli("sdpa" + qkv + " --attn-mask " + (wide / "attn_mask.npy").string()),
                          "attn_mask's last dimension");
   const fs::path c3 = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention" / "test_attention_3d";
-  require_one_line_error(cli("sdpa --q " + (c3 / "Q.npy").string() + " --k " + (c3 / "K.npy").string() + " --v " +
-                             (c3 / "V.npy").string() + " --out y.npy"),
-                         "q_num_heads");
+  require_one_line_error(
+      cli("sdpa --q " + (c3 / "Q.npy").string() + " --k " + (c3 / "K.npy").string() + " --v " +
+          (c3 / "V.npy").string() + " --out y.npy"),
+      "q_num_heads");
 }
 
 TEST_CASE("edgeattn decode prints per-token latency and bandwidth", "[cli][quick]") {

@@ -150,7 +150,7 @@ TEST_CASE("run rejects bad arguments and leaves the output untouched", "[errors]
                 "needs");
   require_error(layer->run(good, static_cast<char*>(ws.data()) + 4, bytes, exec),
                 StatusCode::invalid_argument, "aligned");
-  Executor more(4);  // more threads need more per-slot scratch than was planned
+  Executor more(4);               // more threads need more per-slot scratch than was planned
   if (more.num_threads() == 4) {  // not in serial-executor builds, where every executor has 1
     std::size_t bytes4 = 0;
     REQUIRE(layer->workspace_size({2, 5, 6}, 4, &bytes4).ok());  // planned for 4 threads

@@ -49,8 +49,9 @@ TEST_CASE("vectorised exp: relative error within 5e-7 on the softmax's range", "
     }
     INFO("max relative error " << worst << " at x = " << at);
     REQUIRE(worst <= 5e-7);
-    float special[8] = {-std::numeric_limits<float>::infinity(), 0.0f, -0.0f, -100.0f, -1e30f, -1e-30f, -88.0f,
-                        std::numeric_limits<float>::quiet_NaN()};
+    float special[8] = {
+        -std::numeric_limits<float>::infinity(), 0.0f, -0.0f, -100.0f, -1e30f, -1e-30f, -88.0f,
+        std::numeric_limits<float>::quiet_NaN()};
     float out[8];
     k->vexp(special, out, 8);
     REQUIRE(out[0] == 0.0f);
@@ -66,7 +67,8 @@ TEST_CASE("vectorised exp: relative error within 5e-7 on the softmax's range", "
   }
 }
 
-TEST_CASE("weight packing: both source layouts give the same panels, zero-padded", "[kernels][quick]") {
+TEST_CASE("weight packing: both source layouts give the same panels, zero-padded",
+          "[kernels][quick]") {
   std::mt19937 rng(11);
   std::uniform_real_distribution<float> d(-1.0f, 1.0f);
   for (const KernelTable* k : runnable_tables()) {
@@ -103,7 +105,8 @@ TEST_CASE("GEMM driver matches a naive loop on every partial tile", "[kernels][q
           if (rows < 1) continue;
           INFO("port " << k->name << " rows " << rows << " N " << N << " K " << K);
           const int lda = K + 3;  // a prime-ish stride, not the row length
-          std::vector<float> a(static_cast<std::size_t>(rows) * lda), w(static_cast<std::size_t>(N) * K), bias(N);
+          std::vector<float> a(static_cast<std::size_t>(rows) * lda),
+              w(static_cast<std::size_t>(N) * K), bias(N);
           for (float& v : a) v = d(rng);
           for (float& v : w) v = d(rng);
           for (float& v : bias) v = d(rng);
@@ -113,7 +116,8 @@ TEST_CASE("GEMM driver matches a naive loop on every partial tile", "[kernels][q
           const kernels::OutputMap map{c.data(), N, 1, N, 0, bias.data(), 0.5f};
           const int panels = (N + k->gemm_nr - 1) / k->gemm_nr;
           for (int r0 = 0; r0 < rows; r0 += k->gemm_row_block)
-            k->gemm_block(a.data(), lda, r0, std::min(k->gemm_row_block, rows - r0), K, packed.data(), 0, panels, N, map);
+            k->gemm_block(a.data(), lda, r0, std::min(k->gemm_row_block, rows - r0), K,
+                          packed.data(), 0, panels, N, map);
           // The one-row variant (decode steps) computes the last row again, in place.
           std::fill(c.begin() + static_cast<std::ptrdiff_t>(rows - 1) * N, c.end(), -7.0f);
           k->gemm_block_1row(a.data(), lda, rows - 1, 1, K, packed.data(), 0, panels, N, map);
@@ -123,7 +127,8 @@ TEST_CASE("GEMM driver matches a naive loop on every partial tile", "[kernels][q
               for (int kk = 0; kk < K; ++kk) want += double(a[r * lda + kk]) * w[n * K + kk];
               want *= 0.5;
               INFO("at row " << r << " col " << n);
-              REQUIRE(std::abs(c[r * N + n] - want) <= 1e-5 * std::sqrt(double(K)) * (1 + std::abs(want)));
+              REQUIRE(std::abs(c[r * N + n] - want) <=
+                      1e-5 * std::sqrt(double(K)) * (1 + std::abs(want)));
             }
         }
       }

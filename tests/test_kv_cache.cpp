@@ -18,15 +18,16 @@ using namespace edgeattn;
 
 namespace {
 
-std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
+std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float lo = -1.0f,
+                                 float hi = 1.0f) {
   std::uniform_real_distribution<float> d(lo, hi);
   std::vector<float> v(n);
   for (float& x : v) x = d(rng);
   return v;
 }
 
-std::unique_ptr<KvCache> make_cache(int batch, int kv_heads, int head_dim, int capacity, int window = 0,
-                                    int v_head_dim = 0) {
+std::unique_ptr<KvCache> make_cache(int batch, int kv_heads, int head_dim, int capacity,
+                                    int window = 0, int v_head_dim = 0) {
   KvCacheSpec spec;
   spec.batch = batch;
   spec.kv_heads = kv_heads;
@@ -42,8 +43,8 @@ std::unique_ptr<KvCache> make_cache(int batch, int kv_heads, int head_dim, int c
 }
 
 // Runs Layer::decode on rows [t0, t0 + n) of a batch-first [batch, T, E] sequence.
-std::vector<float> decode_block(const Layer& layer, KvCache& cache, const std::vector<float>& x, int batch, int T,
-                                int t0, int n, const Executor& exec) {
+std::vector<float> decode_block(const Layer& layer, KvCache& cache, const std::vector<float>& x,
+                                int batch, int T, int t0, int n, const Executor& exec) {
   const int E = layer.embed_dim();
   std::vector<float> in(static_cast<std::size_t>(batch) * n * E), out(in.size());
   for (int b = 0; b < batch; ++b)
@@ -94,20 +95,22 @@ TEST_CASE("decode steps equal full causal attention over the whole sequence", "[
 
       auto cache = make_cache(2, sh.G, sh.E / sh.H, sh.T);
       const int E = sh.E;
-      const std::vector<float> prompt = decode_block(*layer, *cache, c.query, 2, sh.T, 0, sh.prompt, exec);
+      const std::vector<float> prompt =
+          decode_block(*layer, *cache, c.query, 2, sh.T, 0, sh.prompt, exec);
       for (int b = 0; b < 2; ++b) {
-        const test::Comparison m = test::compare(prompt.data() + static_cast<std::size_t>(b) * sh.prompt * E,
-                                                 full.output.data() + static_cast<std::size_t>(b) * sh.T * E,
-                                                 static_cast<std::size_t>(sh.prompt) * E, 2e-5, 1e-4);
+        const test::Comparison m =
+            test::compare(prompt.data() + static_cast<std::size_t>(b) * sh.prompt * E,
+                          full.output.data() + static_cast<std::size_t>(b) * sh.T * E,
+                          static_cast<std::size_t>(sh.prompt) * E, 2e-5, 1e-4);
         INFO("prompt, batch " << b << ": " << m.describe());
         CHECK(m.ok());
       }
       for (int t = sh.prompt; t < sh.T; ++t) {
         const std::vector<float> step = decode_block(*layer, *cache, c.query, 2, sh.T, t, 1, exec);
         for (int b = 0; b < 2; ++b) {
-          const test::Comparison m = test::compare(step.data() + static_cast<std::size_t>(b) * E,
-                                                   full.output.data() + (static_cast<std::size_t>(b) * sh.T + t) * E,
-                                                   E, 2e-5, 1e-4);
+          const test::Comparison m = test::compare(
+              step.data() + static_cast<std::size_t>(b) * E,
+              full.output.data() + (static_cast<std::size_t>(b) * sh.T + t) * E, E, 2e-5, 1e-4);
           INFO("step " << t << ", batch " << b << ": " << m.describe());
           REQUIRE(m.ok());
         }
@@ -138,7 +141,8 @@ TEST_CASE("the decode step is bitwise the same for 1, 2, 3 and 8 threads", "[kv_
   }
 }
 
-TEST_CASE("the core API over a cache equals the core API with past and new keys", "[kv_cache][quick]") {
+TEST_CASE("the core API over a cache equals the core API with past and new keys",
+          "[kv_cache][quick]") {
   std::mt19937 rng(5);
   const int B = 2, Hq = 6, G = 2, D = 16, Dv = 8, T = 300;
   for (AttentionLayout layout : {AttentionLayout::bhsd, AttentionLayout::bsd}) {
@@ -186,7 +190,8 @@ TEST_CASE("the core API over a cache equals the core API with past and new keys"
         a.past_value = t ? all_v.data() : nullptr;
         a.causal = true;
         a.y = want.data();
-        std::vector<float> pk(static_cast<std::size_t>(B) * G * (t + n) * D), pv(static_cast<std::size_t>(B) * G * (t + n) * Dv);
+        std::vector<float> pk(static_cast<std::size_t>(B) * G * (t + n) * D),
+            pv(static_cast<std::size_t>(B) * G * (t + n) * Dv);
         a.present_key = pk.data();
         a.present_value = pv.data();
         REQUIRE(attention(a, exec).ok());
@@ -211,7 +216,8 @@ TEST_CASE("a sliding-window cache equals a banded causal mask", "[kv_cache][quic
   auto slice = [&](const std::vector<float>& x, int heads, int t0, int n) {
     std::vector<float> out(static_cast<std::size_t>(B) * heads * n * D);
     for (int h = 0; h < B * heads; ++h)
-      std::copy(x.begin() + (static_cast<std::size_t>(h) * T + t0) * D, x.begin() + (static_cast<std::size_t>(h) * T + t0 + n) * D,
+      std::copy(x.begin() + (static_cast<std::size_t>(h) * T + t0) * D,
+                x.begin() + (static_cast<std::size_t>(h) * T + t0 + n) * D,
                 out.begin() + static_cast<std::size_t>(h) * n * D);
     return out;
   };
@@ -223,7 +229,8 @@ TEST_CASE("a sliding-window cache equals a banded causal mask", "[kv_cache][quic
     const int blocks[] = {3, 1, 4, 1, 1, 2, 4, 4, 4, 1, 3, 4, 4, 4, 4, 4, 4, 4, 4};
     for (int n : blocks) {
       if (t + n > T) break;
-      const std::vector<float> kb = slice(k, G, t, n), vb = slice(v, G, t, n), qb = slice(q, Hq, t, n);
+      const std::vector<float> kb = slice(k, G, t, n), vb = slice(v, G, t, n),
+                               qb = slice(q, Hq, t, n);
       REQUIRE(cache->append(kb.data(), vb.data(), n).ok());
       CachedAttentionArgs ca;
       ca.q_heads = Hq;

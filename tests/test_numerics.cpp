@@ -27,7 +27,8 @@ TEST_CASE("logits of +-1e30 and -inf masks", "[numerics][quick]") {
   for (float& m : c.attn_mask_f) m = values[rng() % 5];
   require_matches_reference(c);
   // Rows dominated by one +1e30 logit put all their weight on that key.
-  for (std::size_t i = 0; i < c.attn_mask_f.size(); ++i) c.attn_mask_f[i] = i % cfg.kv_len == 7 ? 1e30f : -1e30f;
+  for (std::size_t i = 0; i < c.attn_mask_f.size(); ++i)
+    c.attn_mask_f[i] = i % cfg.kv_len == 7 ? 1e30f : -1e30f;
   require_matches_reference(c);
 }
 
@@ -81,8 +82,10 @@ TEST_CASE("NaN stays in what depends on it", "[numerics][quick]") {
       for (int i = 0; i < cfg.q_len; ++i)
         for (std::size_t f = 0; f < row; ++f) {
           const std::size_t at = (static_cast<std::size_t>(b) * cfg.q_len + i) * row + f;
-          if (b == 0 && i == 9) REQUIRE(std::isnan(rq.output[at]));
-          else REQUIRE(rq.output[at] == base.output[at]);
+          if (b == 0 && i == 9)
+            REQUIRE(std::isnan(rq.output[at]));
+          else
+            REQUIRE(rq.output[at] == base.output[at]);
         }
     Case v_nan = clean;
     v_nan.value[(1 * cfg.kv_len + 33) * row + 0] = std::numeric_limits<float>::quiet_NaN();
@@ -94,7 +97,8 @@ TEST_CASE("NaN stays in what depends on it", "[numerics][quick]") {
   }
 }
 
-TEST_CASE("denormal inputs: IEEE on every port but arm-neon32, which flushes", "[numerics][quick]") {
+TEST_CASE("denormal inputs: IEEE on every port but arm-neon32, which flushes",
+          "[numerics][quick]") {
   // edgeattn sets no flush-to-zero mode. On x86-64 (x86-avx2, x86-sse2, generic) and AArch64
   // (arm-neon64) denormals are IEEE; a caller who wants FTZ/DAZ sets it in the thread that
   // creates the Executor (oneTBB's arenas take that thread's floating-point settings). ARMv7
@@ -106,7 +110,8 @@ TEST_CASE("denormal inputs: IEEE on every port but arm-neon32, which flushes", "
   cfg.q_bias = cfg.k_bias = cfg.v_bias = cfg.out_bias = false;
   Case c = make_case(cfg, 70);
   for (float& x : c.query) x *= 1e-38f;  // mostly below FLT_MIN
-  const reference::Result want = reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
+  const reference::Result want =
+      reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
   for (const std::string& port : runnable_ports()) {
     INFO("port " << port);
     const LibraryResult got = run_library(c, 1, port.c_str());
@@ -143,7 +148,8 @@ TEST_CASE("kv_len of 65 536 runs within a workspace linear in kv_len", "[numeric
   require_matches_reference(c);
 }
 
-TEST_CASE("run rejects sizes whose products overflow without touching memory", "[numerics][quick]") {
+TEST_CASE("run rejects sizes whose products overflow without touching memory",
+          "[numerics][quick]") {
   CaseConfig cfg;
   cfg.embed_dim = 64;
   cfg.num_heads = 16;

@@ -28,7 +28,8 @@ namespace {
 const fs::path kRoot = fs::path(EDGEATTN_TEST_DATA) / "onnx-attention";
 constexpr const char* kPrefix = "ONNX Attention conformance: ";
 
-void compare(const formats::SdpaTensor& got, const formats::Array& want, bool half, const std::string& what) {
+void compare(const formats::SdpaTensor& got, const formats::Array& want, bool half,
+             const std::string& what) {
   INFO(what);
   REQUIRE(got.shape == want.shape);
   const std::vector<float> w = want.to_float();
@@ -37,7 +38,8 @@ void compare(const formats::SdpaTensor& got, const formats::Array& want, bool ha
   double worst = 0.0;
   std::size_t worst_at = 0;
   for (std::size_t i = 0; i < w.size(); ++i) {
-    const double g = half ? formats::half_to_float(formats::float_to_half(got.data[i])) : got.data[i];
+    const double g =
+        half ? formats::half_to_float(formats::float_to_half(got.data[i])) : got.data[i];
     const double e = w[i];
     if (std::isnan(e) || std::isnan(g)) {
       INFO("element " << i << ": got " << g << ", want " << e);
@@ -60,13 +62,16 @@ void compare(const formats::SdpaTensor& got, const formats::Array& want, bool ha
 }
 
 void run_case() {
-  const std::string name = Catch::getResultCapture().getCurrentTestName().substr(std::string(kPrefix).size());
+  const std::string name =
+      Catch::getResultCapture().getCurrentTestName().substr(std::string(kPrefix).size());
   const fs::path dir = kRoot / name;
   std::ifstream meta_file(dir / "case.json");
   REQUIRE(meta_file);
   const nlohmann::json meta = nlohmann::json::parse(meta_file);
   const nlohmann::json& attr = meta["attributes"];
-  auto load = [&](const std::string& n) { return formats::read_npy((dir / (n + ".npy")).string()); };
+  auto load = [&](const std::string& n) {
+    return formats::read_npy((dir / (n + ".npy")).string());
+  };
 
   formats::SdpaInputs in;
   in.q = load("Q");

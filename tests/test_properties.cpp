@@ -83,7 +83,8 @@ TEST_CASE("adding a constant to all logits of a row changes nothing", "[property
   const LibraryResult before = run_library(c, 1);
   Case shifted = c;
   for (int i = 0; i < cfg.q_len; ++i)
-    for (int j = 0; j < cfg.kv_len; ++j) shifted.attn_mask_f[std::size_t(i) * cfg.kv_len + j] += 7.5f * (i + 1);
+    for (int j = 0; j < cfg.kv_len; ++j)
+      shifted.attn_mask_f[std::size_t(i) * cfg.kv_len + j] += 7.5f * (i + 1);
   const LibraryResult after = run_library(shifted, 1);
   REQUIRE(before.status.ok());
   REQUIRE(after.status.ok());

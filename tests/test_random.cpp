@@ -21,7 +21,8 @@ TEST_CASE("random configurations match the double reference", "[reference][full]
     const Case c = make_case(cfg, seed);
     const int threads = 1 + n % 3;
     INFO("case " << n << " seed " << seed << " threads " << threads << ": " << cfg.describe());
-    const reference::Result want = reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
+    const reference::Result want =
+        reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
     for (const std::string& port : runnable_ports()) {
       INFO("port " << port);
       const LibraryResult got = run_library(c, threads, port.c_str());
@@ -30,7 +31,8 @@ TEST_CASE("random configurations match the double reference", "[reference][full]
       INFO("output: " << out.describe());
       REQUIRE(out.ok());
       if (cfg.weights != AttnWeightsOutput::none) {
-        const auto& w = cfg.weights == AttnWeightsOutput::averaged ? want.weights_avg : want.weights_head;
+        const auto& w =
+            cfg.weights == AttnWeightsOutput::averaged ? want.weights_avg : want.weights_head;
         const Comparison cw = compare(got.weights, w, 1e-5, 1e-4);
         INFO("weights: " << cw.describe());
         REQUIRE(cw.ok());

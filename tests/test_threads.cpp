@@ -30,7 +30,8 @@ TEST_CASE("results are bitwise identical for 1, 2, 3 and 8 threads", "[threads][
   }
 }
 
-TEST_CASE("one layer run from 8 threads at once equals sequential runs", "[threads][concurrency][quick]") {
+TEST_CASE("one layer run from 8 threads at once equals sequential runs",
+          "[threads][concurrency][quick]") {
   const Case c = make_case(three_head_config(), 78);
   std::unique_ptr<Layer> layer;
   REQUIRE(Layer::create(c.spec(), &layer).ok());
@@ -49,4 +50,3 @@ TEST_CASE("one layer run from 8 threads at once equals sequential runs", "[threa
   for (auto& t : threads) t.join();
   REQUIRE(mismatches == 0);
 }
-

@@ -44,14 +44,18 @@ TEST_CASE("no more threads work for a run than the executor allows", "[threads][
     class Observer : public tbb::task_scheduler_observer {
      public:
       Observer(tbb::task_arena& a, std::atomic<int>& cur, std::atomic<int>& pk)
-          : tbb::task_scheduler_observer(a), cur_(cur), peak_(pk) { observe(true); }
+          : tbb::task_scheduler_observer(a), cur_(cur), peak_(pk) {
+        observe(true);
+      }
       ~Observer() override { observe(false); }
       void on_scheduler_entry(bool) override {
         const int now = ++cur_;
         int p = peak_.load();
-        while (now > p && !peak_.compare_exchange_weak(p, now)) {}
+        while (now > p && !peak_.compare_exchange_weak(p, now)) {
+        }
       }
       void on_scheduler_exit(bool) override { --cur_; }
+
      private:
       std::atomic<int>& cur_;
       std::atomic<int>& peak_;

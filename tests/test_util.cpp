@@ -14,7 +14,8 @@ const char* name(MaskType t) {
 }
 const char* name(SequenceLayout l) {
   return l == SequenceLayout::batch_first ? "batch_first"
-         : l == SequenceLayout::seq_first ? "seq_first" : "unbatched";
+         : l == SequenceLayout::seq_first ? "seq_first"
+                                          : "unbatched";
 }
 
 std::vector<float> uniform(std::mt19937& rng, std::size_t n, float lo, float hi) {
@@ -31,10 +32,12 @@ std::string CaseConfig::describe() const {
   s << "E=" << embed_dim << " H=" << num_heads << " G=" << (num_kv_heads ? num_kv_heads : num_heads)
     << " hd=" << embed_dim / num_heads << " kdim=" << kdim << " vdim=" << vdim
     << " layout=" << name(layout) << " B=" << batch << " Lq=" << q_len << " Lkv=" << kv_len
-    << " cross=" << cross << " weights=" << (weight_layout == WeightLayout::out_in ? "out_in" : "in_out")
+    << " cross=" << cross
+    << " weights=" << (weight_layout == WeightLayout::out_in ? "out_in" : "in_out")
     << " bias(q,k,v,o,kv)=" << q_bias << k_bias << v_bias << out_bias << bias_kv
     << " scale=" << (scale ? std::to_string(*scale) : "default") << " attn_mask=" << name(attn_mask)
-    << "/rank" << attn_mask_rank << "/" << (attn_mask_sense == BoolMaskSense::blocks_if_true ? "blocks" : "attends")
+    << "/rank" << attn_mask_rank << "/"
+    << (attn_mask_sense == BoolMaskSense::blocks_if_true ? "blocks" : "attends")
     << " kpm=" << name(key_padding_mask) << " causal=" << causal
     << " weights_out=" << static_cast<int>(weights);
   return s.str();
@@ -54,7 +57,8 @@ CaseConfig random_config(std::mt19937& rng) {
   auto coin = [&](double p) { return std::bernoulli_distribution(p)(rng); };
   CaseConfig c;
   // head_dim 1..128, odd ones included; keep E moderate so the double reference stays quick.
-  static const int head_dims[] = {1, 2, 3, 5, 7, 8, 13, 16, 17, 31, 32, 33, 48, 64, 65, 80, 96, 127, 128};
+  static const int head_dims[] = {1,  2,  3,  5,  7,  8,  13, 16,  17, 31,
+                                  32, 33, 48, 64, 65, 80, 96, 127, 128};
   const int hd = head_dims[pick(0, static_cast<int>(std::size(head_dims)) - 1)];
   const int max_heads = std::max(1, std::min(6, 256 / hd));
   c.num_heads = pick(1, max_heads);
@@ -103,8 +107,10 @@ Case make_case(const CaseConfig& cfg, std::uint32_t seed) {
   // Weights scaled like PyTorch's default init, so logits stay O(1) and softmax is not flat.
   const float se = 1.0f / std::sqrt(static_cast<float>(E));
   c.wq = uniform(rng, static_cast<std::size_t>(E) * E, -2 * se, 2 * se);
-  c.wk = uniform(rng, static_cast<std::size_t>(Wkv) * kdim, -2.0f / std::sqrt(float(kdim)), 2.0f / std::sqrt(float(kdim)));
-  c.wv = uniform(rng, static_cast<std::size_t>(Wkv) * vdim, -1.0f / std::sqrt(float(vdim)), 1.0f / std::sqrt(float(vdim)));
+  c.wk = uniform(rng, static_cast<std::size_t>(Wkv) * kdim, -2.0f / std::sqrt(float(kdim)),
+                 2.0f / std::sqrt(float(kdim)));
+  c.wv = uniform(rng, static_cast<std::size_t>(Wkv) * vdim, -1.0f / std::sqrt(float(vdim)),
+                 1.0f / std::sqrt(float(vdim)));
   c.wo = uniform(rng, static_cast<std::size_t>(E) * E, -se, se);
   if (cfg.q_bias) c.bq = uniform(rng, E, -0.5f, 0.5f);
   if (cfg.k_bias) c.bk = uniform(rng, Wkv, -0.5f, 0.5f);
@@ -129,7 +135,8 @@ Case make_case(const CaseConfig& cfg, std::uint32_t seed) {
     for (float& m : c.attn_mask_f) m = neg_inf(rng) ? -inf : addend(rng);
   } else if (cfg.attn_mask == MaskType::boolean) {
     c.attn_mask_b.resize(mask_n);
-    for (auto& m : c.attn_mask_b) m = blocked(rng) == (cfg.attn_mask_sense == BoolMaskSense::blocks_if_true);
+    for (auto& m : c.attn_mask_b)
+      m = blocked(rng) == (cfg.attn_mask_sense == BoolMaskSense::blocks_if_true);
   }
   if (cfg.key_padding_mask == MaskType::additive) {
     c.kpm_f.resize(B * Lkv);
@@ -151,8 +158,8 @@ LayerSpec Case::spec() const {
   s.kdim = cfg.kdim;
   s.vdim = cfg.vdim;
   s.weight_layout = cfg.weight_layout;
-  s.weights = {ptr(wq), ptr(wk), ptr(wv), ptr(wo), ptr(bq), ptr(bk), ptr(bv), ptr(bo),
-               ptr(bias_k), ptr(bias_v)};
+  s.weights = {ptr(wq), ptr(wk), ptr(wv), ptr(wo),     ptr(bq),
+               ptr(bk), ptr(bv), ptr(bo), ptr(bias_k), ptr(bias_v)};
   s.scale = cfg.scale;
   return s;
 }
@@ -165,8 +172,9 @@ RunArgs Case::args(float* output, float* weights) const {
   a.key = ptr(key);
   a.value = ptr(value);
   a.attn_mask.type = cfg.attn_mask;
-  a.attn_mask.data = cfg.attn_mask == MaskType::additive ? static_cast<const void*>(attn_mask_f.data())
-                                                         : static_cast<const void*>(attn_mask_b.data());
+  a.attn_mask.data = cfg.attn_mask == MaskType::additive
+                         ? static_cast<const void*>(attn_mask_f.data())
+                         : static_cast<const void*>(attn_mask_b.data());
   a.attn_mask.rank = cfg.attn_mask_rank;
   if (cfg.attn_mask_rank == 2) {
     a.attn_mask.dims[0] = cfg.q_len;
@@ -178,8 +186,9 @@ RunArgs Case::args(float* output, float* weights) const {
   }
   a.attn_mask.sense = cfg.attn_mask_sense;
   a.key_padding_mask.type = cfg.key_padding_mask;
-  a.key_padding_mask.data = cfg.key_padding_mask == MaskType::additive ? static_cast<const void*>(kpm_f.data())
-                                                                       : static_cast<const void*>(kpm_b.data());
+  a.key_padding_mask.data = cfg.key_padding_mask == MaskType::additive
+                                ? static_cast<const void*>(kpm_f.data())
+                                : static_cast<const void*>(kpm_b.data());
   a.key_padding_mask.dims[0] = cfg.batch;
   a.key_padding_mask.dims[1] = cfg.kv_len;
   a.key_padding_mask.sense = cfg.kpm_sense;
@@ -195,20 +204,23 @@ std::size_t Case::output_size() const {
 }
 std::size_t Case::weights_size() const {
   const std::size_t per = static_cast<std::size_t>(cfg.batch) * cfg.q_len * kv_total();
-  return cfg.weights == AttnWeightsOutput::per_head ? per * cfg.num_heads
-         : cfg.weights == AttnWeightsOutput::averaged ? per : 0;
+  return cfg.weights == AttnWeightsOutput::per_head   ? per * cfg.num_heads
+         : cfg.weights == AttnWeightsOutput::averaged ? per
+                                                      : 0;
 }
 
 Workspace::Workspace(std::size_t n)
     : bytes(n),
-      ptr(static_cast<unsigned char*>(std::aligned_alloc(kWorkspaceAlignment,
-                                                         (n + kWorkspaceAlignment) / kWorkspaceAlignment * kWorkspaceAlignment)),
+      ptr(static_cast<unsigned char*>(std::aligned_alloc(
+              kWorkspaceAlignment,
+              (n + kWorkspaceAlignment) / kWorkspaceAlignment * kWorkspaceAlignment)),
           std::free) {}
 
 LibraryResult run_layer(const Layer& layer, const Case& c, const Executor& exec) {
   LibraryResult r;
   std::size_t bytes = 0;
-  r.status = layer.workspace_size({c.cfg.batch, c.cfg.q_len, c.cfg.kv_len}, exec.num_threads(), &bytes);
+  r.status =
+      layer.workspace_size({c.cfg.batch, c.cfg.q_len, c.cfg.kv_len}, exec.num_threads(), &bytes);
   if (!r.status) return r;
   Workspace ws(bytes);
   r.output.assign(c.output_size(), std::numeric_limits<float>::quiet_NaN());
@@ -242,7 +254,8 @@ Comparison compare_n(const float* got, const Want* want, std::size_t n, double a
   Comparison c;
   for (std::size_t i = 0; i < n; ++i) {
     const double g = got[i], w = want[i];
-    if (g == w) continue;  // equal values pass: -inf scores of masked keys, exact copies at tolerance 0
+    if (g == w)
+      continue;  // equal values pass: -inf scores of masked keys, exact copies at tolerance 0
     const double err = std::abs(g - w) / (atol + rtol * std::abs(w));
     const double e = std::isnan(err) ? std::numeric_limits<double>::infinity() : err;
     if (e > c.worst) {
@@ -272,8 +285,8 @@ Comparison compare(const float* got, const float* want, std::size_t n, double at
 
 std::string Comparison::describe() const {
   std::ostringstream s;
-  s << "worst scaled error " << worst << " at flat index " << index << ": got " << got
-    << ", want " << want;
+  s << "worst scaled error " << worst << " at flat index " << index << ": got " << got << ", want "
+    << want;
   return s.str();
 }
 

@@ -70,20 +70,20 @@ typedef enum edgeattn_attn_weights_output {
 
 typedef struct edgeattn_layer_spec {
   int embed_dim, num_heads;
-  int num_kv_heads;   /* 0: num_heads */
-  int kdim, vdim;     /* 0: embed_dim */
+  int num_kv_heads; /* 0: num_heads */
+  int kdim, vdim;   /* 0: embed_dim */
   edgeattn_weight_layout weight_layout;
   const float *q_weight, *k_weight, *v_weight, *out_weight;
   const float *q_bias, *k_bias, *v_bias, *out_bias; /* each optional */
   const float *bias_k, *bias_v;                     /* optional, together */
-  int has_scale;   /* 0: 1/sqrt(head_dim) */
+  int has_scale;                                    /* 0: 1/sqrt(head_dim) */
   float scale;
   int max_batch, max_q_len, max_kv_len, num_threads; /* owned workspace; see edgeattn.hpp */
 } edgeattn_layer_spec;
 
 typedef struct edgeattn_run_args {
   edgeattn_sequence_layout layout;
-  int batch, q_len, kv_len; /* kv_len 0: q_len */
+  int batch, q_len, kv_len;         /* kv_len 0: q_len */
   const float *query, *key, *value; /* key = value = NULL: self-attention */
   edgeattn_mask_type attn_mask_type;
   const void* attn_mask;
@@ -110,9 +110,9 @@ EDGEATTN_C_API void edgeattn_run_args_init(edgeattn_run_args* args);
 EDGEATTN_C_API edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* spec,
                                                      edgeattn_layer** out);
 EDGEATTN_C_API void edgeattn_layer_destroy(edgeattn_layer* layer);
-EDGEATTN_C_API edgeattn_status edgeattn_layer_workspace_size(const edgeattn_layer* layer,
-                                                             int batch, int q_len, int kv_len,
-                                                             int num_threads, size_t* bytes);
+EDGEATTN_C_API edgeattn_status edgeattn_layer_workspace_size(const edgeattn_layer* layer, int batch,
+                                                             int q_len, int kv_len, int num_threads,
+                                                             size_t* bytes);
 /* workspace: EDGEATTN_WORKSPACE_ALIGNMENT-aligned, at least edgeattn_layer_workspace_size(). */
 EDGEATTN_C_API edgeattn_status edgeattn_layer_run(const edgeattn_layer* layer,
                                                   const edgeattn_run_args* args, void* workspace,
@@ -144,12 +144,12 @@ typedef struct edgeattn_attention_args {
   edgeattn_attention_layout layout;
   int batch, q_heads, kv_heads; /* kv_heads 0: q_heads */
   int q_len, kv_len, past_len;
-  int head_dim, v_head_dim;     /* v_head_dim 0: head_dim */
+  int head_dim, v_head_dim; /* v_head_dim 0: head_dim */
   const float *q, *k, *v;
   const float *past_key, *past_value; /* [batch, kv_heads, past_len, head_dim / v_head_dim] */
   edgeattn_mask_type mask_type;
   const void* mask;
-  int mask_rank;    /* 2, 3 or 4: broadcast to [batch, q_heads, q_len, past_len + kv_len] */
+  int mask_rank; /* 2, 3 or 4: broadcast to [batch, q_heads, q_len, past_len + kv_len] */
   int mask_dims[4];
   edgeattn_bool_mask_sense mask_sense; /* edgeattn_attention_args_init: ATTENDS_IF_TRUE (ONNX) */
   const int64_t* nonpad_kv_seqlen;     /* [batch] or NULL */
@@ -159,15 +159,15 @@ typedef struct edgeattn_attention_args {
   float softcap; /* 0: none */
   float* y;
   float *present_key, *present_value; /* optional, together */
-  float* qk_out;                       /* optional [batch, q_heads, q_len, past_len + kv_len] */
+  float* qk_out;                      /* optional [batch, q_heads, q_len, past_len + kv_len] */
   edgeattn_qk_output_mode qk_mode;
 } edgeattn_attention_args;
 
 EDGEATTN_C_API void edgeattn_attention_args_init(edgeattn_attention_args* args);
-EDGEATTN_C_API edgeattn_status edgeattn_attention_workspace_size(const edgeattn_attention_args* args,
-                                                                 int num_threads, size_t* bytes);
-EDGEATTN_C_API edgeattn_status edgeattn_attention(const edgeattn_attention_args* args, void* workspace,
-                                                  size_t workspace_bytes,
+EDGEATTN_C_API edgeattn_status edgeattn_attention_workspace_size(
+    const edgeattn_attention_args* args, int num_threads, size_t* bytes);
+EDGEATTN_C_API edgeattn_status edgeattn_attention(const edgeattn_attention_args* args,
+                                                  void* workspace, size_t workspace_bytes,
                                                   const edgeattn_executor* executor);
 
 /* ---- KV cache and decoding; see edgeattn.hpp (KvCache, Layer::decode) ---- */
@@ -176,8 +176,8 @@ typedef struct edgeattn_kv_cache edgeattn_kv_cache;
 typedef struct edgeattn_kv_cache_spec {
   int batch, kv_heads, head_dim, v_head_dim; /* v_head_dim 0: head_dim */
   int capacity;
-  int window;          /* 0: none; W: sliding window over a ring of `capacity` positions */
-  void* memory;        /* caller memory (64-byte aligned) or NULL: allocated at create */
+  int window;   /* 0: none; W: sliding window over a ring of `capacity` positions */
+  void* memory; /* caller memory (64-byte aligned) or NULL: allocated at create */
   size_t memory_bytes;
 } edgeattn_kv_cache_spec;
 
@@ -192,7 +192,8 @@ typedef struct edgeattn_cached_attention_args {
 } edgeattn_cached_attention_args;
 
 EDGEATTN_C_API void edgeattn_kv_cache_spec_init(edgeattn_kv_cache_spec* spec);
-EDGEATTN_C_API edgeattn_status edgeattn_kv_cache_bytes(const edgeattn_kv_cache_spec* spec, size_t* bytes);
+EDGEATTN_C_API edgeattn_status edgeattn_kv_cache_bytes(const edgeattn_kv_cache_spec* spec,
+                                                       size_t* bytes);
 EDGEATTN_C_API edgeattn_status edgeattn_kv_cache_create(const edgeattn_kv_cache_spec* spec,
                                                         edgeattn_kv_cache** out);
 EDGEATTN_C_API void edgeattn_kv_cache_destroy(edgeattn_kv_cache* cache);

@@ -56,9 +56,9 @@ enum class StatusCode : int {
   null_pointer = 2,      // a required pointer is null
   shape_mismatch = 3,    // shapes disagree with each other or with the layer
   workspace_too_small = 4,
-  size_overflow = 5,     // a size product does not fit in 64 bits / addressable memory
-  unsupported = 6,       // a valid request this build does not support
-  out_of_memory = 7,     // only from create(): run() never allocates
+  size_overflow = 5,  // a size product does not fit in 64 bits / addressable memory
+  unsupported = 6,    // a valid request this build does not support
+  out_of_memory = 7,  // only from create(): run() never allocates
   internal = 8,
 };
 
@@ -94,10 +94,10 @@ enum class WeightLayout {
 // Weights of one layer. All pointers are the caller's and are only read during create().
 // Widths: E = embed_dim, Wkv = num_kv_heads · head_dim (= E unless grouped-query attention).
 struct Weights {
-  const float* q = nullptr;    // E × E
-  const float* k = nullptr;    // Wkv × kdim (out_in) or kdim × Wkv (in_out)
-  const float* v = nullptr;    // Wkv × vdim (out_in) or vdim × Wkv (in_out)
-  const float* out = nullptr;  // E × E
+  const float* q = nullptr;         // E × E
+  const float* k = nullptr;         // Wkv × kdim (out_in) or kdim × Wkv (in_out)
+  const float* v = nullptr;         // Wkv × vdim (out_in) or vdim × Wkv (in_out)
+  const float* out = nullptr;       // E × E
   const float* q_bias = nullptr;    // [E], optional
   const float* k_bias = nullptr;    // [Wkv], optional (Whisper's k_proj has none)
   const float* v_bias = nullptr;    // [Wkv], optional
@@ -122,8 +122,8 @@ struct LayerSpec {
   // workspace. Such a layer must then be run from one thread at a time.
   int max_batch = 0;
   int max_q_len = 0;
-  int max_kv_len = 0;  // 0: max_q_len
-  int num_threads = 0; // for the owned executor; 0: all hardware threads
+  int max_kv_len = 0;   // 0: max_q_len
+  int num_threads = 0;  // for the owned executor; 0: all hardware threads
 };
 
 // How the [batch, seq, features] data of query, key, value and output lie in memory.
@@ -168,7 +168,7 @@ enum class AttnWeightsOutput {
   none,
   averaged,  // [batch, q_len, kv_total], the mean over heads (torch's default)
   per_head,  // [batch, num_heads, q_len, kv_total]
-};             // kv_total = kv_len, plus 1 when the layer has bias_k/bias_v
+};           // kv_total = kv_len, plus 1 when the layer has bias_k/bias_v
 
 struct Shape {
   int batch = 1;
@@ -184,7 +184,7 @@ struct RunArgs {
   const float* value = nullptr;  // [.., kv_len, vdim]
   AttnMask attn_mask;
   KeyPaddingMask key_padding_mask;
-  bool causal = false;  // query i may attend key j only when j <= i (top-left aligned)
+  bool causal = false;      // query i may attend key j only when j <= i (top-left aligned)
   float* output = nullptr;  // [.., q_len, embed_dim] in `layout`
   AttnWeightsOutput attn_weights = AttnWeightsOutput::none;
   float* attn_weights_out = nullptr;  // always batch-major, see AttnWeightsOutput
@@ -212,16 +212,16 @@ EDGEATTN_API int default_num_threads();
 // create() picks one per layer: LayerSpec::port if set, else the EDGEATTN_PORT environment
 // variable if set, else the best port this CPU supports.
 struct PortInfo {
-  const char* name;            // "x86-avx2", "generic", ...
-  char gemm_kernel[64];        // the projection kernel, e.g. "f32_gemm_4x24__x86_avx2"
-  char attention_kernel[64];   // the attention tile, e.g. "f32_attend_48x128__x86_avx2"
-  int gemm_mr, gemm_nr;        // GEMM register tile (rows × columns)
-  int attn_query_tile;      // query rows per attention task
-  int attn_kv_tile;         // keys per online-softmax step
-  bool cpu_supported;       // this CPU can run it
+  const char* name;           // "x86-avx2", "generic", ...
+  char gemm_kernel[64];       // the projection kernel, e.g. "f32_gemm_4x24__x86_avx2"
+  char attention_kernel[64];  // the attention tile, e.g. "f32_attend_48x128__x86_avx2"
+  int gemm_mr, gemm_nr;       // GEMM register tile (rows × columns)
+  int attn_query_tile;        // query rows per attention task
+  int attn_kv_tile;           // keys per online-softmax step
+  bool cpu_supported;         // this CPU can run it
 };
-EDGEATTN_API int port_count();                // ports in this build, best first
-EDGEATTN_API PortInfo port_info(int index);   // 0 <= index < port_count()
+EDGEATTN_API int port_count();               // ports in this build, best first
+EDGEATTN_API PortInfo port_info(int index);  // 0 <= index < port_count()
 // The port create() would pick for `requested` (null or "" = automatic).
 EDGEATTN_API Status select_port(const char* requested, PortInfo* out);
 
@@ -239,9 +239,9 @@ class EDGEATTN_API Plan {
   Plan& operator=(Plan&&) noexcept;
   Plan(const Plan&) = delete;
   Plan& operator=(const Plan&) = delete;
-  bool empty() const;                 // true until a plan function succeeds
+  bool empty() const;                  // true until a plan function succeeds
   std::size_t workspace_size() const;  // bytes a run with this plan needs (0 when empty)
-  int num_threads() const;            // the most threads a run's executor may have
+  int num_threads() const;             // the most threads a run's executor may have
 
  private:
   friend struct detail::Access;
@@ -305,7 +305,6 @@ class EDGEATTN_API Layer {
   std::unique_ptr<detail::LayerImpl> impl_;
 };
 
-
 // ---------------------------------------------------------------------------------------------
 // Attention core: scaled dot-product attention on Q, K, V the caller has already projected
 // (rotary embeddings, q/k norms, an ONNX graph's `Attention` node), with the semantics of the
@@ -341,12 +340,13 @@ struct AttentionArgs {
   AttentionLayout layout = AttentionLayout::bhsd;
   int batch = 1;
   int q_heads = 0;
-  int kv_heads = 0;     // 0: q_heads; fewer: grouped-/multi-query (q head h uses h / (q_heads / kv_heads))
+  int kv_heads =
+      0;  // 0: q_heads; fewer: grouped-/multi-query (q head h uses h / (q_heads / kv_heads))
   int q_len = 0;
-  int kv_len = 0;       // new keys/values in k and v (0 allowed with a past)
-  int past_len = 0;     // keys/values in past_key/past_value
-  int head_dim = 0;     // of Q and K
-  int v_head_dim = 0;   // of V and Y; 0: head_dim
+  int kv_len = 0;      // new keys/values in k and v (0 allowed with a past)
+  int past_len = 0;    // keys/values in past_key/past_value
+  int head_dim = 0;    // of Q and K
+  int v_head_dim = 0;  // of V and Y; 0: head_dim
   const float* q = nullptr;
   const float* k = nullptr;
   const float* v = nullptr;
@@ -361,7 +361,7 @@ struct AttentionArgs {
   bool causal = false;
   std::optional<float> scale;  // default 1/sqrt(head_dim)
   float softcap = 0.0f;        // > 0: scores become softcap·tanh(scores/softcap) before masking
-  float* y = nullptr;          // [batch, q_heads, q_len, v_head_dim] or [batch, q_len, q_heads·v_head_dim]
+  float* y = nullptr;  // [batch, q_heads, q_len, v_head_dim] or [batch, q_len, q_heads·v_head_dim]
   float* present_key = nullptr;    // optional: [batch, kv_heads, past_len + kv_len, head_dim]
   float* present_value = nullptr;  // optional: [batch, kv_heads, past_len + kv_len, v_head_dim]
   float* qk_out = nullptr;         // optional: [batch, q_heads, q_len, past_len + kv_len]
@@ -384,7 +384,6 @@ EDGEATTN_API Status attention(const AttentionArgs& args, void* workspace,
                               std::size_t workspace_bytes, const Executor& executor);
 // Convenience: allocates the workspace for this one call (the only allocation).
 EDGEATTN_API Status attention(const AttentionArgs& args, const Executor& executor);
-
 
 // ---------------------------------------------------------------------------------------------
 // KV cache: the keys and values of every position seen so far, for token-by-token decoding.
@@ -454,8 +453,9 @@ struct CachedAttentionArgs {
   AttentionLayout layout = AttentionLayout::bhsd;
   int q_heads = 0;  // a multiple of the cache's kv_heads
   int q_len = 0;    // <= the positions the cache holds
-  const float* q = nullptr;  // [batch, q_heads, q_len, head_dim] or [batch, q_len, q_heads·head_dim]
-  float* y = nullptr;        // [batch, q_heads, q_len, v_head_dim] or [batch, q_len, q_heads·v_head_dim]
+  const float* q =
+      nullptr;         // [batch, q_heads, q_len, head_dim] or [batch, q_len, q_heads·head_dim]
+  float* y = nullptr;  // [batch, q_heads, q_len, v_head_dim] or [batch, q_len, q_heads·v_head_dim]
   std::optional<float> scale;  // default 1/sqrt(head_dim)
   float softcap = 0.0f;
   const char* port = nullptr;
@@ -467,12 +467,14 @@ EDGEATTN_API Status plan_attention(const KvCache& cache, const CachedAttentionAr
                                    int num_threads, Plan* out);
 // q_len = 1 (a decode step) splits the cached positions into fixed chunks that threads share,
 // merged in a fixed order: results are bitwise the same for any thread count.
-EDGEATTN_API Status attention(const Plan& plan, const KvCache& cache, const CachedAttentionArgs& args,
-                              void* workspace, std::size_t workspace_bytes, const Executor& executor);
+EDGEATTN_API Status attention(const Plan& plan, const KvCache& cache,
+                              const CachedAttentionArgs& args, void* workspace,
+                              std::size_t workspace_bytes, const Executor& executor);
 // One-shot forms.
 EDGEATTN_API Status attention_workspace_size(const KvCache& cache, const CachedAttentionArgs& args,
                                              int num_threads, std::size_t* bytes);
-EDGEATTN_API Status attention(const KvCache& cache, const CachedAttentionArgs& args, void* workspace,
-                              std::size_t workspace_bytes, const Executor& executor);
+EDGEATTN_API Status attention(const KvCache& cache, const CachedAttentionArgs& args,
+                              void* workspace, std::size_t workspace_bytes,
+                              const Executor& executor);
 
 }  // namespace edgeattn

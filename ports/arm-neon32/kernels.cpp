@@ -17,8 +17,8 @@ bool always() { return true; }  // the build targets NEON; the toolchain fixes t
 using Vec = kernels::SimdVec<xsimd::neon>;
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 6, /*NR*/ 8, /*row block*/ 36, /*panels*/ 4>,
-                      AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 32, /*TK*/ 64>>(
-        "arm-neon32", &always);
+                      AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 32, /*TK*/ 64>>("arm-neon32",
+                                                                                &always);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

@@ -18,8 +18,8 @@ bool always() { return true; }  // Advanced SIMD is mandatory in AArch64
 using Vec = kernels::SimdVec<xsimd::neon64>;
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 8, /*NR*/ 12, /*row block*/ 32, /*panels*/ 4>,
-                      AttentionTiles</*MR*/ 8, /*NR*/ 12, /*TQ*/ 32, /*TK*/ 96>>(
-        "arm-neon64", &always);
+                      AttentionTiles</*MR*/ 8, /*NR*/ 12, /*TQ*/ 32, /*TK*/ 96>>("arm-neon64",
+                                                                                 &always);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

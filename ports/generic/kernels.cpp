@@ -13,8 +13,7 @@ bool always() { return true; }
 constexpr KernelTable kTable =
     make_kernel_table<kernels::ScalarVec,
                       ProjectionTiles</*MR*/ 4, /*NR*/ 8, /*row block*/ 32, /*panels*/ 8>,
-                      AttentionTiles</*MR*/ 4, /*NR*/ 8, /*TQ*/ 16, /*TK*/ 64>>(
-        "generic", &always);
+                      AttentionTiles</*MR*/ 4, /*NR*/ 8, /*TQ*/ 16, /*TK*/ 64>>("generic", &always);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

@@ -32,10 +32,11 @@ constexpr int kProjectionMR = 2, kAttentionMR = 3;
 #else
 constexpr int kProjectionMR = 4, kAttentionMR = 6;
 #endif
-constexpr KernelTable kTable = make_kernel_table<
-    Vec, ProjectionTiles<kProjectionMR, /*NR*/ 24, /*row block*/ 144, /*panels*/ 2>,
-    AttentionTiles<kAttentionMR, /*NR*/ 16, /*TQ*/ 48, /*TK*/ 128>>(
-    "x86-avx2", &cpu_has_avx2_fma);
+constexpr KernelTable kTable =
+    make_kernel_table<Vec,
+                      ProjectionTiles<kProjectionMR, /*NR*/ 24, /*row block*/ 144, /*panels*/ 2>,
+                      AttentionTiles<kAttentionMR, /*NR*/ 16, /*TQ*/ 48, /*TK*/ 128>>(
+        "x86-avx2", &cpu_has_avx2_fma);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

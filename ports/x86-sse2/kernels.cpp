@@ -14,8 +14,8 @@ bool always() { return true; }  // SSE2 is part of x86-64
 using Vec = kernels::SimdVec<xsimd::sse2>;
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 6, /*NR*/ 8, /*row block*/ 48, /*panels*/ 8>,
-                      AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 48, /*TK*/ 128>>(
-        "x86-sse2", &always);
+                      AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 48, /*TK*/ 128>>("x86-sse2",
+                                                                                 &always);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

@@ -38,9 +38,10 @@ Status validate_sizes(const AttentionArgs& a, CoreDims* d) {
                          "batch, q_heads, q_len and head_dim must be >= 1, got %d, %d, %d, %d",
                          a.batch, a.q_heads, a.q_len, a.head_dim);
   if (a.kv_len < 0 || a.past_len < 0 || a.kv_heads < 0 || a.v_head_dim < 0)
-    return Status::error(StatusCode::invalid_argument,
-                         "kv_len, past_len, kv_heads and v_head_dim must be >= 0, got %d, %d, %d, %d",
-                         a.kv_len, a.past_len, a.kv_heads, a.v_head_dim);
+    return Status::error(
+        StatusCode::invalid_argument,
+        "kv_len, past_len, kv_heads and v_head_dim must be >= 0, got %d, %d, %d, %d", a.kv_len,
+        a.past_len, a.kv_heads, a.v_head_dim);
   d->layout = a.layout;
   d->B = a.batch;
   d->Hq = a.q_heads;
@@ -106,9 +107,10 @@ Status validate_options(const AttentionArgs& a, const CoreDims& d, int* mask_dim
                              "broadcasts to [batch, q_heads, q_len, total_len])",
                              i - (4 - m.rank), md[i], names[i], want[i]);
     if (md[3] < 1 || md[3] > d.Lt)
-      return Status::error(StatusCode::shape_mismatch,
-                           "attn_mask's last dimension is %d: it must be in [1, past_len + kv_len = %d]",
-                           md[3], d.Lt);
+      return Status::error(
+          StatusCode::shape_mismatch,
+          "attn_mask's last dimension is %d: it must be in [1, past_len + kv_len = %d]", md[3],
+          d.Lt);
   }
   if (a.qk_out && (static_cast<int>(a.qk_mode) < 0 || static_cast<int>(a.qk_mode) > 3))
     return Status::error(StatusCode::invalid_argument, "qk_mode must be 0..3, got %d",
@@ -158,11 +160,13 @@ Status plan_core(const AttentionArgs& a, int threads, CorePlan* p) {
   p->q = p->ws.region("q", {B, static_cast<std::size_t>(d.Hq), static_cast<std::size_t>(d.Lq),
                             static_cast<std::size_t>(d.D)});
   p->kt = p->ws.region("k", {B, G, static_cast<std::size_t>(d.D), p->kv_ld});
-  p->v = p->ws.region("v", {B * G * static_cast<std::size_t>(d.Lt) * d.Dv + engine::v_slack_floats(k)});
+  p->v = p->ws.region("v",
+                      {B * G * static_cast<std::size_t>(d.Lt) * d.Dv + engine::v_slack_floats(k)});
   const engine::AttentionDims ad{d.B, d.Hq, d.G, d.Lq, d.Lt, d.D, d.Dv};
   engine::plan_attention(ad, k, p->scores ? engine::AttendPath::rows : engine::AttendPath::tiles,
                          threads, false, &p->ws, &p->attn);
-  if (p->ws.overflowed()) return Status::error(StatusCode::size_overflow, "workspace size overflows");
+  if (p->ws.overflowed())
+    return Status::error(StatusCode::size_overflow, "workspace size overflows");
   return Status();
 }
 
@@ -173,10 +177,12 @@ struct GatherContext {
   float scale = 1.0f;
 
   // Element (b, head, j, :) of a Q/K/V input in the caller's layout.
-  const float* input_row(const float* base, int heads, int len, int width, int b, int h, int j) const {
+  const float* input_row(const float* base, int heads, int len, int width, int b, int h,
+                         int j) const {
     if (a->layout == AttentionLayout::bhsd)
       return base + ((static_cast<std::size_t>(b) * heads + h) * len + j) * width;
-    return base + (static_cast<std::size_t>(b) * len + j) * heads * width + static_cast<std::size_t>(h) * width;
+    return base + (static_cast<std::size_t>(b) * len + j) * heads * width +
+           static_cast<std::size_t>(h) * width;
   }
 };
 
@@ -345,9 +351,11 @@ Status attention(const AttentionArgs& a, const Executor& exec) {
   Status st = attention_workspace_size(a, exec.num_threads(), &bytes);
   if (!st) return st;
   std::unique_ptr<void, void (*)(void*)> ws(
-      std::aligned_alloc(kWorkspaceAlignment, round_up(std::max<std::size_t>(bytes, 64), kWorkspaceAlignment)),
+      std::aligned_alloc(kWorkspaceAlignment,
+                         round_up(std::max<std::size_t>(bytes, 64), kWorkspaceAlignment)),
       std::free);
-  if (!ws) return Status::error(StatusCode::out_of_memory, "cannot allocate a %zu-byte workspace", bytes);
+  if (!ws)
+    return Status::error(StatusCode::out_of_memory, "cannot allocate a %zu-byte workspace", bytes);
   return attention(a, ws.get(), bytes, exec);
 }
 

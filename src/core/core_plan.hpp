@@ -14,8 +14,8 @@ struct CoreDims {
   AttentionLayout layout = AttentionLayout::bhsd;
   int B = 0, Hq = 0, G = 0, Lq = 0, Lkv = 0, Lp = 0, Lt = 0, D = 0, Dv = 0;
   bool operator==(const CoreDims& o) const {
-    return layout == o.layout && B == o.B && Hq == o.Hq && G == o.G && Lq == o.Lq &&
-           Lkv == o.Lkv && Lp == o.Lp && D == o.D && Dv == o.Dv;
+    return layout == o.layout && B == o.B && Hq == o.Hq && G == o.G && Lq == o.Lq && Lkv == o.Lkv &&
+           Lp == o.Lp && D == o.D && Dv == o.Dv;
   }
 };
 

@@ -23,7 +23,9 @@ struct StageContext {
   bool averaged = false;
   float* rows_out = nullptr;  // weights or scores
 
-  float* slot(int s_) const { return ws + p->slot0 + static_cast<std::size_t>(s_) * p->slot_stride; }
+  float* slot(int s_) const {
+    return ws + p->slot0 + static_cast<std::size_t>(s_) * p->slot_stride;
+  }
 };
 
 void tile_task(void* c, std::size_t t, int slot) {
@@ -38,7 +40,8 @@ void tile_task(void* c, std::size_t t, int slot) {
 }
 
 float* state_of(const StageContext& x, std::size_t bh, int chunk) {
-  return x.ws + x.p->states + (bh * x.chunks + chunk) * (2 + static_cast<std::size_t>(x.p->d.v_dim));
+  return x.ws + x.p->states +
+         (bh * x.chunks + chunk) * (2 + static_cast<std::size_t>(x.p->d.v_dim));
 }
 
 void partial_task(void* c, std::size_t t, int slot) {
@@ -119,8 +122,12 @@ std::size_t kt_row_floats(const KernelTable& k, std::size_t keys) {
 std::size_t kt_row_floats_any_port(std::size_t keys) {
   return round_up(keys, static_cast<std::size_t>(registry::kt_pad_keys_all()));
 }
-std::size_t v_slack_floats(const KernelTable& k) { return static_cast<std::size_t>(k.v_slack_floats); }
-std::size_t v_slack_floats_any_port() { return static_cast<std::size_t>(registry::v_slack_floats_all()); }
+std::size_t v_slack_floats(const KernelTable& k) {
+  return static_cast<std::size_t>(k.v_slack_floats);
+}
+std::size_t v_slack_floats_any_port() {
+  return static_cast<std::size_t>(registry::v_slack_floats_all());
+}
 
 void plan_attention(const AttentionDims& d, const KernelTable& k, AttendPath path, int threads,
                     bool also_tiles, WorkspaceLayout* layout, AttentionPlan* p) {
@@ -139,10 +146,10 @@ void plan_attention(const AttentionDims& d, const KernelTable& k, AttendPath pat
       per_slot = std::max<std::size_t>(static_cast<std::size_t>(d.keys), also_tiles ? tile : 0);
       break;
     case AttendPath::split_kv:
-      p->states = layout->region("split-KV states",
-                                 {static_cast<std::size_t>(d.batch), static_cast<std::size_t>(d.q_heads),
-                                  static_cast<std::size_t>(chunk_count(d.keys)),
-                                  2 + static_cast<std::size_t>(d.v_dim)});
+      p->states = layout->region(
+          "split-KV states",
+          {static_cast<std::size_t>(d.batch), static_cast<std::size_t>(d.q_heads),
+           static_cast<std::size_t>(chunk_count(d.keys)), 2 + static_cast<std::size_t>(d.v_dim)});
       per_slot = kDecodeChunk;
       break;
   }
@@ -220,7 +227,8 @@ void attend_with_scores(const AttentionPlan& p, const HeadSources& s, const Mask
   x.ws = ws;
   x.mode = mode;
   x.rows_out = scores;
-  parallel_for(exec, static_cast<std::size_t>(p.d.batch) * p.d.q_heads * p.q_tiles, scores_task, &x);
+  parallel_for(exec, static_cast<std::size_t>(p.d.batch) * p.d.q_heads * p.q_tiles, scores_task,
+               &x);
 }
 
 }  // namespace edgeattn::engine

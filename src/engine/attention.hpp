@@ -41,7 +41,7 @@ struct AttentionPlan {
   AttendPath path = AttendPath::tiles;
   int q_tiles = 0;
   std::size_t slot0 = 0, slot_stride = 0;  // per-thread scratch in the workspace (floats)
-  std::size_t states = 0;                  // split_kv: partial states [batch][q_heads][chunk][2 + v_dim]
+  std::size_t states = 0;  // split_kv: partial states [batch][q_heads][chunk][2 + v_dim]
 };
 
 // Kᵀ row length for `keys` positions: the attention micro-kernel reads whole NR-column tiles

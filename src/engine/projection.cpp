@@ -73,8 +73,8 @@ void Projection::run_task(std::size_t t) const {
     kernels::OutputMap m = seg[i].map;
     m.base += b * seg[i].out_batch_step;
     (nrows == 1 ? k->gemm_block_1row : k->gemm_block)(a + b * in.batch, in.token, row0, nrows, K,
-                                                       seg[i].packed, lo - first, hi - first,
-                                                       seg[i].N, m);
+                                                      seg[i].packed, lo - first, hi - first,
+                                                      seg[i].N, m);
   }
 }
 

@@ -42,9 +42,7 @@ struct Projection {
   void plan(const KernelTable& kernels, int batch_, int rows_, int K_);
   void add_segment(const float* packed, int N);
   void plan_grid();
-  std::size_t tasks() const {
-    return static_cast<std::size_t>(batch) * row_blocks * panel_blocks;
-  }
+  std::size_t tasks() const { return static_cast<std::size_t>(batch) * row_blocks * panel_blocks; }
   // Binding at run time.
   void bind(int segment, const kernels::OutputMap& map, std::ptrdiff_t batch_step) {
     seg[segment].map = map;

@@ -55,9 +55,10 @@ Status WorkspaceLayout::verify(const float* ws) const {
                            "checked arena: guard after workspace region '%s' overwritten",
                            guard_after_[g]);
   for (int s = 0; s < slot_count_; ++s)
-    if (!guard_intact(ws + slot0_ + (static_cast<std::size_t>(s) + 1) * slot_stride_ - kGuardFloats))
-      return Status::error(StatusCode::internal, "checked arena: guard of scratch slot %d overwritten",
-                           s);
+    if (!guard_intact(ws + slot0_ + (static_cast<std::size_t>(s) + 1) * slot_stride_ -
+                      kGuardFloats))
+      return Status::error(StatusCode::internal,
+                           "checked arena: guard of scratch slot %d overwritten", s);
   return Status();
 }
 
@@ -69,8 +70,8 @@ Status check_workspace(const void* workspace, std::size_t workspace_bytes,
                          kWorkspaceAlignment);
   if (workspace_bytes < layout.bytes())
     return Status::error(StatusCode::workspace_too_small,
-                         "workspace has %zu bytes, this %s needs %zu%s%s%s", workspace_bytes,
-                         what, layout.bytes(), *shape ? " (" : "", shape, *shape ? ")" : "");
+                         "workspace has %zu bytes, this %s needs %zu%s%s%s", workspace_bytes, what,
+                         layout.bytes(), *shape ? " (" : "", shape, *shape ? ")" : "");
   return Status();
 }
 

@@ -38,7 +38,7 @@ class WorkspaceLayout {
   std::size_t bytes() const { return acc_.total() * sizeof(float); }
   bool overflowed() const { return acc_.overflowed(); }
 
-  void arm(float* workspace) const;              // checked builds: fill the guards
+  void arm(float* workspace) const;             // checked builds: fill the guards
   Status verify(const float* workspace) const;  // checked builds: report an overwritten guard
 
  private:

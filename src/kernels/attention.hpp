@@ -117,10 +117,10 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
   const int hd = HD > 0 ? HD : h.head_dim;
   const int vd = HD > 0 ? HD : h.v_dim;  // V's width
   const int vd_pad = round_up_int(vd, NR);
-  float* s = scratch;                                      // [TQ][TK]
-  float* o = s + TQ * TK;                                  // [TQ][vd_pad]
+  float* s = scratch;                                       // [TQ][TK]
+  float* o = s + TQ * TK;                                   // [TQ][vd_pad]
   float* m = o + static_cast<std::ptrdiff_t>(TQ) * vd_pad;  // [TQ]
-  float* l = m + TQ;                                       // [TQ]
+  float* l = m + TQ;                                        // [TQ]
   for (int i = 0; i < rows; ++i) {
     m[i] = kNegInf;
     l[i] = 0.0f;
@@ -224,12 +224,14 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
       acc = Vec::fma(q2, Vec::load(k2 + j), acc);
       Vec::store(s + j, Vec::fma(q3, Vec::load(k3 + j), acc));
     }
-    for (int j = nv; j < n; ++j) s[j] += q[d] * k0[j] + q[d + 1] * k1[j] + q[d + 2] * k2[j] + q[d + 3] * k3[j];
+    for (int j = nv; j < n; ++j)
+      s[j] += q[d] * k0[j] + q[d + 1] * k1[j] + q[d + 2] * k2[j] + q[d + 3] * k3[j];
   }
   for (; d < hd; ++d) {
     const float* kd = h.kt + d * h.kv_ld + j0;
     const V qd = Vec::broadcast(q[d]);
-    for (int j = 0; j < nv; j += L) Vec::store(s + j, Vec::fma(qd, Vec::load(kd + j), Vec::load(s + j)));
+    for (int j = 0; j < nv; j += L)
+      Vec::store(s + j, Vec::fma(qd, Vec::load(kd + j), Vec::load(s + j)));
     for (int j = nv; j < n; ++j) s[j] += q[d] * kd[j];
   }
   if (mask.softcap > 0.0f) apply_softcap(mask.softcap, n, s);
@@ -263,7 +265,8 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
   for (int j = 0; j < n; ++j) {
     const float* vj = h.v + static_cast<std::ptrdiff_t>(j0 + j) * vd;
     const V p = Vec::broadcast(s[j]);
-    for (int e = 0; e < vdv; e += L) Vec::store(o + e, Vec::fma(p, Vec::load(vj + e), Vec::load(o + e)));
+    for (int e = 0; e < vdv; e += L)
+      Vec::store(o + e, Vec::fma(p, Vec::load(vj + e), Vec::load(o + e)));
     for (int e = vdv; e < vd; ++e) o[e] += s[j] * vj[e];
   }
 }

@@ -129,8 +129,8 @@ inline void store_tile(const float* tile, int mr, int nr, int r, int n0, const O
 // Projection driver: rows [row0, row0 + rows) × panels [panel0, panel1) of C = A · B, then
 // bias, scale and the OutputMap. A points at row 0.
 template <class Vec, int MR, int NR>
-void gemm_block(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
-                const float* packed, int panel0, int panel1, int N, const OutputMap& out) {
+void gemm_block(const float* a, std::ptrdiff_t lda, int row0, int rows, int K, const float* packed,
+                int panel0, int panel1, int N, const OutputMap& out) {
   alignas(64) float tile[MR * NR];
   for (int p = panel0; p < panel1; ++p) {
     const float* bp = packed + static_cast<std::size_t>(p) * K * NR;

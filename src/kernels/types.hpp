@@ -30,8 +30,8 @@ struct MaskView {
   const std::uint8_t* attn_bool = nullptr;  // [q_len][mask_ld] boolean, or null
   bool attn_bool_blocks_if_true = true;
   std::ptrdiff_t mask_ld = 0;
-  const float* kpm_add = nullptr;           // [kv_len] additive, or null
-  const std::uint8_t* kpm_bool = nullptr;   // [kv_len] boolean, or null
+  const float* kpm_add = nullptr;          // [kv_len] additive, or null
+  const std::uint8_t* kpm_bool = nullptr;  // [kv_len] boolean, or null
   bool kpm_bool_blocks_if_true = true;
   bool causal = false;    // key j > query i + causal_offset is masked
   int causal_offset = 0;  // 0: top-left aligned; a KV cache's past length: bottom-right aligned
@@ -54,9 +54,9 @@ struct HeadView {
   const float* kt = nullptr;  // [head_dim][kv_ld], kv_ld a multiple of the port's kt_pad_keys
   const float* v = nullptr;   // [kv_total][v_dim]
   std::ptrdiff_t kv_ld = 0;
-  int kv_total = 0;  // kv_len plus the bias_k position, if any
-  int head_dim = 0;  // of Q and K
-  int v_dim = 0;     // of V and the output (ONNX allows it to differ from head_dim)
+  int kv_total = 0;      // kv_len plus the bias_k position, if any
+  int head_dim = 0;      // of Q and K
+  int v_dim = 0;         // of V and the output (ONNX allows it to differ from head_dim)
   float* out = nullptr;  // row i at out + i * out_ld, v_dim floats
   std::ptrdiff_t out_ld = 0;
 };

@@ -59,7 +59,7 @@ struct SimdVec {
   static V exp(V x) {
     using I = xsimd::batch<std::int32_t, Arch>;
     const V n = xsimd::nearbyint(x * V(1.44269504088896341f));
-    V r = xsimd::fnma(n, V(0.693359375f), x);  // ln 2 in two parts (Cody and Waite):
+    V r = xsimd::fnma(n, V(0.693359375f), x);   // ln 2 in two parts (Cody and Waite):
     r = xsimd::fnma(n, V(-2.12194440e-4f), r);  // n·0.693359375 is exact for |n| < 2^15
     V p = V(1.0f / 720.0f);
     p = xsimd::fma(p, r, V(1.0f / 120.0f));

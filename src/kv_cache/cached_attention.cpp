@@ -48,7 +48,7 @@ engine::MaskSource cache_masks(const KvCacheImpl& c, int q_len, float softcap) {
 
 void plan_cached_attention(const CacheGeometry& geo, const KernelTable& k, int q_heads, int q_len,
                            int threads, engine::WorkspaceLayout* ws, engine::AttentionPlan* plan) {
-  const engine::AttentionDims d{geo.batch, q_heads,      geo.kv_heads, q_len,
+  const engine::AttentionDims d{geo.batch,    q_heads,      geo.kv_heads, q_len,
                                 geo.capacity, geo.head_dim, geo.v_dim};
   engine::plan_attention(d, k,
                          q_len == 1 ? engine::AttendPath::split_kv : engine::AttendPath::tiles,
@@ -57,8 +57,7 @@ void plan_cached_attention(const CacheGeometry& geo, const KernelTable& k, int q
 
 namespace {
 
-Status plan_cached(const KvCacheImpl& c, const CachedAttentionArgs& a, int threads,
-                   CachedPlan* p) {
+Status plan_cached(const KvCacheImpl& c, const CachedAttentionArgs& a, int threads, CachedPlan* p) {
   const CacheGeometry& g = c.geo;
   if (a.layout != AttentionLayout::bhsd && a.layout != AttentionLayout::bsd)
     return Status::error(StatusCode::invalid_argument, "unknown attention layout %d",
@@ -86,10 +85,12 @@ Status plan_cached(const KvCacheImpl& c, const CachedAttentionArgs& a, int threa
   p->q_len = a.q_len;
   p->threads = threads;
   p->ws = engine::WorkspaceLayout();
-  p->q = p->ws.region("q", {static_cast<std::size_t>(g.batch), static_cast<std::size_t>(a.q_heads),
-                            static_cast<std::size_t>(a.q_len), static_cast<std::size_t>(g.head_dim)});
+  p->q =
+      p->ws.region("q", {static_cast<std::size_t>(g.batch), static_cast<std::size_t>(a.q_heads),
+                         static_cast<std::size_t>(a.q_len), static_cast<std::size_t>(g.head_dim)});
   plan_cached_attention(g, *k, a.q_heads, a.q_len, threads, &p->ws, &p->attn);
-  if (p->ws.overflowed()) return Status::error(StatusCode::size_overflow, "workspace size overflows");
+  if (p->ws.overflowed())
+    return Status::error(StatusCode::size_overflow, "workspace size overflows");
   return Status();
 }
 

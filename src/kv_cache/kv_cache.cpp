@@ -18,14 +18,16 @@ struct CacheLayout {
 };
 
 Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
-  if (s.batch < 1 || s.kv_heads < 1 || s.head_dim < 1 || s.capacity < 1 || s.v_head_dim < 0 || s.window < 0)
-    return Status::error(StatusCode::invalid_argument,
-                         "KV cache: batch, kv_heads, head_dim and capacity must be >= 1 and v_head_dim, "
-                         "window >= 0, got %d, %d, %d, %d, %d, %d",
-                         s.batch, s.kv_heads, s.head_dim, s.capacity, s.v_head_dim, s.window);
+  if (s.batch < 1 || s.kv_heads < 1 || s.head_dim < 1 || s.capacity < 1 || s.v_head_dim < 0 ||
+      s.window < 0)
+    return Status::error(
+        StatusCode::invalid_argument,
+        "KV cache: batch, kv_heads, head_dim and capacity must be >= 1 and v_head_dim, "
+        "window >= 0, got %d, %d, %d, %d, %d, %d",
+        s.batch, s.kv_heads, s.head_dim, s.capacity, s.v_head_dim, s.window);
   if (s.window > s.capacity)
-    return Status::error(StatusCode::invalid_argument, "KV cache: window %d exceeds capacity %d", s.window,
-                         s.capacity);
+    return Status::error(StatusCode::invalid_argument, "KV cache: window %d exceeds capacity %d",
+                         s.window, s.capacity);
   const int dv = s.v_head_dim ? s.v_head_dim : s.head_dim;
   SizeAccumulator acc;
   // Padded for every port of the build: the cache exists before a port is chosen.
@@ -60,8 +62,9 @@ Status KvCache::create(const KvCacheSpec& spec, std::unique_ptr<KvCache>* out) {
   if (!st) return st;
   auto impl = std::unique_ptr<KvCacheImpl>(new (std::nothrow) KvCacheImpl);
   if (!impl) return Status::error(StatusCode::out_of_memory, "KV cache: out of memory");
-  impl->geo = {spec.batch, spec.kv_heads, spec.head_dim,
-               spec.v_head_dim ? spec.v_head_dim : spec.head_dim, spec.capacity, spec.window};
+  impl->geo = {spec.batch,    spec.kv_heads,
+               spec.head_dim, spec.v_head_dim ? spec.v_head_dim : spec.head_dim,
+               spec.capacity, spec.window};
   impl->kv_ld = l.kv_ld;
   impl->kt_offset = l.kt;
   impl->v_offset = l.v;
@@ -71,12 +74,14 @@ Status KvCache::create(const KvCacheSpec& spec, std::unique_ptr<KvCache>* out) {
       return Status::error(StatusCode::invalid_argument, "KV cache memory must be %zu-byte aligned",
                            kWorkspaceAlignment);
     if (spec.memory_bytes < bytes)
-      return Status::error(StatusCode::workspace_too_small, "KV cache memory has %zu bytes, the spec needs %zu",
-                           spec.memory_bytes, bytes);
+      return Status::error(StatusCode::workspace_too_small,
+                           "KV cache memory has %zu bytes, the spec needs %zu", spec.memory_bytes,
+                           bytes);
     impl->memory = static_cast<float*>(spec.memory);
   } else {
     impl->owned = allocate_floats(l.total_floats);
-    if (!impl->owned) return Status::error(StatusCode::out_of_memory, "KV cache: cannot allocate %zu bytes", bytes);
+    if (!impl->owned)
+      return Status::error(StatusCode::out_of_memory, "KV cache: cannot allocate %zu bytes", bytes);
     impl->memory = impl->owned.get();
   }
   // Defined contents: the padding columns of Kᵀ are read (and ignored) by the micro-kernel.
@@ -98,26 +103,29 @@ void KvCache::reset() { impl_->length = 0; }
 
 Status KvCache::truncate(long long length) {
   if (impl_->geo.window > 0)
-    return Status::error(StatusCode::unsupported, "KV cache: truncate is not available with a sliding window");
+    return Status::error(StatusCode::unsupported,
+                         "KV cache: truncate is not available with a sliding window");
   if (length < 0 || length > impl_->length)
-    return Status::error(StatusCode::invalid_argument, "KV cache: cannot truncate %lld positions to %lld",
-                         impl_->length, length);
+    return Status::error(StatusCode::invalid_argument,
+                         "KV cache: cannot truncate %lld positions to %lld", impl_->length, length);
   impl_->length = length;
   return Status();
 }
 
 Status KvCacheImpl::check_append(int n) const {
   const int capacity = geo.capacity, window = geo.window;
-  if (n < 0) return Status::error(StatusCode::invalid_argument, "KV cache: cannot append %d positions", n);
+  if (n < 0)
+    return Status::error(StatusCode::invalid_argument, "KV cache: cannot append %d positions", n);
   if (window == 0 && length + n > capacity)
     return Status::error(StatusCode::invalid_argument,
-                         "KV cache full: it holds %lld of %d positions and cannot take %d more", length,
-                         capacity, n);
+                         "KV cache full: it holds %lld of %d positions and cannot take %d more",
+                         length, capacity, n);
   if (window > 0 && n > capacity - window + 1)
-    return Status::error(StatusCode::invalid_argument,
-                         "KV cache: a sliding window of %d in a ring of %d takes at most %d positions per "
-                         "append, got %d",
-                         window, capacity, capacity - window + 1, n);
+    return Status::error(
+        StatusCode::invalid_argument,
+        "KV cache: a sliding window of %d in a ring of %d takes at most %d positions per "
+        "append, got %d",
+        window, capacity, capacity - window + 1, n);
   return Status();
 }
 
@@ -147,10 +155,12 @@ void write_head(const KvCacheImpl& c, const float* k, const float* v, int n, Att
 
 Status KvCache::append(const float* k, const float* v, int n, AttentionLayout layout) {
   if (layout != AttentionLayout::bhsd && layout != AttentionLayout::bsd)
-    return Status::error(StatusCode::invalid_argument, "unknown attention layout %d", static_cast<int>(layout));
+    return Status::error(StatusCode::invalid_argument, "unknown attention layout %d",
+                         static_cast<int>(layout));
   Status st = impl_->check_append(n);
   if (!st) return st;
-  if (n > 0 && (!k || !v)) return Status::error(StatusCode::null_pointer, "KV cache append: k or v is null");
+  if (n > 0 && (!k || !v))
+    return Status::error(StatusCode::null_pointer, "KV cache append: k or v is null");
   for (int b = 0; b < impl_->geo.batch; ++b)
     for (int g = 0; g < impl_->geo.kv_heads; ++g) write_head(*impl_, k, v, n, layout, b, g);
   impl_->length += n;

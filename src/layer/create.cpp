@@ -53,16 +53,15 @@ Status validate_spec(const LayerSpec& s) {
                          "num_heads must be in [1, embed_dim=%d], got %d", s.embed_dim,
                          s.num_heads);
   if (s.embed_dim % s.num_heads != 0)
-    return Status::error(StatusCode::invalid_argument,
-                         "num_heads=%d does not divide embed_dim=%d", s.num_heads, s.embed_dim);
+    return Status::error(StatusCode::invalid_argument, "num_heads=%d does not divide embed_dim=%d",
+                         s.num_heads, s.embed_dim);
   const int kv_heads = s.num_kv_heads == 0 ? s.num_heads : s.num_kv_heads;
   if (kv_heads < 0 || kv_heads > s.num_heads || s.num_heads % kv_heads != 0)
-    return Status::error(StatusCode::invalid_argument,
-                         "num_kv_heads=%d must divide num_heads=%d", s.num_kv_heads,
-                         s.num_heads);
+    return Status::error(StatusCode::invalid_argument, "num_kv_heads=%d must divide num_heads=%d",
+                         s.num_kv_heads, s.num_heads);
   if (s.kdim < 0 || s.kdim > kMaxDim || s.vdim < 0 || s.vdim > kMaxDim)
-    return Status::error(StatusCode::invalid_argument, "kdim=%d / vdim=%d out of range",
-                         s.kdim, s.vdim);
+    return Status::error(StatusCode::invalid_argument, "kdim=%d / vdim=%d out of range", s.kdim,
+                         s.vdim);
   if (s.weight_layout != WeightLayout::out_in && s.weight_layout != WeightLayout::in_out)
     return Status::error(StatusCode::invalid_argument, "unknown weight_layout %d",
                          static_cast<int>(s.weight_layout));

@@ -140,8 +140,8 @@ Status Layer::decode_workspace_size(const KvCache& cache, const Shape& shape, in
                                     std::size_t* bytes) const {
   if (!bytes) return Status::error(StatusCode::null_pointer, "bytes is null");
   LayerDecodePlan p;
-  Status st = edgeattn::plan_decode(*impl_, detail::Access::impl(cache)->geo, shape, num_threads,
-                                    &p);
+  Status st =
+      edgeattn::plan_decode(*impl_, detail::Access::impl(cache)->geo, shape, num_threads, &p);
   if (st) *bytes = p.ws.bytes();
   return st;
 }

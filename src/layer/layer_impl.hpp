@@ -23,9 +23,9 @@ struct LayerRunPlan {
   engine::WorkspaceLayout ws;
   std::size_t q = 0, kt = 0, v = 0, concat = 0, kv_ld = 0;
   engine::AttentionPlan attn;
-  engine::Projection fused;             // self-attention: X through [Wq | Wk | Wv]
-  engine::Projection pq, pk, pv;        // cross-attention: one projection per input
-  engine::Projection out;               // the concatenated heads through Wo
+  engine::Projection fused;       // self-attention: X through [Wq | Wk | Wv]
+  engine::Projection pq, pk, pv;  // cross-attention: one projection per input
+  engine::Projection out;         // the concatenated heads through Wo
 };
 
 // A decode step (or prompt) of q_len tokens over a cache of one geometry.

@@ -17,8 +17,8 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
   const int kv_len = shape.kv_len == 0 ? shape.q_len : shape.kv_len;
   if (shape.batch <= 0 || shape.q_len <= 0 || kv_len <= 0)
     return Status::error(StatusCode::invalid_argument,
-                         "shape must have batch, q_len, kv_len >= 1, got %d, %d, %d",
-                         shape.batch, shape.q_len, shape.kv_len);
+                         "shape must have batch, q_len, kv_len >= 1, got %d, %d, %d", shape.batch,
+                         shape.q_len, shape.kv_len);
   if (num_threads <= 0)
     return Status::error(StatusCode::invalid_argument, "num_threads must be >= 1, got %d",
                          num_threads);
@@ -34,18 +34,18 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
   ws = engine::WorkspaceLayout();
   p->q = ws.region("q", {Bz, Lqz, static_cast<std::size_t>(L.embed_dim)});
   p->kt = ws.region("k", {Bz, p->kv_ld, static_cast<std::size_t>(L.kv_width)});
-  p->v = ws.region("v", {Bz * kv_total * static_cast<std::size_t>(L.kv_width) +
-                         engine::v_slack_floats(k)});
+  p->v = ws.region(
+      "v", {Bz * kv_total * static_cast<std::size_t>(L.kv_width) + engine::v_slack_floats(k)});
   p->concat = ws.region("concat", {Bz, Lqz, static_cast<std::size_t>(L.embed_dim)});
-  const engine::AttentionDims d{B, L.num_heads, L.num_kv_heads, Lq, p->kv_total, L.head_dim,
-                                L.head_dim};
+  const engine::AttentionDims d{B,           L.num_heads, L.num_kv_heads, Lq,
+                                p->kv_total, L.head_dim,  L.head_dim};
   // Rows (attention weights) or tiles, decided per run: the scratch serves both.
   engine::plan_attention(d, k, engine::AttendPath::rows, num_threads, /*also_tiles=*/true, &ws,
                          &p->attn);
   if (ws.overflowed() || !checked_mul(ws.total_floats(), sizeof(float), nullptr))
     return Status::error(StatusCode::size_overflow,
-                         "workspace for batch=%d q_len=%d kv_len=%d overflows size_t",
-                         shape.batch, shape.q_len, kv_len);
+                         "workspace for batch=%d q_len=%d kv_len=%d overflows size_t", shape.batch,
+                         shape.q_len, kv_len);
 
   p->fused.plan(k, B, Lq, L.embed_dim);
   p->fused.add_segment(L.wq, L.embed_dim);
@@ -132,11 +132,11 @@ Status run_planned(const LayerImpl& L, const LayerRunPlan& p, const RunArgs& a, 
   const auto kv_ld = static_cast<std::ptrdiff_t>(p.kv_ld);
 
   // 1. Projections: Q head-major and pre-scaled, K transposed per kv head, V head-major.
-  const kernels::OutputMap q_map{ws + p.q, hd, 1, hd, static_cast<std::ptrdiff_t>(Lq) * hd,
+  const kernels::OutputMap q_map{ws + p.q,   hd,     1, hd, static_cast<std::ptrdiff_t>(Lq) * hd,
                                  L.bq.get(), L.scale};
   const kernels::OutputMap k_map{ws + p.kt, 1, kv_ld, hd, hd * kv_ld, L.bk.get(), 1.0f};
-  const kernels::OutputMap v_map{ws + p.v, hd, 1, hd,
-                                 static_cast<std::ptrdiff_t>(kv_total) * hd, L.bv.get(), 1.0f};
+  const kernels::OutputMap v_map{ws + p.v,   hd,  1, hd, static_cast<std::ptrdiff_t>(kv_total) * hd,
+                                 L.bv.get(), 1.0f};
   const std::ptrdiff_t q_step = static_cast<std::ptrdiff_t>(Lq) * E;
   const std::ptrdiff_t k_step = static_cast<std::ptrdiff_t>(L.kv_width) * kv_ld;
   const std::ptrdiff_t v_step = static_cast<std::ptrdiff_t>(kv_total) * L.kv_width;

@@ -23,8 +23,8 @@ Status validate_mask_type(MaskType t, BoolMaskSense sense, const void* data, con
                          static_cast<int>(t));
   if (t == MaskType::boolean && sense != BoolMaskSense::blocks_if_true &&
       sense != BoolMaskSense::attends_if_true)
-    return Status::error(StatusCode::invalid_argument, "%s: unknown boolean mask sense %d",
-                         what, static_cast<int>(sense));
+    return Status::error(StatusCode::invalid_argument, "%s: unknown boolean mask sense %d", what,
+                         static_cast<int>(sense));
   if (t != MaskType::none && !data)
     return Status::error(StatusCode::null_pointer, "%s: data is null", what);
   return Status();
@@ -38,13 +38,12 @@ Status validate_attn_mask(const AttnMask& m, int B, int H, int Lq, int Lkv) {
                            "attn_mask is [%d, %d], expected [q_len=%d, kv_len=%d]", m.dims[0],
                            m.dims[1], Lq, Lkv);
   } else if (m.rank == 3) {
-    if (static_cast<long long>(m.dims[0]) != static_cast<long long>(B) * H ||
-        m.dims[1] != Lq || m.dims[2] != Lkv)
+    if (static_cast<long long>(m.dims[0]) != static_cast<long long>(B) * H || m.dims[1] != Lq ||
+        m.dims[2] != Lkv)
       return Status::error(StatusCode::shape_mismatch,
                            "attn_mask is [%d, %d, %d], expected [batch*heads=%lld, q_len=%d, "
                            "kv_len=%d]",
-                           m.dims[0], m.dims[1], m.dims[2], static_cast<long long>(B) * H, Lq,
-                           Lkv);
+                           m.dims[0], m.dims[1], m.dims[2], static_cast<long long>(B) * H, Lq, Lkv);
   } else {
     return Status::error(StatusCode::shape_mismatch, "attn_mask rank must be 2 or 3, got %d",
                          m.rank);

@@ -33,6 +33,7 @@ int main() {
     std::printf("run: %s, y[0] = %g\n", st.message(), static_cast<double>(y[0]));
     return 1;
   }
-  std::printf("consumer OK with edgeattn %s (headers %s)\n", edgeattn::version(), EDGEATTN_VERSION_STRING);
+  std::printf("consumer OK with edgeattn %s (headers %s)\n", edgeattn::version(),
+              EDGEATTN_VERSION_STRING);
   return 0;
 }

@@ -19,7 +19,8 @@ using namespace edgeattn;
 namespace {
 
 [[noreturn]] void fail(const char* what, const test::CoreCase& c, const std::string& detail) {
-  std::fprintf(stderr, "fuzz_attention: %s\n  %s\n  %s\n", what, c.describe().c_str(), detail.c_str());
+  std::fprintf(stderr, "fuzz_attention: %s\n  %s\n  %s\n", what, c.describe().c_str(),
+               detail.c_str());
   __builtin_trap();
 }
 
@@ -34,7 +35,8 @@ bool close(const std::vector<float>& got, const std::vector<double>& want, std::
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   test::FuzzInput in{data, size};
-  test::CoreCase c = test::make_core_case([&](int lo, int hi) { return in.pick(lo, hi); }, in.next());
+  test::CoreCase c =
+      test::make_core_case([&](int lo, int hi) { return in.pick(lo, hi); }, in.next());
   static const std::vector<std::string> ports = test::runnable_ports();
   const std::string port = ports[in.next() % ports.size()];
   c.args.port = port.c_str();
@@ -44,20 +46,43 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const int corruption = in.pick(0, 11);
   AttentionArgs bad = c.args;
   switch (corruption) {
-    case 1: bad.q_heads = bad.kv_heads * 2 + 1; if (bad.kv_heads == 1) bad.kv_heads = 2; break;
-    case 2: bad.head_dim = -in.pick(0, 5); break;
-    case 3: bad.q = nullptr; break;
-    case 4: bad.mask.type = MaskType::additive; bad.mask.data = c.q.data(); bad.mask.rank = 2;
-            bad.mask.dims[0] = bad.q_len + 1; bad.mask.dims[1] = 1; break;
-    case 5: bad.softcap = -1.0f; break;
-    case 6: bad.layout = static_cast<AttentionLayout>(7); break;
-    case 7: bad.past_len = bad.past_len + 1; bad.past_key = nullptr; break;
-    case 8: bad.q_len = 0; break;
-    default: break;
+    case 1:
+      bad.q_heads = bad.kv_heads * 2 + 1;
+      if (bad.kv_heads == 1) bad.kv_heads = 2;
+      break;
+    case 2:
+      bad.head_dim = -in.pick(0, 5);
+      break;
+    case 3:
+      bad.q = nullptr;
+      break;
+    case 4:
+      bad.mask.type = MaskType::additive;
+      bad.mask.data = c.q.data();
+      bad.mask.rank = 2;
+      bad.mask.dims[0] = bad.q_len + 1;
+      bad.mask.dims[1] = 1;
+      break;
+    case 5:
+      bad.softcap = -1.0f;
+      break;
+    case 6:
+      bad.layout = static_cast<AttentionLayout>(7);
+      break;
+    case 7:
+      bad.past_len = bad.past_len + 1;
+      bad.past_key = nullptr;
+      break;
+    case 8:
+      bad.q_len = 0;
+      break;
+    default:
+      break;
   }
   if (corruption >= 1 && corruption <= 8) {
     const Status st = attention(bad, exec);
-    if (st.ok()) fail("a corrupted call was accepted", c, "corruption " + std::to_string(corruption));
+    if (st.ok())
+      fail("a corrupted call was accepted", c, "corruption " + std::to_string(corruption));
     if (st.message()[0] == '\0') fail("an error without a message", c, "");
     return 0;
   }
@@ -87,13 +112,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::vector<float> kb, vb, qb;
     for (int bg = 0; bg < a.batch * a.kv_heads; ++bg)
       for (int j = t; j < t + n; ++j) {
-        for (int d = 0; d < a.head_dim; ++d) kb.push_back(c.k[(static_cast<std::size_t>(bg) * a.kv_len + j) * a.head_dim + d]);
-        for (int d = 0; d < Dv; ++d) vb.push_back(c.v[(static_cast<std::size_t>(bg) * a.kv_len + j) * Dv + d]);
+        for (int d = 0; d < a.head_dim; ++d)
+          kb.push_back(c.k[(static_cast<std::size_t>(bg) * a.kv_len + j) * a.head_dim + d]);
+        for (int d = 0; d < Dv; ++d)
+          vb.push_back(c.v[(static_cast<std::size_t>(bg) * a.kv_len + j) * Dv + d]);
       }
     for (int bh = 0; bh < a.batch * a.q_heads; ++bh)
       for (int j = t; j < t + n; ++j)
         for (int d = 0; d < a.head_dim; ++d)
-          qb.push_back(std::sin(static_cast<float>(bh * 131 + j * 17 + d)));  // queries of the new positions
+          qb.push_back(
+              std::sin(static_cast<float>(bh * 131 + j * 17 + d)));  // queries of the new positions
     if (!cache->append(kb.data(), vb.data(), n).ok()) fail("KV cache append refused", c, "");
     CachedAttentionArgs ca;
     ca.q_heads = a.q_heads;
@@ -105,7 +133,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     ca.softcap = a.softcap;
     ca.port = a.port;
     std::size_t bytes = 0;
-    if (!attention_workspace_size(*cache, ca, exec.num_threads(), &bytes).ok()) fail("cached size refused", c, "");
+    if (!attention_workspace_size(*cache, ca, exec.num_threads(), &bytes).ok())
+      fail("cached size refused", c, "");
     test::Workspace ws(bytes);
     const Status cst = attention(*cache, ca, ws.data(), bytes, exec);
     if (!cst.ok()) fail("cached attention refused", c, cst.message());

@@ -11,7 +11,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (a.bytes.size() != a.elements() * edgeattn::formats::dtype_size(a.dtype)) __builtin_trap();
     if (a.is_float()) (void)a.to_float();
     if (a.is_bool()) (void)a.to_bool();
-    if (a.dtype == edgeattn::formats::DType::i32 || a.dtype == edgeattn::formats::DType::i64) (void)a.to_int64();
+    if (a.dtype == edgeattn::formats::DType::i32 || a.dtype == edgeattn::formats::DType::i64)
+      (void)a.to_int64();
   } catch (const edgeattn::formats::FormatError&) {
   }
   return 0;

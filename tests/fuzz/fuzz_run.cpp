@@ -71,15 +71,31 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::size_t workspace_bytes = bytes;
   bool corrupt = true;
   switch (corruption) {
-    case 10: a.attn_mask.type = MaskType::additive; a.attn_mask.dims[a.attn_mask.rank - 1] += 1;
-             a.attn_mask.data = k.query.data(); break;  // declared larger than the shape
-    case 11: a.key_padding_mask.type = MaskType::boolean; a.key_padding_mask.dims[0] = c.batch + 1;
-             a.key_padding_mask.data = k.query.data(); break;
-    case 12: workspace_bytes = bytes - 1 - in.next() % 8; break;
-    case 13: workspace = static_cast<char*>(ws.data()) + 4; break;
-    case 14: a.attn_mask.type = static_cast<MaskType>(3 + in.next()); break;
-    case 15: a.attn_weights = AttnWeightsOutput::per_head; a.attn_weights_out = nullptr; break;
-    default: corrupt = false;
+    case 10:
+      a.attn_mask.type = MaskType::additive;
+      a.attn_mask.dims[a.attn_mask.rank - 1] += 1;
+      a.attn_mask.data = k.query.data();
+      break;  // declared larger than the shape
+    case 11:
+      a.key_padding_mask.type = MaskType::boolean;
+      a.key_padding_mask.dims[0] = c.batch + 1;
+      a.key_padding_mask.data = k.query.data();
+      break;
+    case 12:
+      workspace_bytes = bytes - 1 - in.next() % 8;
+      break;
+    case 13:
+      workspace = static_cast<char*>(ws.data()) + 4;
+      break;
+    case 14:
+      a.attn_mask.type = static_cast<MaskType>(3 + in.next());
+      break;
+    case 15:
+      a.attn_weights = AttnWeightsOutput::per_head;
+      a.attn_weights_out = nullptr;
+      break;
+    default:
+      corrupt = false;
   }
   const Status st = layer->run(a, workspace, workspace_bytes, exec);
   if (corrupt) {
@@ -87,12 +103,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     return 0;
   }
   if (!st) fail("run refused valid arguments", c, st.message());
-  const reference::Result want = reference::multi_head_attention(k.spec(), k.args(nullptr, nullptr));
+  const reference::Result want =
+      reference::multi_head_attention(k.spec(), k.args(nullptr, nullptr));
   const Comparison cmp = compare(out, want.output, output_atol(c), 1e-4);
   if (!cmp.ok()) fail("output differs from the reference", c, cmp.describe().c_str());
   if (c.weights != AttnWeightsOutput::none) {
     weights.pop_back();
-    const Comparison cw = compare(weights, c.weights == AttnWeightsOutput::averaged ? want.weights_avg : want.weights_head, 1e-5, 1e-4);
+    const Comparison cw = compare(
+        weights, c.weights == AttnWeightsOutput::averaged ? want.weights_avg : want.weights_head,
+        1e-5, 1e-4);
     if (!cw.ok()) fail("attention weights differ from the reference", c, cw.describe().c_str());
   }
   return 0;

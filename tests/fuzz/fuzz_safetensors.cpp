@@ -36,10 +36,13 @@ const char* const kPrefixes[] = {"", "model.encoder.layers.0.self_attn."};
 void check_sizes(const AttentionWeights& w) {
   const auto E = static_cast<std::size_t>(w.embed_dim), W = static_cast<std::size_t>(w.kv_width);
   const auto kdim = static_cast<std::size_t>(w.kdim), vdim = static_cast<std::size_t>(w.vdim);
-  auto bias_ok = [](const std::vector<float>& b, std::size_t n) { return b.empty() || b.size() == n; };
-  if (w.q.size() != E * E || w.k.size() != W * kdim || w.v.size() != W * vdim || w.out.size() != E * E ||
-      !bias_ok(w.q_bias, E) || !bias_ok(w.k_bias, W) || !bias_ok(w.v_bias, W) || !bias_ok(w.out_bias, E) ||
-      !bias_ok(w.bias_k, W) || !bias_ok(w.bias_v, W) || w.num_kv_heads * (w.embed_dim / w.num_heads) != w.kv_width)
+  auto bias_ok = [](const std::vector<float>& b, std::size_t n) {
+    return b.empty() || b.size() == n;
+  };
+  if (w.q.size() != E * E || w.k.size() != W * kdim || w.v.size() != W * vdim ||
+      w.out.size() != E * E || !bias_ok(w.q_bias, E) || !bias_ok(w.k_bias, W) ||
+      !bias_ok(w.v_bias, W) || !bias_ok(w.out_bias, E) || !bias_ok(w.bias_k, W) ||
+      !bias_ok(w.bias_v, W) || w.num_kv_heads * (w.embed_dim / w.num_heads) != w.kv_width)
     __builtin_trap();
 }
 
@@ -49,7 +52,8 @@ void create_and_run(const AttentionWeights& w) {
   std::unique_ptr<edgeattn::Layer> layer;
   const edgeattn::LayerSpec spec = w.spec();
   if (!edgeattn::Layer::create(spec, &layer)) return;  // refused with a status: fine
-  std::vector<float> q(2 * static_cast<std::size_t>(w.embed_dim), 0.5f), k(2 * static_cast<std::size_t>(w.kdim), -0.25f),
+  std::vector<float> q(2 * static_cast<std::size_t>(w.embed_dim), 0.5f),
+      k(2 * static_cast<std::size_t>(w.kdim), -0.25f),
       v(2 * static_cast<std::size_t>(w.vdim), 1.0f), y(q.size());
   edgeattn::RunArgs a;
   a.layout = edgeattn::SequenceLayout::unbatched;
@@ -62,7 +66,9 @@ void create_and_run(const AttentionWeights& w) {
   std::size_t bytes = 0;
   if (!layer->workspace_size(a.shape, 1, &bytes)) __builtin_trap();
   std::vector<unsigned char> ws(bytes + edgeattn::kWorkspaceAlignment);
-  void* aligned = ws.data() + (edgeattn::kWorkspaceAlignment - reinterpret_cast<std::uintptr_t>(ws.data()) % edgeattn::kWorkspaceAlignment);
+  void* aligned =
+      ws.data() + (edgeattn::kWorkspaceAlignment -
+                   reinterpret_cast<std::uintptr_t>(ws.data()) % edgeattn::kWorkspaceAlignment);
   if (!layer->run(a, aligned, bytes, serial)) __builtin_trap();
 }
 
@@ -142,22 +148,25 @@ std::size_t serialize(const File& f, std::uint8_t* out, std::size_t max_size) {
     h[t.name] = {{"dtype", t.dtype}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
     if (t.end > body.size()) body.resize(t.end, 0);
     if (t.begin <= t.end && t.end - t.begin == t.bytes.size())
-      std::copy(t.bytes.begin(), t.bytes.end(), body.begin() + static_cast<std::ptrdiff_t>(t.begin));
+      std::copy(t.bytes.begin(), t.bytes.end(),
+                body.begin() + static_cast<std::ptrdiff_t>(t.begin));
   }
   std::string text = h.dump();
   text.append((8 - text.size() % 8) % 8, ' ');
   const std::size_t total = 8 + text.size() + body.size();
   if (total > max_size) return 0;
-  for (int i = 0; i < 8; ++i) out[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    out[i] = static_cast<std::uint8_t>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
   std::memcpy(out + 8, text.data(), text.size());
   if (!body.empty()) std::memcpy(out + 8 + text.size(), body.data(), body.size());
   return total;
 }
 
 // Names the loader looks for, so that a mutation can move a tensor from one scheme to another.
-const char* const kNames[] = {"in_proj_weight", "in_proj_bias",  "q_proj_weight", "k_proj_weight", "v_proj_weight",
-                              "q_proj.weight",  "q_proj.bias",   "k_proj.weight", "k_proj.bias",   "v_proj.weight",
-                              "v_proj.bias",    "out_proj.weight", "out_proj.bias", "bias_k",        "bias_v"};
+const char* const kNames[] = {"in_proj_weight", "in_proj_bias",  "q_proj_weight", "k_proj_weight",
+                              "v_proj_weight",  "q_proj.weight", "q_proj.bias",   "k_proj.weight",
+                              "k_proj.bias",    "v_proj.weight", "v_proj.bias",   "out_proj.weight",
+                              "out_proj.bias",  "bias_k",        "bias_v"};
 
 }  // namespace
 
@@ -187,12 +196,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   return 0;
 }
 
-extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size, std::size_t max_size,
-                                               unsigned int seed) {
+extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t size,
+                                               std::size_t max_size, unsigned int seed) {
   std::mt19937 rng(seed);
   auto pick = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
   File f;
-  if (pick(4) == 0 || !parse(data, size, &f) || f.tensors.empty()) return LLVMFuzzerMutate(data, size, max_size);
+  if (pick(4) == 0 || !parse(data, size, &f) || f.tensors.empty())
+    return LLVMFuzzerMutate(data, size, max_size);
   Tensor& t = f.tensors[pick(f.tensors.size())];
   bool relay = true;
   switch (pick(7)) {
@@ -200,7 +210,8 @@ extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t s
     case 1: {
       if (t.shape.empty()) break;
       std::uint64_t& d = t.shape[pick(t.shape.size())];
-      const std::uint64_t choices[] = {d + 1, d > 1 ? d - 1 : 2, 1, 2 * d, d / 2, d + 8, d > 8 ? d - 8 : 0};
+      const std::uint64_t choices[] = {d + 1, d > 1 ? d - 1 : 2, 1, 2 * d, d / 2,
+                                       d + 8, d > 8 ? d - 8 : 0};
       d = choices[pick(std::size(choices))];
       break;
     }
@@ -223,12 +234,15 @@ extern "C" std::size_t LLVMFuzzerCustomMutator(std::uint8_t* data, std::size_t s
       break;
     }
     case 5: {  // renamed to another name the loader reads (same prefix), or removed
-      const std::string prefix = t.name.compare(0, std::strlen(kPrefixes[1]), kPrefixes[1]) == 0 ? kPrefixes[1] : "";
+      const std::string prefix =
+          t.name.compare(0, std::strlen(kPrefixes[1]), kPrefixes[1]) == 0 ? kPrefixes[1] : "";
       if (pick(4) == 0) {
         f.tensors.erase(f.tensors.begin() + (&t - f.tensors.data()));
       } else {
         const std::string name = prefix + kNames[pick(std::size(kNames))];
-        if (std::none_of(f.tensors.begin(), f.tensors.end(), [&](const Tensor& o) { return o.name == name; })) t.name = name;
+        if (std::none_of(f.tensors.begin(), f.tensors.end(),
+                         [&](const Tensor& o) { return o.name == name; }))
+          t.name = name;
       }
       break;
     }

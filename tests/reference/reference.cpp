@@ -25,14 +25,15 @@ double weight(const float* w, WeightLayout layout, int in, int out, int n, int k
 }
 
 // y[l][n] = sum_k x(l, k) W(n, k) + bias[n], for the tokens of batch b.
-std::vector<std::vector<double>> project(const float* x, SequenceLayout layout, int batch,
-                                         int len, int in, int b, const float* w,
-                                         WeightLayout wl, int out, const float* bias) {
+std::vector<std::vector<double>> project(const float* x, SequenceLayout layout, int batch, int len,
+                                         int in, int b, const float* w, WeightLayout wl, int out,
+                                         const float* bias) {
   std::vector<std::vector<double>> y(len, std::vector<double>(out, 0.0));
   for (int l = 0; l < len; ++l)
     for (int n = 0; n < out; ++n) {
       double s = bias ? bias[n] : 0.0;
-      for (int k = 0; k < in; ++k) s += at(x, layout, batch, len, in, b, l, k) * weight(w, wl, in, out, n, k);
+      for (int k = 0; k < in; ++k)
+        s += at(x, layout, batch, len, in, b, l, k) * weight(w, wl, in, out, n, k);
       y[l][n] = s;
     }
   return y;
@@ -83,10 +84,14 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
           s[j] = dot * scale;
           if (j >= Lkv) continue;  // the bias_k position is never masked
           const std::size_t plane = static_cast<std::size_t>(Lq) * Lkv;
-          const std::size_t mi = (a.attn_mask.rank == 3 ? (static_cast<std::size_t>(b) * H + h) * plane : 0) +
-                                 static_cast<std::size_t>(i) * Lkv + j;
-          if (a.attn_mask.type == MaskType::additive) s[j] += static_cast<const float*>(a.attn_mask.data)[mi];
-          if (a.attn_mask.type == MaskType::boolean && blocked(a.attn_mask.data, mi, a.attn_mask.sense)) s[j] = -inf;
+          const std::size_t mi =
+              (a.attn_mask.rank == 3 ? (static_cast<std::size_t>(b) * H + h) * plane : 0) +
+              static_cast<std::size_t>(i) * Lkv + j;
+          if (a.attn_mask.type == MaskType::additive)
+            s[j] += static_cast<const float*>(a.attn_mask.data)[mi];
+          if (a.attn_mask.type == MaskType::boolean &&
+              blocked(a.attn_mask.data, mi, a.attn_mask.sense))
+            s[j] = -inf;
           const std::size_t ki = static_cast<std::size_t>(b) * Lkv + j;
           const KeyPaddingMask& kp = a.key_padding_mask;
           if (kp.type == MaskType::additive) s[j] += static_cast<const float*>(kp.data)[ki];
@@ -111,7 +116,8 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
     for (int i = 0; i < Lq; ++i)
       for (int n = 0; n < E; ++n) {
         double y = w.out_bias ? w.out_bias[n] : 0.0;
-        for (int k = 0; k < E; ++k) y += concat[i][k] * weight(w.out, spec.weight_layout, E, E, n, k);
+        for (int k = 0; k < E; ++k)
+          y += concat[i][k] * weight(w.out, spec.weight_layout, E, E, n, k);
         const std::size_t index = a.layout == SequenceLayout::seq_first
                                       ? (static_cast<std::size_t>(i) * B + b) * E + n
                                       : (static_cast<std::size_t>(b) * Lq + i) * E + n;

@@ -13,15 +13,19 @@ CoreResult attention_core(const AttentionArgs& a) {
   const bool bhsd = a.layout == AttentionLayout::bhsd;
   const double scale = a.scale ? *a.scale : 1.0 / std::sqrt(static_cast<double>(D));
   const double inf = std::numeric_limits<double>::infinity();
-  auto at = [&](const float* x, int heads, int len, int width, int b, int h, int j, int d) -> double {
+  auto at = [&](const float* x, int heads, int len, int width, int b, int h, int j,
+                int d) -> double {
     return bhsd ? x[((static_cast<std::size_t>(b) * heads + h) * len + j) * width + d]
-                : x[(static_cast<std::size_t>(b) * len + j) * heads * width + static_cast<std::size_t>(h) * width + d];
+                : x[(static_cast<std::size_t>(b) * len + j) * heads * width +
+                    static_cast<std::size_t>(h) * width + d];
   };
   auto key = [&](int b, int g, int j, int d) -> double {
-    return j < Lp ? a.past_key[((static_cast<std::size_t>(b) * G + g) * Lp + j) * D + d] : at(a.k, G, Lkv, D, b, g, j - Lp, d);
+    return j < Lp ? a.past_key[((static_cast<std::size_t>(b) * G + g) * Lp + j) * D + d]
+                  : at(a.k, G, Lkv, D, b, g, j - Lp, d);
   };
   auto value = [&](int b, int g, int j, int d) -> double {
-    return j < Lp ? a.past_value[((static_cast<std::size_t>(b) * G + g) * Lp + j) * Dv + d] : at(a.v, G, Lkv, Dv, b, g, j - Lp, d);
+    return j < Lp ? a.past_value[((static_cast<std::size_t>(b) * G + g) * Lp + j) * Dv + d]
+                  : at(a.v, G, Lkv, Dv, b, g, j - Lp, d);
   };
   // The mask's dimensions padded to [B, H, L, M]; a dimension of 1 broadcasts.
   int md[4] = {1, 1, 1, 1};
@@ -36,9 +40,11 @@ CoreResult attention_core(const AttentionArgs& a) {
   for (int b = 0; b < B; ++b)
     for (int g = 0; g < G; ++g)
       for (int j = 0; j < T; ++j) {
-        for (int d = 0; d < D; ++d) r.present_key[((static_cast<std::size_t>(b) * G + g) * T + j) * D + d] = key(b, g, j, d);
+        for (int d = 0; d < D; ++d)
+          r.present_key[((static_cast<std::size_t>(b) * G + g) * T + j) * D + d] = key(b, g, j, d);
         for (int d = 0; d < Dv; ++d)
-          r.present_value[((static_cast<std::size_t>(b) * G + g) * T + j) * Dv + d] = value(b, g, j, d);
+          r.present_value[((static_cast<std::size_t>(b) * G + g) * T + j) * Dv + d] =
+              value(b, g, j, d);
       }
   std::vector<double> s(T), p(T);
   for (int b = 0; b < B; ++b)
@@ -63,8 +69,12 @@ CoreResult attention_core(const AttentionArgs& a) {
             if (j >= md[3]) {
               blocked = true;
             } else {
-              const std::size_t idx = ((static_cast<std::size_t>(md[0] == 1 ? 0 : b) * md[1] + (md[1] == 1 ? 0 : h)) * md[2] +
-                                       (md[2] == 1 ? 0 : i)) * md[3] + j;
+              const std::size_t idx =
+                  ((static_cast<std::size_t>(md[0] == 1 ? 0 : b) * md[1] + (md[1] == 1 ? 0 : h)) *
+                       md[2] +
+                   (md[2] == 1 ? 0 : i)) *
+                      md[3] +
+                  j;
               if (a.mask.type == MaskType::additive) {
                 s[j] += static_cast<const float*>(a.mask.data)[idx];
               } else {
@@ -86,7 +96,8 @@ CoreResult attention_core(const AttentionArgs& a) {
           double acc = 0.0;
           for (int j = 0; j < T; ++j) acc += p[j] * value(b, g, j, d);
           const std::size_t out = bhsd ? ((static_cast<std::size_t>(b) * Hq + h) * Lq + i) * Dv + d
-                                       : (static_cast<std::size_t>(b) * Lq + i) * Hq * Dv + static_cast<std::size_t>(h) * Dv + d;
+                                       : (static_cast<std::size_t>(b) * Lq + i) * Hq * Dv +
+                                             static_cast<std::size_t>(h) * Dv + d;
           r.y[out] = acc;
         }
       }

@@ -11,9 +11,10 @@
 namespace edgeattn::reference {
 
 struct CoreResult {
-  std::vector<double> y;                           // in args.layout
-  std::vector<double> present_key, present_value;  // [batch, kv_heads, total, head_dim / v_head_dim]
-  std::vector<double> qk;                          // [batch, q_heads, q_len, total], args.qk_mode
+  std::vector<double> y;  // in args.layout
+  std::vector<double> present_key,
+      present_value;       // [batch, kv_heads, total, head_dim / v_head_dim]
+  std::vector<double> qk;  // [batch, q_heads, q_len, total], args.qk_mode
 };
 
 CoreResult attention_core(const AttentionArgs& args);

@@ -1,7 +1,7 @@
 // The edgeattn command-line tool: `info`, `run` (one attention layer of a real checkpoint on
 // .npy inputs), `sdpa` (the attention core on projected Q/K/V, ONNX Attention semantics),
-// `decode` (token-by-token through a KV cache) and `bench` (the standard shapes). Every error is one line on stderr and exit
-// code 2; nothing else exits non-zero.
+// `decode` (token-by-token through a KV cache) and `bench` (the standard shapes). Every error is
+// one line on stderr and exit code 2; nothing else exits non-zero.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -24,8 +24,8 @@
 #include "edgeattn/edgeattn.hpp"
 #include "formats/checkpoint.hpp"
 #include "formats/npy.hpp"
-#include "onnx/onnx_attention.hpp"
 #include "formats/safetensors.hpp"
+#include "onnx/onnx_attention.hpp"
 #include "shapes.hpp"
 
 namespace {
@@ -87,8 +87,11 @@ int cmd_info(const std::string& port) {
   for (const auto& f : cpu_features()) features += (features.empty() ? "" : " ") + f;
   std::printf("cpu features:    %s\n", features.empty() ? "(none detected)" : features.c_str());
   std::printf("port in use:     %s%s\n", selected.name,
-              !port.empty() ? " (forced by --port)" : std::getenv("EDGEATTN_PORT") ? " (forced by EDGEATTN_PORT)" : " (automatic)");
-  std::printf("gemm kernel:     %s (tile %d x %d)\n", selected.gemm_kernel, selected.gemm_mr, selected.gemm_nr);
+              !port.empty()                  ? " (forced by --port)"
+              : std::getenv("EDGEATTN_PORT") ? " (forced by EDGEATTN_PORT)"
+                                             : " (automatic)");
+  std::printf("gemm kernel:     %s (tile %d x %d)\n", selected.gemm_kernel, selected.gemm_mr,
+              selected.gemm_nr);
   std::printf("attention tile:  %s (%d query rows x %d keys)\n", selected.attention_kernel,
               selected.attn_query_tile, selected.attn_kv_tile);
   std::printf("default threads: %d\n", edgeattn::default_num_threads());
@@ -103,14 +106,16 @@ int cmd_info(const std::string& port) {
 
 // ---------------------------------------------------------------- run
 struct RunOptions {
-  std::string weights, prefix, query, key, value, attn_mask, key_padding_mask, out, attn_weights_out;
+  std::string weights, prefix, query, key, value, attn_mask, key_padding_mask, out,
+      attn_weights_out;
   std::string port;
   int heads = 0, kv_heads = 0, threads = 0;
   bool causal = false, seq_first = false;
 };
 
 // Sequence tensor [B, L, F] (or [L, B, F] with seq_first, or [L, F] unbatched) → B, L, F.
-void sequence_dims(const Array& a, const std::string& path, bool seq_first, int* B, int* L, int* F) {
+void sequence_dims(const Array& a, const std::string& path, bool seq_first, int* B, int* L,
+                   int* F) {
   const auto& s = a.shape;
   if (s.size() == 2) {
     *B = 1;
@@ -121,39 +126,55 @@ void sequence_dims(const Array& a, const std::string& path, bool seq_first, int*
     *L = static_cast<int>(seq_first ? s[0] : s[1]);
     *F = static_cast<int>(s[2]);
   } else {
-    throw FormatError(path + ": expected shape " + (seq_first ? "[seq, batch, E]" : "[batch, seq, E]") +
-                      " or [seq, E], got " + a.shape_string());
+    throw FormatError(path + ": expected shape " +
+                      (seq_first ? "[seq, batch, E]" : "[batch, seq, E]") + " or [seq, E], got " +
+                      a.shape_string());
   }
   for (std::size_t d : s)
-    if (d == 0 || d > (1u << 30)) throw FormatError(path + ": bad dimension in shape " + a.shape_string());
-  if (!a.is_float()) throw FormatError(path + ": expected a float array, got " + edgeattn::formats::dtype_name(a.dtype));
+    if (d == 0 || d > (1u << 30))
+      throw FormatError(path + ": bad dimension in shape " + a.shape_string());
+  if (!a.is_float())
+    throw FormatError(path + ": expected a float array, got " +
+                      edgeattn::formats::dtype_name(a.dtype));
 }
 
 int cmd_run(const RunOptions& o) {
   if (o.heads <= 0) throw UsageError("--heads must be >= 1");
   const edgeattn::formats::SafeTensors file(o.weights);
   // Checks every tensor's shape against the layer (heads, --kv-heads) before reading it.
-  const edgeattn::formats::AttentionWeights w = edgeattn::formats::load_attention_weights(file, o.prefix, o.heads, o.kv_heads);
+  const edgeattn::formats::AttentionWeights w =
+      edgeattn::formats::load_attention_weights(file, o.prefix, o.heads, o.kv_heads);
 
   const Array q = edgeattn::formats::read_npy(o.query);
   int B, Lq, Eq;
   sequence_dims(q, o.query, o.seq_first, &B, &Lq, &Eq);
   const bool unbatched = q.shape.size() == 2;
   if (Eq != w.embed_dim)
-    throw FormatError(o.query + ": last dimension " + std::to_string(Eq) + " does not match embed_dim " + std::to_string(w.embed_dim) + " of " + o.weights);
+    throw FormatError(o.query + ": last dimension " + std::to_string(Eq) +
+                      " does not match embed_dim " + std::to_string(w.embed_dim) + " of " +
+                      o.weights);
   const std::vector<float> query = q.to_float();
   std::vector<float> key, value;
   int Lkv = Lq;
-  if (o.key.empty() != o.value.empty()) throw UsageError("--key and --value must be given together");
+  if (o.key.empty() != o.value.empty())
+    throw UsageError("--key and --value must be given together");
   if (!o.key.empty()) {
     const Array k = edgeattn::formats::read_npy(o.key), v = edgeattn::formats::read_npy(o.value);
     int Bk, Lk, Fk, Bv, Lv, Fv;
     sequence_dims(k, o.key, o.seq_first, &Bk, &Lk, &Fk);
     sequence_dims(v, o.value, o.seq_first, &Bv, &Lv, &Fv);
-    if (k.shape.size() != q.shape.size() || Bk != B) throw FormatError(o.key + ": shape " + k.shape_string() + " does not match the query's batch " + q.shape_string());
-    if (v.shape.size() != q.shape.size() || Bv != B || Lv != Lk) throw FormatError(o.value + ": shape " + v.shape_string() + " does not match the key's " + k.shape_string());
-    if (Fk != w.kdim) throw FormatError(o.key + ": last dimension " + std::to_string(Fk) + " does not match kdim " + std::to_string(w.kdim) + " of " + o.weights);
-    if (Fv != w.vdim) throw FormatError(o.value + ": last dimension " + std::to_string(Fv) + " does not match vdim " + std::to_string(w.vdim) + " of " + o.weights);
+    if (k.shape.size() != q.shape.size() || Bk != B)
+      throw FormatError(o.key + ": shape " + k.shape_string() +
+                        " does not match the query's batch " + q.shape_string());
+    if (v.shape.size() != q.shape.size() || Bv != B || Lv != Lk)
+      throw FormatError(o.value + ": shape " + v.shape_string() + " does not match the key's " +
+                        k.shape_string());
+    if (Fk != w.kdim)
+      throw FormatError(o.key + ": last dimension " + std::to_string(Fk) + " does not match kdim " +
+                        std::to_string(w.kdim) + " of " + o.weights);
+    if (Fv != w.vdim)
+      throw FormatError(o.value + ": last dimension " + std::to_string(Fv) +
+                        " does not match vdim " + std::to_string(w.vdim) + " of " + o.weights);
     key = k.to_float();
     value = v.to_float();
     Lkv = Lk;
@@ -162,8 +183,9 @@ int cmd_run(const RunOptions& o) {
   }
 
   edgeattn::RunArgs args;
-  args.layout = unbatched ? edgeattn::SequenceLayout::unbatched
-                          : o.seq_first ? edgeattn::SequenceLayout::seq_first : edgeattn::SequenceLayout::batch_first;
+  args.layout = unbatched     ? edgeattn::SequenceLayout::unbatched
+                : o.seq_first ? edgeattn::SequenceLayout::seq_first
+                              : edgeattn::SequenceLayout::batch_first;
   args.shape = {B, Lq, Lkv};
   args.query = query.data();
   args.key = key.empty() ? nullptr : key.data();
@@ -174,23 +196,29 @@ int cmd_run(const RunOptions& o) {
   if (!o.attn_mask.empty()) {
     const Array m = edgeattn::formats::read_npy(o.attn_mask);
     if (m.shape.size() != 2 && m.shape.size() != 3)
-      throw FormatError(o.attn_mask + ": attention mask must be [q_len, kv_len] or [batch*heads, q_len, kv_len], got " + m.shape_string());
+      throw FormatError(
+          o.attn_mask +
+          ": attention mask must be [q_len, kv_len] or [batch*heads, q_len, kv_len], got " +
+          m.shape_string());
     args.attn_mask.rank = static_cast<int>(m.shape.size());
     for (std::size_t i = 0; i < m.shape.size(); ++i) {
-      if (m.shape[i] > (1u << 30)) throw FormatError(o.attn_mask + ": bad dimension in shape " + m.shape_string());
+      if (m.shape[i] > (1u << 30))
+        throw FormatError(o.attn_mask + ": bad dimension in shape " + m.shape_string());
       args.attn_mask.dims[i] = static_cast<int>(m.shape[i]);
     }
     if (m.is_bool()) {
       mask_b = m.to_bool();
       args.attn_mask.type = edgeattn::MaskType::boolean;
       args.attn_mask.data = mask_b.data();
-      args.attn_mask.sense = edgeattn::BoolMaskSense::blocks_if_true;  // torch.nn.MultiheadAttention
+      args.attn_mask.sense =
+          edgeattn::BoolMaskSense::blocks_if_true;  // torch.nn.MultiheadAttention
     } else if (m.is_float()) {
       mask_f = m.to_float();
       args.attn_mask.type = edgeattn::MaskType::additive;
       args.attn_mask.data = mask_f.data();
     } else {
-      throw FormatError(o.attn_mask + ": attention mask must be bool or float, got " + edgeattn::formats::dtype_name(m.dtype));
+      throw FormatError(o.attn_mask + ": attention mask must be bool or float, got " +
+                        edgeattn::formats::dtype_name(m.dtype));
     }
   }
   if (!o.key_padding_mask.empty()) {
@@ -198,7 +226,9 @@ int cmd_run(const RunOptions& o) {
     const bool ok = (m.shape.size() == 2 && m.shape[0] == static_cast<std::size_t>(B)) ||
                     (unbatched && m.shape.size() == 1);
     if (!ok || m.shape.back() != static_cast<std::size_t>(Lkv))
-      throw FormatError(o.key_padding_mask + ": key padding mask must be [batch=" + std::to_string(B) + ", kv_len=" + std::to_string(Lkv) + "], got " + m.shape_string());
+      throw FormatError(o.key_padding_mask +
+                        ": key padding mask must be [batch=" + std::to_string(B) +
+                        ", kv_len=" + std::to_string(Lkv) + "], got " + m.shape_string());
     args.key_padding_mask.dims[0] = B;
     args.key_padding_mask.dims[1] = Lkv;
     if (m.is_bool()) {
@@ -211,7 +241,8 @@ int cmd_run(const RunOptions& o) {
       args.key_padding_mask.type = edgeattn::MaskType::additive;
       args.key_padding_mask.data = kpm_f.data();
     } else {
-      throw FormatError(o.key_padding_mask + ": key padding mask must be bool or float, got " + edgeattn::formats::dtype_name(m.dtype));
+      throw FormatError(o.key_padding_mask + ": key padding mask must be bool or float, got " +
+                        edgeattn::formats::dtype_name(m.dtype));
     }
   }
   std::unique_ptr<edgeattn::Layer> layer;
@@ -232,10 +263,13 @@ int cmd_run(const RunOptions& o) {
   std::size_t bytes = 0;
   st = layer->workspace_size(args.shape, exec.num_threads(), &bytes);
   if (!st) throw UsageError(st.message());
-  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
-  if (!ws) throw UsageError("out of memory allocating " + std::to_string(bytes) + " bytes of workspace");
+  std::unique_ptr<void, void (*)(void*)> ws(
+      std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
+  if (!ws)
+    throw UsageError("out of memory allocating " + std::to_string(bytes) + " bytes of workspace");
   st = layer->run(args, ws.get(), bytes, exec);
-  if (!st) throw UsageError(std::string(edgeattn::status_code_name(st.code())) + ": " + st.message());
+  if (!st)
+    throw UsageError(std::string(edgeattn::status_code_name(st.code())) + ": " + st.message());
   std::vector<std::size_t> out_shape = q.shape;
   out_shape.back() = static_cast<std::size_t>(w.embed_dim);
   edgeattn::formats::write_npy(o.out, out_shape, output.data());
@@ -257,7 +291,8 @@ struct BenchResult {
   std::size_t workspace_bytes;
 };
 
-BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, double min_seconds, const std::string& port) {
+BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, double min_seconds,
+                        const std::string& port) {
   edgeattn::tools::StandardProblem problem(s);
   edgeattn::LayerSpec spec = problem.spec();
   spec.port = port.empty() ? nullptr : port.c_str();
@@ -269,47 +304,67 @@ BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, do
   std::size_t bytes = 0;
   st = layer->workspace_size(args.shape, exec.num_threads(), &bytes);
   if (!st) throw UsageError(st.message());
-  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
+  std::unique_ptr<void, void (*)(void*)> ws(
+      std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
   st = layer->run(args, ws.get(), bytes, exec);  // warm-up: threads start, caches fill
   if (!st) throw UsageError(st.message());
   std::vector<double> times;
   const auto start = std::chrono::steady_clock::now();
-  while (times.size() < 5 || (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < min_seconds && times.size() < 1000)) {
+  while (times.size() < 5 ||
+         (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
+              min_seconds &&
+          times.size() < 1000)) {
     const auto t0 = std::chrono::steady_clock::now();
     (void)layer->run(args, ws.get(), bytes, exec);
-    times.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(times.begin(), times.end());
-  const double median = times.size() % 2 ? times[times.size() / 2] : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
-  return {s.name, exec.num_threads(), median, times.front(), times.back(),
-          edgeattn::tools::flops(s) / (median * 1e-3) * 1e-9, bytes};
+  const double median = times.size() % 2
+                            ? times[times.size() / 2]
+                            : 0.5 * (times[times.size() / 2 - 1] + times[times.size() / 2]);
+  return {s.name,        exec.num_threads(), median,
+          times.front(), times.back(),       edgeattn::tools::flops(s) / (median * 1e-3) * 1e-9,
+          bytes};
 }
 
-int cmd_bench(const std::string& shape, int threads, const std::string& json_path, double min_seconds, const std::string& port) {
+int cmd_bench(const std::string& shape, int threads, const std::string& json_path,
+              double min_seconds, const std::string& port) {
   std::vector<const edgeattn::tools::StandardShape*> shapes;
   for (const auto& s : edgeattn::tools::kStandardShapes)
     if (shape == "all" || shape == s.id || shape == s.name) shapes.push_back(&s);
-  if (shapes.empty()) throw UsageError("--shape must be S1..S6, a full shape name or all, got '" + shape + "'");
+  if (shapes.empty())
+    throw UsageError("--shape must be S1..S6, a full shape name or all, got '" + shape + "'");
   edgeattn::PortInfo info{};
   const edgeattn::Status st = edgeattn::select_port(port.c_str(), &info);
   if (!st) throw UsageError(st.message());
-  std::printf("edgeattn %s, port %s, cpu %s\n", edgeattn::version(), info.name, cpu_model().c_str());
-  std::printf("%-16s %7s %10s %10s %10s %9s %14s\n", "shape", "threads", "median_ms", "min_ms", "max_ms", "GFLOP/s", "workspace_B");
+  std::printf("edgeattn %s, port %s, cpu %s\n", edgeattn::version(), info.name,
+              cpu_model().c_str());
+  std::printf("%-16s %7s %10s %10s %10s %9s %14s\n", "shape", "threads", "median_ms", "min_ms",
+              "max_ms", "GFLOP/s", "workspace_B");
   std::vector<BenchResult> results;
   for (const auto* s : shapes) {
     const BenchResult r = bench_shape(*s, threads, min_seconds, port);
-    std::printf("%-16s %7d %10.3f %10.3f %10.3f %9.2f %14zu\n", r.shape.c_str(), r.threads, r.median_ms, r.min_ms, r.max_ms, r.gflops, r.workspace_bytes);
+    std::printf("%-16s %7d %10.3f %10.3f %10.3f %9.2f %14zu\n", r.shape.c_str(), r.threads,
+                r.median_ms, r.min_ms, r.max_ms, r.gflops, r.workspace_bytes);
     std::fflush(stdout);
     results.push_back(r);
   }
   if (!json_path.empty()) {
     nlohmann::json j;
-    j["machine"] = {{"cpu", cpu_model()}, {"port", info.name}, {"edgeattn_version", edgeattn::version()},
+    j["machine"] = {{"cpu", cpu_model()},
+                    {"port", info.name},
+                    {"edgeattn_version", edgeattn::version()},
                     {"hardware_threads", edgeattn::default_num_threads()}};
     j["results"] = nlohmann::json::array();
     for (const auto& r : results)
-      j["results"].push_back({{"shape", r.shape}, {"threads", r.threads}, {"median_ms", r.median_ms}, {"min_ms", r.min_ms},
-                              {"max_ms", r.max_ms}, {"gflops", r.gflops}, {"workspace_bytes", r.workspace_bytes}});
+      j["results"].push_back({{"shape", r.shape},
+                              {"threads", r.threads},
+                              {"median_ms", r.median_ms},
+                              {"min_ms", r.min_ms},
+                              {"max_ms", r.max_ms},
+                              {"gflops", r.gflops},
+                              {"workspace_bytes", r.workspace_bytes}});
     std::ofstream f(json_path);
     f << j.dump(2) << "\n";
     if (!f) throw FormatError(json_path + ": cannot write");
@@ -343,10 +398,12 @@ int cmd_decode(const std::string& shape, int steps, int threads, const std::stri
   std::size_t bytes = 0;
   st = layer->decode_workspace_size(*cache, {1, prompt, 0}, exec.num_threads(), &bytes);
   if (!st) throw UsageError(st.message());
-  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
+  std::unique_ptr<void, void (*)(void*)> ws(
+      std::aligned_alloc(edgeattn::kWorkspaceAlignment, (bytes + 63) / 64 * 64), std::free);
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> d(-1.0f, 1.0f);
-  std::vector<float> x(static_cast<std::size_t>(prompt + steps) * E), y(static_cast<std::size_t>(prompt) * E);
+  std::vector<float> x(static_cast<std::size_t>(prompt + steps) * E),
+      y(static_cast<std::size_t>(prompt) * E);
   for (float& v : x) v = d(rng);
   edgeattn::RunArgs args;
   args.shape = {1, prompt, 0};
@@ -355,7 +412,8 @@ int cmd_decode(const std::string& shape, int steps, int threads, const std::stri
   const auto p0 = std::chrono::steady_clock::now();
   st = layer->decode(args, cache.get(), ws.get(), bytes, exec);
   if (!st) throw UsageError(st.message());
-  const double prompt_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - p0).count();
+  const double prompt_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - p0).count();
   std::vector<double> ms;
   args.shape = {1, 1, 0};
   for (int t = 0; t < steps; ++t) {
@@ -363,27 +421,32 @@ int cmd_decode(const std::string& shape, int steps, int threads, const std::stri
     const auto t0 = std::chrono::steady_clock::now();
     st = layer->decode(args, cache.get(), ws.get(), bytes, exec);
     if (!st) throw UsageError(st.message());
-    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2], p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
   // What a step must read: the four weight matrices and the cache (at its mean length).
-  const double step_bytes = 4.0 * E * E * 4.0 + 2.0 * (prompt + steps / 2.0) * cs.kv_heads * cs.head_dim * 4.0;
-  std::printf("edgeattn %s, port %s, %d threads, cpu %s\n", edgeattn::version(), layer->port(), exec.num_threads(),
-              cpu_model().c_str());
-  std::printf("%s: prompt of %d tokens in %.3f ms, then %d steps (cache %d -> %d positions)\n", s->name, prompt,
-              prompt_ms, steps, prompt, prompt + steps);
-  std::printf("per-token latency: median %.3f ms, p90 %.3f ms, min %.3f ms, max %.3f ms\n", median, p90, ms.front(),
-              ms.back());
-  std::printf("bandwidth at the median: %.2f GB/s (%.1f MB per step: weights and cache; one layer's data may sit in "
-              "the last-level cache)\n",
-              step_bytes / (median * 1e-3) * 1e-9, step_bytes * 1e-6);
+  const double step_bytes =
+      4.0 * E * E * 4.0 + 2.0 * (prompt + steps / 2.0) * cs.kv_heads * cs.head_dim * 4.0;
+  std::printf("edgeattn %s, port %s, %d threads, cpu %s\n", edgeattn::version(), layer->port(),
+              exec.num_threads(), cpu_model().c_str());
+  std::printf("%s: prompt of %d tokens in %.3f ms, then %d steps (cache %d -> %d positions)\n",
+              s->name, prompt, prompt_ms, steps, prompt, prompt + steps);
+  std::printf("per-token latency: median %.3f ms, p90 %.3f ms, min %.3f ms, max %.3f ms\n", median,
+              p90, ms.front(), ms.back());
+  std::printf(
+      "bandwidth at the median: %.2f GB/s (%.1f MB per step: weights and cache; one layer's data "
+      "may sit in "
+      "the last-level cache)\n",
+      step_bytes / (median * 1e-3) * 1e-9, step_bytes * 1e-6);
   return 0;
 }
 
 // ---------------------------------------------------------------- sdpa
 struct SdpaOptions {
-  std::string q, k, v, attn_mask, past_key, past_value, nonpad, qk_out, out, present_key, present_value, port;
+  std::string q, k, v, attn_mask, past_key, past_value, nonpad, qk_out, out, present_key,
+      present_value, port;
   bool causal = false;
   double scale = 0.0, softcap = 0.0;
   bool scale_set = false;
@@ -398,12 +461,14 @@ void write_like_q(const std::string& path, const edgeattn::formats::SdpaTensor& 
 }
 
 int cmd_sdpa(const SdpaOptions& o) {
-  if (o.past_key.empty() != o.past_value.empty()) throw UsageError("--past-key and --past-value go together");
+  if (o.past_key.empty() != o.past_value.empty())
+    throw UsageError("--past-key and --past-value go together");
   if (o.present_key.empty() != o.present_value.empty())
     throw UsageError("--present-key and --present-value go together");
   if (o.qk_mode >= 0 && o.qk_out.empty()) throw UsageError("--qk-mode needs --qk-out");
   if (!o.nonpad.empty() && !o.past_key.empty())
-    throw UsageError("--nonpad-kv-seqlen describes keys passed in --k (an external cache): not with --past-key");
+    throw UsageError(
+        "--nonpad-kv-seqlen describes keys passed in --k (an external cache): not with --past-key");
   edgeattn::formats::SdpaInputs in;
   in.q = edgeattn::formats::read_npy(o.q);
   in.k = edgeattn::formats::read_npy(o.k);
@@ -442,66 +507,106 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", edgeattn::version());
 
   std::string port;
-  CLI::App* info = app.add_subcommand("info", "CPU features, kernel port and tile sizes, default thread count");
+  CLI::App* info =
+      app.add_subcommand("info", "CPU features, kernel port and tile sizes, default thread count");
   info->add_option("--port", port, "Show this port instead of the automatic choice");
 
   RunOptions ro;
-  CLI::App* run = app.add_subcommand("run", "Run one attention layer of a .safetensors checkpoint on .npy inputs");
-  run->add_option("--weights", ro.weights, "Weights (.safetensors), PyTorch or Hugging Face names")->required();
-  run->add_option("--prefix", ro.prefix, "Prefix of the layer's tensor names, e.g. model.encoder.layers.0.self_attn.");
+  CLI::App* run = app.add_subcommand(
+      "run", "Run one attention layer of a .safetensors checkpoint on .npy inputs");
+  run->add_option("--weights", ro.weights, "Weights (.safetensors), PyTorch or Hugging Face names")
+      ->required();
+  run->add_option("--prefix", ro.prefix,
+                  "Prefix of the layer's tensor names, e.g. model.encoder.layers.0.self_attn.");
   run->add_option("--heads", ro.heads, "Number of attention heads")->required();
-  run->add_option("--kv-heads", ro.kv_heads, "Key/value heads (grouped-query); checked against the checkpoint");
+  run->add_option("--kv-heads", ro.kv_heads,
+                  "Key/value heads (grouped-query); checked against the checkpoint");
   run->add_option("--query", ro.query, "Query .npy [batch, seq, E] or [seq, E]")->required();
   run->add_option("--key", ro.key, "Key .npy (omit key and value for self-attention)");
   run->add_option("--value", ro.value, "Value .npy");
-  run->add_option("--attn-mask", ro.attn_mask, "[q_len, kv_len] or [batch*heads, q_len, kv_len]; bool (true = may not attend) or float (added)");
-  run->add_option("--key-padding-mask", ro.key_padding_mask, "[batch, kv_len]; bool (true = padding) or float (added)");
+  run->add_option("--attn-mask", ro.attn_mask,
+                  "[q_len, kv_len] or [batch*heads, q_len, kv_len]; bool (true = may not attend) "
+                  "or float (added)");
+  run->add_option("--key-padding-mask", ro.key_padding_mask,
+                  "[batch, kv_len]; bool (true = padding) or float (added)");
   run->add_flag("--causal", ro.causal, "Query i attends keys j <= i only");
   run->add_flag("--seq-first", ro.seq_first, "Read and write [seq, batch, E]");
-  run->add_option("--port", ro.port, "Force a kernel port (x86-avx2, generic, ...); default: EDGEATTN_PORT or automatic");
-  run->add_option("--threads", ro.threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+  run->add_option(
+      "--port", ro.port,
+      "Force a kernel port (x86-avx2, generic, ...); default: EDGEATTN_PORT or automatic");
+  run->add_option("--threads", ro.threads, "Threads (default: all hardware threads)")
+      ->check(CLI::Range(1, 1024));
   run->add_option("--out", ro.out, "Output .npy (float32)")->required();
-  run->add_option("--attn-weights-out", ro.attn_weights_out, "Attention weights averaged over heads .npy");
+  run->add_option("--attn-weights-out", ro.attn_weights_out,
+                  "Attention weights averaged over heads .npy");
 
   SdpaOptions so;
-  CLI::App* sdpa = app.add_subcommand("sdpa", "Scaled dot-product attention on projected Q, K, V (ONNX Attention semantics)");
-  sdpa->add_option("--q", so.q, "Q .npy: [batch, q_heads, q_len, head_dim], or [batch, q_len, q_heads*head_dim] with --q-heads/--kv-heads")->required();
+  CLI::App* sdpa = app.add_subcommand(
+      "sdpa", "Scaled dot-product attention on projected Q, K, V (ONNX Attention semantics)");
+  sdpa->add_option("--q", so.q,
+                   "Q .npy: [batch, q_heads, q_len, head_dim], or [batch, q_len, q_heads*head_dim] "
+                   "with --q-heads/--kv-heads")
+      ->required();
   sdpa->add_option("--k", so.k, "K .npy, Q's layout with kv heads")->required();
-  sdpa->add_option("--v", so.v, "V .npy, Q's layout with kv heads (its head size may differ)")->required();
-  sdpa->add_option("--attn-mask", so.attn_mask, "Mask .npy broadcast to [batch, q_heads, q_len, total]; bool (true = may attend) or float (added)");
+  sdpa->add_option("--v", so.v, "V .npy, Q's layout with kv heads (its head size may differ)")
+      ->required();
+  sdpa->add_option("--attn-mask", so.attn_mask,
+                   "Mask .npy broadcast to [batch, q_heads, q_len, total]; bool (true = may "
+                   "attend) or float (added)");
   sdpa->add_option("--past-key", so.past_key, "Cached keys .npy [batch, kv_heads, past, head_dim]");
-  sdpa->add_option("--past-value", so.past_value, "Cached values .npy [batch, kv_heads, past, v_head_dim]");
-  sdpa->add_option("--nonpad-kv-seqlen", so.nonpad, "Valid key count per batch .npy (int64 [batch]); not with --past-key");
-  sdpa->add_flag("--causal", so.causal, "Causal mask, bottom-right aligned with a past or valid lengths");
-  sdpa->add_option("--scale", so.scale, "Score scale (default 1/sqrt(head_dim))")->each([&](const std::string&) { so.scale_set = true; });
-  sdpa->add_option("--softcap", so.softcap, "Soft cap c > 0: scores become c*tanh(scores/c) before the mask")->check(CLI::NonNegativeNumber);
-  sdpa->add_option("--q-heads", so.q_heads, "Query heads (required for 3-D inputs)")->check(CLI::Range(1, 1 << 20));
-  sdpa->add_option("--kv-heads", so.kv_heads, "Key/value heads (required for 3-D inputs)")->check(CLI::Range(1, 1 << 20));
-  sdpa->add_option("--qk-out", so.qk_out, "Also write the score matrix .npy [batch, q_heads, q_len, total]");
-  sdpa->add_option("--qk-mode", so.qk_mode, "Which scores --qk-out holds: 0 scaled, 1 after softcap, 2 after mask, 3 softmax")->check(CLI::Range(0, 3));
+  sdpa->add_option("--past-value", so.past_value,
+                   "Cached values .npy [batch, kv_heads, past, v_head_dim]");
+  sdpa->add_option("--nonpad-kv-seqlen", so.nonpad,
+                   "Valid key count per batch .npy (int64 [batch]); not with --past-key");
+  sdpa->add_flag("--causal", so.causal,
+                 "Causal mask, bottom-right aligned with a past or valid lengths");
+  sdpa->add_option("--scale", so.scale, "Score scale (default 1/sqrt(head_dim))")
+      ->each([&](const std::string&) { so.scale_set = true; });
+  sdpa->add_option("--softcap", so.softcap,
+                   "Soft cap c > 0: scores become c*tanh(scores/c) before the mask")
+      ->check(CLI::NonNegativeNumber);
+  sdpa->add_option("--q-heads", so.q_heads, "Query heads (required for 3-D inputs)")
+      ->check(CLI::Range(1, 1 << 20));
+  sdpa->add_option("--kv-heads", so.kv_heads, "Key/value heads (required for 3-D inputs)")
+      ->check(CLI::Range(1, 1 << 20));
+  sdpa->add_option("--qk-out", so.qk_out,
+                   "Also write the score matrix .npy [batch, q_heads, q_len, total]");
+  sdpa->add_option(
+          "--qk-mode", so.qk_mode,
+          "Which scores --qk-out holds: 0 scaled, 1 after softcap, 2 after mask, 3 softmax")
+      ->check(CLI::Range(0, 3));
   sdpa->add_option("--out", so.out, "Output Y .npy, in Q's dtype and layout")->required();
-  sdpa->add_option("--present-key", so.present_key, "Write past+new keys .npy [batch, kv_heads, total, head_dim]");
+  sdpa->add_option("--present-key", so.present_key,
+                   "Write past+new keys .npy [batch, kv_heads, total, head_dim]");
   sdpa->add_option("--present-value", so.present_value, "Write past+new values .npy");
   sdpa->add_option("--port", so.port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
-  sdpa->add_option("--threads", so.threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+  sdpa->add_option("--threads", so.threads, "Threads (default: all hardware threads)")
+      ->check(CLI::Range(1, 1024));
 
   int threads = 0;
   std::string decode_shape = "S6";
   int steps = 64;
-  CLI::App* decode = app.add_subcommand("decode", "Feed tokens one at a time through a KV cache; per-token latency and bandwidth");
-  decode->add_option("--shape", decode_shape, "S1..S6 (embedding width, heads; its kv_len is the prompt length)");
-  decode->add_option("--steps", steps, "Tokens decoded after the prompt")->check(CLI::Range(1, 1000000));
-  decode->add_option("--threads", threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+  CLI::App* decode = app.add_subcommand(
+      "decode", "Feed tokens one at a time through a KV cache; per-token latency and bandwidth");
+  decode->add_option("--shape", decode_shape,
+                     "S1..S6 (embedding width, heads; its kv_len is the prompt length)");
+  decode->add_option("--steps", steps, "Tokens decoded after the prompt")
+      ->check(CLI::Range(1, 1000000));
+  decode->add_option("--threads", threads, "Threads (default: all hardware threads)")
+      ->check(CLI::Range(1, 1024));
   decode->add_option("--port", port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
 
   std::string shape = "all", json;
   double min_time = 0.5;
-  CLI::App* bench = app.add_subcommand("bench", "Time the standard shapes S1-S6 on built-in random weights");
+  CLI::App* bench =
+      app.add_subcommand("bench", "Time the standard shapes S1-S6 on built-in random weights");
   bench->add_option("--shape", shape, "S1..S6 or all");
-  bench->add_option("--threads", threads, "Threads (default: all hardware threads)")->check(CLI::Range(1, 1024));
+  bench->add_option("--threads", threads, "Threads (default: all hardware threads)")
+      ->check(CLI::Range(1, 1024));
   bench->add_option("--port", port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
   bench->add_option("--json", json, "Write the results as JSON to this file");
-  bench->add_option("--min-time", min_time, "Seconds to spend per shape (at least 5 runs)")->check(CLI::Range(0.0, 3600.0));
+  bench->add_option("--min-time", min_time, "Seconds to spend per shape (at least 5 runs)")
+      ->check(CLI::Range(0.0, 3600.0));
 
   try {
     app.parse(argc, argv);

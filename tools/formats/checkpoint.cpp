@@ -25,23 +25,28 @@ class Reader {
     std::vector<std::size_t> s = f_.shape(p_ + name);
     for (std::size_t d : s)
       if (d == 0 || d > kMaxDim)
-        fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ": every dimension must be 1 to " +
-                     std::to_string(kMaxDim));
+        fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) +
+                     ": every dimension must be 1 to " + std::to_string(kMaxDim));
     return s;
   }
   // The tensor, which must have exactly the shape `want`; `meaning` names its dimensions.
-  std::vector<float> read(const std::string& name, const std::vector<std::size_t>& want, const std::string& meaning) const {
+  std::vector<float> read(const std::string& name, const std::vector<std::size_t>& want,
+                          const std::string& meaning) const {
     const std::vector<std::size_t> s = shape(name);
-    if (s != want) fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ", expected " + dims(want) + " " + meaning);
+    if (s != want)
+      fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ", expected " + dims(want) +
+                   " " + meaning);
     return f_.read_float(p_ + name);
   }
-  std::vector<float> optional(const std::string& name, const std::vector<std::size_t>& want, const std::string& meaning) const {
+  std::vector<float> optional(const std::string& name, const std::vector<std::size_t>& want,
+                              const std::string& meaning) const {
     return has(name) ? read(name, want, meaning) : std::vector<float>{};
   }
   // A 2-D tensor's shape, its dimensions still unchecked against the layer.
   std::vector<std::size_t> matrix_shape(const std::string& name) const {
     const std::vector<std::size_t> s = shape(name);
-    if (s.size() != 2) fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ", expected a matrix [out, in]");
+    if (s.size() != 2)
+      fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ", expected a matrix [out, in]");
     return s;
   }
 
@@ -52,9 +57,13 @@ class Reader {
 
 }  // namespace
 
-AttentionWeights load_attention_weights(const SafeTensors& f, const std::string& p, int num_heads, int num_kv_heads) {
-  if (num_heads < 1) throw FormatError("the number of heads must be >= 1, got " + std::to_string(num_heads));
-  if (num_kv_heads < 0) throw FormatError("the number of key/value heads must be >= 0, got " + std::to_string(num_kv_heads));
+AttentionWeights load_attention_weights(const SafeTensors& f, const std::string& p, int num_heads,
+                                        int num_kv_heads) {
+  if (num_heads < 1)
+    throw FormatError("the number of heads must be >= 1, got " + std::to_string(num_heads));
+  if (num_kv_heads < 0)
+    throw FormatError("the number of key/value heads must be >= 0, got " +
+                      std::to_string(num_kv_heads));
   const Reader r(f, p);
   AttentionWeights w;
   // The embedding width E comes from the query projection's rows; every other tensor is
@@ -73,19 +82,27 @@ AttentionWeights load_attention_weights(const SafeTensors& f, const std::string&
     std::string some;
     const auto names = f.names();
     for (std::size_t i = 0; i < names.size() && i < 6; ++i) some += (i ? ", " : "") + names[i];
-    fail(f, "no attention weights under prefix '" + p + "' (looked for in_proj_weight, q_proj_weight, q_proj.weight; file has: " + some + (names.size() > 6 ? ", ..." : "") + ")");
+    fail(f, "no attention weights under prefix '" + p +
+                "' (looked for in_proj_weight, q_proj_weight, q_proj.weight; file has: " + some +
+                (names.size() > 6 ? ", ..." : "") + ")");
   }
   const auto heads = static_cast<std::size_t>(num_heads);
   if (E % heads != 0)
-    fail(f, "num_heads " + std::to_string(num_heads) + " does not divide embed_dim " + std::to_string(E) + " (from tensor '" +
-                p + (w.convention == "torch-in_proj" ? "in_proj_weight" : w.convention == "huggingface" ? "q_proj.weight" : "q_proj_weight") + "')");
+    fail(f, "num_heads " + std::to_string(num_heads) + " does not divide embed_dim " +
+                std::to_string(E) + " (from tensor '" + p +
+                (w.convention == "torch-in_proj" ? "in_proj_weight"
+                 : w.convention == "huggingface" ? "q_proj.weight"
+                                                 : "q_proj_weight") +
+                "')");
   const std::size_t head_dim = E / heads;
   const std::string ee = "([embed_dim, embed_dim])";
   std::size_t wkv = E, kdim = E, vdim = E;
   if (w.convention == "torch-in_proj") {
-    const std::vector<float> in = r.read("in_proj_weight", {3 * E, E}, "([3*embed_dim, embed_dim])");
+    const std::vector<float> in =
+        r.read("in_proj_weight", {3 * E, E}, "([3*embed_dim, embed_dim])");
     w.q.assign(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(E * E));
-    w.k.assign(in.begin() + static_cast<std::ptrdiff_t>(E * E), in.begin() + static_cast<std::ptrdiff_t>(2 * E * E));
+    w.k.assign(in.begin() + static_cast<std::ptrdiff_t>(E * E),
+               in.begin() + static_cast<std::ptrdiff_t>(2 * E * E));
     w.v.assign(in.begin() + static_cast<std::ptrdiff_t>(2 * E * E), in.end());
   } else if (w.convention == "torch-separate") {
     w.q = r.read("q_proj_weight", {E, E}, ee);
@@ -100,16 +117,20 @@ AttentionWeights load_attention_weights(const SafeTensors& f, const std::string&
     kdim = k_shape[1];
     vdim = r.matrix_shape("v_proj.weight")[1];
     if (wkv % head_dim != 0 || heads % (wkv / head_dim) != 0)
-      fail(f, "tensor '" + p + "k_proj.weight' has shape " + dims(k_shape) + ": its " + std::to_string(wkv) +
-                  " rows are not a number of key/value heads of width " + std::to_string(head_dim) + " that divides " +
-                  std::to_string(num_heads) + " query heads");
+      fail(f, "tensor '" + p + "k_proj.weight' has shape " + dims(k_shape) + ": its " +
+                  std::to_string(wkv) + " rows are not a number of key/value heads of width " +
+                  std::to_string(head_dim) + " that divides " + std::to_string(num_heads) +
+                  " query heads");
     w.k = r.read("k_proj.weight", {wkv, kdim}, "([kv_width, kdim])");
     w.v = r.read("v_proj.weight", {wkv, vdim}, "([kv_width, vdim], kv_width from k_proj.weight)");
   }
   if (num_kv_heads > 0 && wkv != static_cast<std::size_t>(num_kv_heads) * head_dim)
-    fail(f, "the key/value projections are " + std::to_string(wkv) + " wide (" + std::to_string(wkv / head_dim) +
-                " heads of " + std::to_string(head_dim) + "), not " + std::to_string(num_kv_heads) + " key/value heads" +
-                (w.convention == "huggingface" ? "" : " (PyTorch's layout has as many key/value heads as query heads)"));
+    fail(f, "the key/value projections are " + std::to_string(wkv) + " wide (" +
+                std::to_string(wkv / head_dim) + " heads of " + std::to_string(head_dim) +
+                "), not " + std::to_string(num_kv_heads) + " key/value heads" +
+                (w.convention == "huggingface"
+                     ? ""
+                     : " (PyTorch's layout has as many key/value heads as query heads)"));
   if (w.convention == "huggingface") {
     w.q_bias = r.optional("q_proj.bias", {E}, "([embed_dim])");
     w.k_bias = r.optional("k_proj.bias", {wkv}, "([kv_width])");
@@ -117,7 +138,8 @@ AttentionWeights load_attention_weights(const SafeTensors& f, const std::string&
   } else if (r.has("in_proj_bias")) {
     const std::vector<float> b = r.read("in_proj_bias", {3 * E}, "([3*embed_dim])");
     w.q_bias.assign(b.begin(), b.begin() + static_cast<std::ptrdiff_t>(E));
-    w.k_bias.assign(b.begin() + static_cast<std::ptrdiff_t>(E), b.begin() + static_cast<std::ptrdiff_t>(2 * E));
+    w.k_bias.assign(b.begin() + static_cast<std::ptrdiff_t>(E),
+                    b.begin() + static_cast<std::ptrdiff_t>(2 * E));
     w.v_bias.assign(b.begin() + static_cast<std::ptrdiff_t>(2 * E), b.end());
   }
   w.out = r.read("out_proj.weight", {E, E}, ee);
@@ -125,7 +147,8 @@ AttentionWeights load_attention_weights(const SafeTensors& f, const std::string&
   // nn.MultiheadAttention(add_bias_kv=True) stores bias_k and bias_v as [1, 1, E].
   w.bias_k = r.optional("bias_k", {1, 1, wkv}, "([1, 1, kv_width])");
   w.bias_v = r.optional("bias_v", {1, 1, wkv}, "([1, 1, kv_width])");
-  if (w.bias_k.empty() != w.bias_v.empty()) fail(f, "bias_k and bias_v must both be present or both absent");
+  if (w.bias_k.empty() != w.bias_v.empty())
+    fail(f, "bias_k and bias_v must both be present or both absent");
   w.embed_dim = static_cast<int>(E);
   w.kdim = static_cast<int>(kdim);
   w.vdim = static_cast<int>(vdim);
@@ -144,7 +167,8 @@ LayerSpec AttentionWeights::spec() const {
   s.kdim = kdim;
   s.vdim = vdim;
   s.weight_layout = WeightLayout::out_in;
-  s.weights = {ptr(q), ptr(k), ptr(v), ptr(out), ptr(q_bias), ptr(k_bias), ptr(v_bias), ptr(out_bias), ptr(bias_k), ptr(bias_v)};
+  s.weights = {ptr(q),      ptr(k),      ptr(v),        ptr(out),    ptr(q_bias),
+               ptr(k_bias), ptr(v_bias), ptr(out_bias), ptr(bias_k), ptr(bias_v)};
   return s;
 }
 

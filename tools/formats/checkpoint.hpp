@@ -29,7 +29,7 @@ struct AttentionWeights {
 // num_heads: the layer's query heads (must divide embed_dim). num_kv_heads: 0 takes the key/value
 // heads from the checkpoint's key/value width (grouped-query attention); otherwise that width
 // must be num_kv_heads * head_dim.
-AttentionWeights load_attention_weights(const SafeTensors& file, const std::string& prefix, int num_heads,
-                                        int num_kv_heads = 0);
+AttentionWeights load_attention_weights(const SafeTensors& file, const std::string& prefix,
+                                        int num_heads, int num_kv_heads = 0);
 
 }  // namespace edgeattn::formats

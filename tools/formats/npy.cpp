@@ -53,31 +53,48 @@ DType parse_descr(const std::string& name, const std::string& d) {
   if (d == "|u1") return DType::u8;
   if (d == "<i4") return DType::i32;
   if (d == "<i8") return DType::i64;
-  fail(name, "unsupported dtype '" + d + "' (supported: float32, float64, float16, bool, uint8, int32, int64, little-endian)");
+  fail(name,
+       "unsupported dtype '" + d +
+           "' (supported: float32, float64, float16, bool, uint8, int32, int64, little-endian)");
 }
 
 }  // namespace
 
 const char* dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "float32";
-    case DType::f64: return "float64";
-    case DType::f16: return "float16";
-    case DType::bf16: return "bfloat16";
-    case DType::boolean: return "bool";
-    case DType::u8: return "uint8";
-    case DType::i32: return "int32";
-    case DType::i64: return "int64";
+    case DType::f32:
+      return "float32";
+    case DType::f64:
+      return "float64";
+    case DType::f16:
+      return "float16";
+    case DType::bf16:
+      return "bfloat16";
+    case DType::boolean:
+      return "bool";
+    case DType::u8:
+      return "uint8";
+    case DType::i32:
+      return "int32";
+    case DType::i64:
+      return "int64";
   }
   return "?";
 }
 
 std::size_t dtype_size(DType t) {
   switch (t) {
-    case DType::f64: case DType::i64: return 8;
-    case DType::f32: case DType::i32: return 4;
-    case DType::f16: case DType::bf16: return 2;
-    default: return 1;
+    case DType::f64:
+    case DType::i64:
+      return 8;
+    case DType::f32:
+    case DType::i32:
+      return 4;
+    case DType::f16:
+    case DType::bf16:
+      return 2;
+    default:
+      return 1;
   }
 }
 
@@ -124,9 +141,10 @@ std::uint16_t float_to_half(float f) {
   std::memcpy(&x, &f, 4);
   const std::uint16_t sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
   const std::uint32_t abs = x & 0x7fffffffu;
-  if (abs >= 0x7f800000u) return static_cast<std::uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0));
+  if (abs >= 0x7f800000u)
+    return static_cast<std::uint16_t>(sign | 0x7c00u | (abs > 0x7f800000u ? 0x200u : 0));
   if (abs >= 0x477ff000u) return static_cast<std::uint16_t>(sign | 0x7c00u);  // overflow → inf
-  if (abs < 0x33000001u) return sign;                                     // underflow → 0
+  if (abs < 0x33000001u) return sign;                                         // underflow → 0
   std::uint32_t exp = abs >> 23;
   std::uint32_t mant = (abs & 0x7fffffu) | 0x800000u;
   int shift = exp < 113 ? static_cast<int>(126 - exp) : 13;  // subnormal halves shift more
@@ -149,11 +167,30 @@ std::vector<float> Array::to_float() const {
   for (std::size_t i = 0; i < n; ++i) {
     const unsigned char* p = bytes.data() + i * dtype_size(dtype);
     switch (dtype) {
-      case DType::f32: std::memcpy(&out[i], p, 4); break;
-      case DType::f64: { double d; std::memcpy(&d, p, 8); out[i] = static_cast<float>(d); break; }
-      case DType::f16: { std::uint16_t h; std::memcpy(&h, p, 2); out[i] = half_to_float(h); break; }
-      case DType::bf16: { std::uint16_t h; std::memcpy(&h, p, 2); std::uint32_t b = std::uint32_t(h) << 16; std::memcpy(&out[i], &b, 4); break; }
-      default: throw FormatError(std::string("cannot read ") + dtype_name(dtype) + " as float");
+      case DType::f32:
+        std::memcpy(&out[i], p, 4);
+        break;
+      case DType::f64: {
+        double d;
+        std::memcpy(&d, p, 8);
+        out[i] = static_cast<float>(d);
+        break;
+      }
+      case DType::f16: {
+        std::uint16_t h;
+        std::memcpy(&h, p, 2);
+        out[i] = half_to_float(h);
+        break;
+      }
+      case DType::bf16: {
+        std::uint16_t h;
+        std::memcpy(&h, p, 2);
+        std::uint32_t b = std::uint32_t(h) << 16;
+        std::memcpy(&out[i], &b, 4);
+        break;
+      }
+      default:
+        throw FormatError(std::string("cannot read ") + dtype_name(dtype) + " as float");
     }
   }
   return out;
@@ -170,9 +207,14 @@ std::vector<std::int64_t> Array::to_int64() const {
   const std::size_t n = elements();
   std::vector<std::int64_t> out(n);
   for (std::size_t i = 0; i < n; ++i) {
-    if (dtype == DType::i64) std::memcpy(&out[i], bytes.data() + 8 * i, 8);
-    else if (dtype == DType::i32) { std::int32_t v; std::memcpy(&v, bytes.data() + 4 * i, 4); out[i] = v; }
-    else throw FormatError(std::string("cannot read ") + dtype_name(dtype) + " as integers");
+    if (dtype == DType::i64)
+      std::memcpy(&out[i], bytes.data() + 8 * i, 8);
+    else if (dtype == DType::i32) {
+      std::int32_t v;
+      std::memcpy(&v, bytes.data() + 4 * i, 4);
+      out[i] = v;
+    } else
+      throw FormatError(std::string("cannot read ") + dtype_name(dtype) + " as integers");
   }
   return out;
 }
@@ -187,7 +229,8 @@ Array parse_npy(const std::string& name, const unsigned char* data, std::size_t 
     header_start = 10;
   } else if (major == 2 || major == 3) {
     if (size < 12) fail(name, "truncated .npy header");
-    header_len = data[8] | (std::size_t(data[9]) << 8) | (std::size_t(data[10]) << 16) | (std::size_t(data[11]) << 24);
+    header_len = data[8] | (std::size_t(data[9]) << 8) | (std::size_t(data[10]) << 16) |
+                 (std::size_t(data[11]) << 24);
     header_start = 12;
   } else {
     fail(name, "unsupported .npy version " + std::to_string(major));
@@ -220,8 +263,8 @@ Array parse_npy(const std::string& name, const unsigned char* data, std::size_t 
   const std::size_t need = total * dtype_size(a.dtype);
   const std::size_t have = size - header_start - header_len;
   if (have < need)
-    fail(name, "truncated data: shape " + a.shape_string() + " of " + dtype_name(a.dtype) + " needs " +
-                   std::to_string(need) + " bytes, file has " + std::to_string(have));
+    fail(name, "truncated data: shape " + a.shape_string() + " of " + dtype_name(a.dtype) +
+                   " needs " + std::to_string(need) + " bytes, file has " + std::to_string(have));
   a.bytes.assign(data + header_start + header_len, data + header_start + header_len + need);
   return a;
 }
@@ -229,22 +272,32 @@ Array parse_npy(const std::string& name, const unsigned char* data, std::size_t 
 Array read_npy(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) fail(path, "cannot open file");
-  std::vector<unsigned char> data((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::vector<unsigned char> data((std::istreambuf_iterator<char>(f)),
+                                  std::istreambuf_iterator<char>());
   return parse_npy(path, data.data(), data.size());
 }
 
 static void write_npy_bytes(const std::string& path, const std::vector<std::size_t>& shape,
                             const char* descr, const void* data, std::size_t bytes) {
   std::string shape_text = "(";
-  for (std::size_t i = 0; i < shape.size(); ++i) shape_text += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "");
+  for (std::size_t i = 0; i < shape.size(); ++i)
+    shape_text += std::to_string(shape[i]) + (shape.size() == 1 || i + 1 < shape.size() ? "," : "");
   shape_text += ")";
-  std::string header = "{'descr': '" + std::string(descr) + "', 'fortran_order': False, 'shape': " + shape_text + ", }";
+  std::string header = "{'descr': '" + std::string(descr) +
+                       "', 'fortran_order': False, 'shape': " + shape_text + ", }";
   const std::size_t unpadded = 10 + header.size() + 1;
   header.append((64 - unpadded % 64) % 64, ' ');
   header += '\n';
   std::ofstream f(path, std::ios::binary);
   if (!f) fail(path, "cannot create file");
-  const unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0,
+  const unsigned char pre[10] = {0x93,
+                                 'N',
+                                 'U',
+                                 'M',
+                                 'P',
+                                 'Y',
+                                 1,
+                                 0,
                                  static_cast<unsigned char>(header.size() & 0xff),
                                  static_cast<unsigned char>(header.size() >> 8)};
   f.write(reinterpret_cast<const char*>(pre), 10);
@@ -259,7 +312,8 @@ void write_npy(const std::string& path, const std::vector<std::size_t>& shape, c
   write_npy_bytes(path, shape, "<f4", data, n * 4);
 }
 
-void write_npy_f16(const std::string& path, const std::vector<std::size_t>& shape, const float* data) {
+void write_npy_f16(const std::string& path, const std::vector<std::size_t>& shape,
+                   const float* data) {
   std::size_t n = 1;
   for (std::size_t d : shape) n *= d;
   std::vector<std::uint16_t> h(n);

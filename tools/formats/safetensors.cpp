@@ -20,14 +20,17 @@ DType parse_dtype(const std::string& path, const std::string& name, const std::s
   if (d == "F16") return DType::f16;
   if (d == "BF16") return DType::bf16;
   if (d == "F64") return DType::f64;
-  fail(path, "tensor '" + name + "' has unsupported dtype " + d + " (supported: F32, F16, BF16, F64)");
+  fail(path,
+       "tensor '" + name + "' has unsupported dtype " + d + " (supported: F32, F16, BF16, F64)");
 }
 
 // The header length from the first 8 bytes, checked against the file size.
-std::size_t header_length(const std::string& name, const unsigned char* len_bytes, std::size_t file_size) {
+std::size_t header_length(const std::string& name, const unsigned char* len_bytes,
+                          std::size_t file_size) {
   std::uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i) header_len = header_len << 8 | len_bytes[i];
-  if (header_len > file_size - 8) fail(name, "header length " + std::to_string(header_len) + " exceeds the file size");
+  if (header_len > file_size - 8)
+    fail(name, "header length " + std::to_string(header_len) + " exceeds the file size");
   if (header_len > (100u << 20)) fail(name, "header larger than 100 MB");
   return static_cast<std::size_t>(header_len);
 }
@@ -53,14 +56,17 @@ SafeTensors::SafeTensors(const std::string& path) : path_(path) {
   const auto file_size = static_cast<std::size_t>(end);
   f.seekg(0);
   unsigned char len_bytes[8];
-  if (file_size < 8 || !f.read(reinterpret_cast<char*>(len_bytes), 8)) fail(path, "truncated: no header length");
+  if (file_size < 8 || !f.read(reinterpret_cast<char*>(len_bytes), 8))
+    fail(path, "truncated: no header length");
   const std::size_t header_len = header_length(path, len_bytes, file_size);
   std::string header(header_len, '\0');
-  if (!f.read(header.data(), static_cast<std::streamsize>(header_len))) fail(path, "truncated header");
+  if (!f.read(header.data(), static_cast<std::streamsize>(header_len)))
+    fail(path, "truncated header");
   parse_header(header, file_size);
 }
 
-SafeTensors SafeTensors::from_memory(const std::string& name, const unsigned char* data, std::size_t size) {
+SafeTensors SafeTensors::from_memory(const std::string& name, const unsigned char* data,
+                                     std::size_t size) {
   SafeTensors t;
   t.path_ = name;
   t.memory_.assign(data, data + size);
@@ -71,7 +77,8 @@ SafeTensors SafeTensors::from_memory(const std::string& name, const unsigned cha
 void SafeTensors::parse_memory() {
   if (memory_.size() < 8) fail(path_, "truncated: no header length");
   const std::size_t header_len = header_length(path_, memory_.data(), memory_.size());
-  parse_header(std::string(reinterpret_cast<const char*>(memory_.data()) + 8, header_len), memory_.size());
+  parse_header(std::string(reinterpret_cast<const char*>(memory_.data()) + 8, header_len),
+               memory_.size());
 }
 
 void SafeTensors::parse_header(const std::string& header, std::size_t file_size) {
@@ -83,9 +90,9 @@ void SafeTensors::parse_header(const std::string& header, std::size_t file_size)
   for (auto it = j.begin(); it != j.end(); ++it) {
     if (it.key() == "__metadata__") continue;
     const auto& t = it.value();
-    if (!t.is_object() || !t.contains("dtype") || !t.contains("shape") || !t.contains("data_offsets") ||
-        !t["dtype"].is_string() || !t["shape"].is_array() || !t["data_offsets"].is_array() ||
-        t["data_offsets"].size() != 2)
+    if (!t.is_object() || !t.contains("dtype") || !t.contains("shape") ||
+        !t.contains("data_offsets") || !t["dtype"].is_string() || !t["shape"].is_array() ||
+        !t["data_offsets"].is_array() || t["data_offsets"].size() != 2)
       fail(path, "tensor '" + it.key() + "' has a malformed header entry");
     Entry e;
     e.dtype = parse_dtype(path, it.key(), t["dtype"].get<std::string>());
@@ -93,19 +100,22 @@ void SafeTensors::parse_header(const std::string& header, std::size_t file_size)
     for (const auto& d : t["shape"]) {
       if (!d.is_number_unsigned()) fail(path, "tensor '" + it.key() + "' has a bad shape");
       const std::uint64_t v = d.get<std::uint64_t>();
-      if (v != 0 && n > std::numeric_limits<std::size_t>::max() / 16 / v) fail(path, "tensor '" + it.key() + "' is too large");
+      if (v != 0 && n > std::numeric_limits<std::size_t>::max() / 16 / v)
+        fail(path, "tensor '" + it.key() + "' is too large");
       n *= static_cast<std::size_t>(v);
       e.shape.push_back(static_cast<std::size_t>(v));
     }
     const auto& off = t["data_offsets"];
-    if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned()) fail(path, "tensor '" + it.key() + "' has bad data_offsets");
+    if (!off[0].is_number_unsigned() || !off[1].is_number_unsigned())
+      fail(path, "tensor '" + it.key() + "' has bad data_offsets");
     const std::uint64_t b = off[0].get<std::uint64_t>(), en = off[1].get<std::uint64_t>();
     if (b > en || en > data_size)
-      fail(path, "tensor '" + it.key() + "' data_offsets [" + std::to_string(b) + ", " + std::to_string(en) +
-                     "] lie outside the " + std::to_string(data_size) + "-byte data section");
+      fail(path, "tensor '" + it.key() + "' data_offsets [" + std::to_string(b) + ", " +
+                     std::to_string(en) + "] lie outside the " + std::to_string(data_size) +
+                     "-byte data section");
     if (en - b != n * dtype_size(e.dtype))
-      fail(path, "tensor '" + it.key() + "' data_offsets span " + std::to_string(en - b) + " bytes but its shape needs " +
-                     std::to_string(n * dtype_size(e.dtype)));
+      fail(path, "tensor '" + it.key() + "' data_offsets span " + std::to_string(en - b) +
+                     " bytes but its shape needs " + std::to_string(n * dtype_size(e.dtype)));
     e.begin = static_cast<std::size_t>(b);
     e.end = static_cast<std::size_t>(en);
     entries_.emplace(it.key(), std::move(e));
@@ -140,18 +150,21 @@ std::vector<float> SafeTensors::read_float(const std::string& name) const {
   if (!f) fail(path_, "cannot open file");
   a.bytes.resize(e.end - e.begin);
   f.seekg(static_cast<std::streamoff>(data_start_ + e.begin));
-  if (!f.read(reinterpret_cast<char*>(a.bytes.data()), static_cast<std::streamsize>(a.bytes.size())))
+  if (!f.read(reinterpret_cast<char*>(a.bytes.data()),
+              static_cast<std::streamsize>(a.bytes.size())))
     fail(path_, "truncated data for tensor '" + name + "'");
   return a.to_float();
 }
 
-void write_safetensors(const std::string& path,
-                       const std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>>& tensors) {
+void write_safetensors(
+    const std::string& path,
+    const std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>>& tensors) {
   nlohmann::json header = nlohmann::json::object();
   std::size_t offset = 0;
   for (const auto& [name, t] : tensors) {
     const std::size_t bytes = t.second.size() * 4;
-    header[name] = {{"dtype", "F32"}, {"shape", t.first}, {"data_offsets", {offset, offset + bytes}}};
+    header[name] = {
+        {"dtype", "F32"}, {"shape", t.first}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
   std::string text = header.dump();
@@ -159,10 +172,13 @@ void write_safetensors(const std::string& path,
   std::ofstream f(path, std::ios::binary);
   if (!f) fail(path, "cannot create file");
   unsigned char len[8];
-  for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
+  for (int i = 0; i < 8; ++i)
+    len[i] = static_cast<unsigned char>(static_cast<std::uint64_t>(text.size()) >> (8 * i));
   f.write(reinterpret_cast<const char*>(len), 8);
   f.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const auto& [name, t] : tensors) f.write(reinterpret_cast<const char*>(t.second.data()), static_cast<std::streamsize>(t.second.size() * 4));
+  for (const auto& [name, t] : tensors)
+    f.write(reinterpret_cast<const char*>(t.second.data()),
+            static_cast<std::streamsize>(t.second.size() * 4));
   if (!f) fail(path, "write failed");
 }
 

@@ -17,7 +17,8 @@ class SafeTensors {
   // FIFO is read whole into memory first.
   explicit SafeTensors(const std::string& path);
   // The same from bytes in memory (kept by the object); `name` is used in messages.
-  static SafeTensors from_memory(const std::string& name, const unsigned char* data, std::size_t size);
+  static SafeTensors from_memory(const std::string& name, const unsigned char* data,
+                                 std::size_t size);
   bool has(const std::string& name) const { return entries_.count(name) != 0; }
   std::vector<std::size_t> shape(const std::string& name) const;
   // The tensor converted to float32 (F32, F16, BF16, F64); FormatError if missing.
@@ -41,7 +42,8 @@ class SafeTensors {
 };
 
 // Writes a .safetensors file of float32 tensors (used by tests and tools).
-void write_safetensors(const std::string& path,
-                       const std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>>& tensors);
+void write_safetensors(
+    const std::string& path,
+    const std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>>& tensors);
 
 }  // namespace edgeattn::formats

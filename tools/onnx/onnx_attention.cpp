@@ -30,12 +30,15 @@ SdpaOutputs run_sdpa(const SdpaInputs& in, const Executor& executor) {
   expect_float(in.k, "K");
   expect_float(in.v, "V");
   const std::size_t rank = in.q.shape.size();
-  if (rank != 3 && rank != 4) fail("Q must be 3-D [batch, seq, heads*head_dim] or 4-D [batch, heads, seq, head_dim], got " + in.q.shape_string());
+  if (rank != 3 && rank != 4)
+    fail("Q must be 3-D [batch, seq, heads*head_dim] or 4-D [batch, heads, seq, head_dim], got " +
+         in.q.shape_string());
   if (in.k.shape.size() != rank || in.v.shape.size() != rank)
-    fail("Q, K and V must have the same rank, got " + in.q.shape_string() + ", " + in.k.shape_string() + ", " +
-         in.v.shape_string());
+    fail("Q, K and V must have the same rank, got " + in.q.shape_string() + ", " +
+         in.k.shape_string() + ", " + in.v.shape_string());
   for (std::size_t d : in.q.shape)
-    if (d == 0 || d > static_cast<std::size_t>(1) << 30) fail("Q's shape " + in.q.shape_string() + " is empty or too large");
+    if (d == 0 || d > static_cast<std::size_t>(1) << 30)
+      fail("Q's shape " + in.q.shape_string() + " is empty or too large");
   for (const Array* t : {&in.k, &in.v})
     for (std::size_t d : t->shape)
       if (d > static_cast<std::size_t>(1) << 30) fail("K or V is too large: " + t->shape_string());
@@ -51,9 +54,11 @@ SdpaOutputs run_sdpa(const SdpaInputs& in, const Executor& executor) {
     a.kv_len = dim(in.k, 2);
     a.v_head_dim = dim(in.v, 3);
     if (in.q_heads && in.q_heads != a.q_heads)
-      fail("q heads: Q has " + std::to_string(a.q_heads) + ", --q-heads says " + std::to_string(in.q_heads));
+      fail("q heads: Q has " + std::to_string(a.q_heads) + ", --q-heads says " +
+           std::to_string(in.q_heads));
     if (in.kv_heads && in.kv_heads != a.kv_heads)
-      fail("kv heads: K has " + std::to_string(a.kv_heads) + ", --kv-heads says " + std::to_string(in.kv_heads));
+      fail("kv heads: K has " + std::to_string(a.kv_heads) + ", --kv-heads says " +
+           std::to_string(in.kv_heads));
     expect_shape(in.k, "K", {in.q.shape[0], in.k.shape[1], in.k.shape[2], in.q.shape[3]});
     expect_shape(in.v, "V", {in.q.shape[0], in.k.shape[1], in.k.shape[2], in.v.shape[3]});
   } else {
@@ -65,13 +70,16 @@ SdpaOutputs run_sdpa(const SdpaInputs& in, const Executor& executor) {
     a.q_len = dim(in.q, 1);
     a.kv_len = dim(in.k, 1);
     if (in.q.shape[2] % static_cast<std::size_t>(in.q_heads) != 0)
-      fail("Q's last dimension " + std::to_string(in.q.shape[2]) + " is not a multiple of q heads " +
-           std::to_string(in.q_heads));
-    if (in.k.shape[2] % static_cast<std::size_t>(in.kv_heads) != 0 || in.v.shape[2] % static_cast<std::size_t>(in.kv_heads) != 0)
-      fail("K's and V's last dimensions must be multiples of kv heads " + std::to_string(in.kv_heads));
+      fail("Q's last dimension " + std::to_string(in.q.shape[2]) +
+           " is not a multiple of q heads " + std::to_string(in.q_heads));
+    if (in.k.shape[2] % static_cast<std::size_t>(in.kv_heads) != 0 ||
+        in.v.shape[2] % static_cast<std::size_t>(in.kv_heads) != 0)
+      fail("K's and V's last dimensions must be multiples of kv heads " +
+           std::to_string(in.kv_heads));
     a.head_dim = static_cast<int>(in.q.shape[2] / in.q_heads);
     a.v_head_dim = static_cast<int>(in.v.shape[2] / in.kv_heads);
-    expect_shape(in.k, "K", {in.q.shape[0], in.k.shape[1], static_cast<std::size_t>(a.kv_heads) * a.head_dim});
+    expect_shape(in.k, "K",
+                 {in.q.shape[0], in.k.shape[1], static_cast<std::size_t>(a.kv_heads) * a.head_dim});
     expect_shape(in.v, "V", {in.q.shape[0], in.k.shape[1], in.v.shape[2]});
   }
   const std::vector<float> q = in.q.to_float(), k = in.k.to_float(), v = in.v.to_float();
@@ -80,11 +88,14 @@ SdpaOutputs run_sdpa(const SdpaInputs& in, const Executor& executor) {
   a.v = v.data();
 
   std::vector<float> past_key, past_value;
-  if (in.past_key.has_value() != in.past_value.has_value()) fail("past_key and past_value go together");
+  if (in.past_key.has_value() != in.past_value.has_value())
+    fail("past_key and past_value go together");
   if (in.past_key) {
     expect_float(*in.past_key, "past_key");
     expect_float(*in.past_value, "past_value");
-    if (in.past_key->shape.size() != 4) fail("past_key must be 4-D [batch, kv_heads, past, head_dim], got " + in.past_key->shape_string());
+    if (in.past_key->shape.size() != 4)
+      fail("past_key must be 4-D [batch, kv_heads, past, head_dim], got " +
+           in.past_key->shape_string());
     a.past_len = dim(*in.past_key, 2);
     const auto B = static_cast<std::size_t>(a.batch), G = static_cast<std::size_t>(a.kv_heads),
                P = static_cast<std::size_t>(a.past_len);
@@ -100,10 +111,12 @@ SdpaOutputs run_sdpa(const SdpaInputs& in, const Executor& executor) {
   std::vector<std::uint8_t> mask_b;
   if (in.attn_mask) {
     const Array& m = *in.attn_mask;
-    if (m.shape.size() < 2 || m.shape.size() > 4) fail("attn_mask must be 2-D, 3-D or 4-D, got " + m.shape_string());
+    if (m.shape.size() < 2 || m.shape.size() > 4)
+      fail("attn_mask must be 2-D, 3-D or 4-D, got " + m.shape_string());
     a.mask.rank = static_cast<int>(m.shape.size());
     for (std::size_t i = 0; i < m.shape.size(); ++i) {
-      if (m.shape[i] > static_cast<std::size_t>(1) << 30) fail("attn_mask is too large: " + m.shape_string());
+      if (m.shape[i] > static_cast<std::size_t>(1) << 30)
+        fail("attn_mask is too large: " + m.shape_string());
       a.mask.dims[i] = static_cast<int>(m.shape[i]);
     }
     if (m.is_bool()) {
@@ -142,7 +155,8 @@ SdpaOutputs run_sdpa(const SdpaInputs& in, const Executor& executor) {
   std::size_t bytes = 0;
   Status st = attention_workspace_size(a, executor.num_threads(), &bytes);
   if (!st) throw std::runtime_error(st.message());
-  out.y.shape = rank == 4 ? std::vector<std::size_t>{B, Hq, Lq, Dv} : std::vector<std::size_t>{B, Lq, Hq * Dv};
+  out.y.shape = rank == 4 ? std::vector<std::size_t>{B, Hq, Lq, Dv}
+                          : std::vector<std::size_t>{B, Lq, Hq * Dv};
   out.y.data.resize(B * Hq * Lq * Dv);
   a.y = out.y.data.data();
   if (in.want_present) {

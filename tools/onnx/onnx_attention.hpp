@@ -34,7 +34,7 @@ struct SdpaTensor {
 
 struct SdpaOutputs {
   SdpaTensor y, present_key, present_value, qk;  // the optional ones empty unless asked for
-  bool half = false;                              // Q was float16
+  bool half = false;                             // Q was float16
 };
 
 // Throws FormatError for arrays that do not fit the operator, std::runtime_error with the

@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 scope=${EDGEATTN_TEST_SCOPE:-full}
 case "$scope" in
-  full) tools/scripts/install-deps.sh clang libclang-rt-14-dev ;;  # clang: the libFuzzer stage
+  full) tools/scripts/install-deps.sh clang libclang-rt-14-dev clang-format-14 ;;  # fuzz, format
   quick) tools/scripts/install-deps.sh ;;
   *) echo "test.sh: EDGEATTN_TEST_SCOPE must be full or quick, got '$scope'" >&2; exit 2 ;;
 esac
@@ -60,6 +60,9 @@ if [ "$scope" = quick ]; then
   ctest --preset quick
 else
 export EDGEATTN_ICOUNT_REQUIRED=1  # the instruction-count gate must run here, not be skipped
+
+stage "format: every C and C++ source follows .clang-format"
+tools/scripts/check-format.sh
 
 stage "native (static, Release): build and every test, the instruction-count gate included"
 preset native
