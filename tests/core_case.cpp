@@ -5,19 +5,32 @@
 
 namespace edgeattn::test {
 
-CoreCase make_core_case(const std::function<int(int, int)>& pick, std::uint32_t seed) {
+CoreCase make_core_case(const std::function<int(int, int)>& pick, std::uint32_t seed,
+                        CoreSizes sizes) {
+  // wide: a quarter of the draws each take a length past a second key tile (every port's TK is
+  // at most 128), a query length past a query tile, or a specialised head width.
+  const bool wide = sizes == CoreSizes::wide;
+  auto length = [&](int lo, int hi, int wide_lo, int wide_hi) {
+    return wide && pick(0, 3) == 0 ? pick(wide_lo, wide_hi) : pick(lo, hi);
+  };
+  static constexpr int kSpecialHeadDims[] = {32, 64, 80, 96, 128};
   CoreCase c;
   AttentionArgs& a = c.args;
   a.layout = pick(0, 1) ? AttentionLayout::bsd : AttentionLayout::bhsd;
   a.batch = pick(1, 2);
   a.kv_heads = pick(1, 3);
   a.q_heads = a.kv_heads * pick(1, 3);
-  a.q_len = pick(1, 9);
-  a.kv_len = pick(0, 9);
-  a.past_len = pick(0, 1) ? pick(0, 9) : 0;
+  a.q_len = length(1, 9, 10, 70);
+  a.kv_len = length(0, 9, 257, 300);
+  a.past_len = pick(0, 1) ? length(0, 9, 10, 40) : 0;
   if (a.kv_len + a.past_len == 0) a.kv_len = 1;
-  a.head_dim = pick(1, 9);
-  a.v_head_dim = pick(0, 9);
+  if (wide && pick(0, 3) == 0) {
+    a.head_dim = kSpecialHeadDims[pick(0, 4)];
+    a.v_head_dim = pick(0, 1) ? 0 : pick(1, 9);  // 0: V as wide, the specialised tile
+  } else {
+    a.head_dim = pick(1, 9);
+    a.v_head_dim = pick(0, 9);
+  }
   const int T = a.kv_len + a.past_len, Dv = a.v_head_dim ? a.v_head_dim : a.head_dim;
   const std::size_t B = a.batch, Hq = a.q_heads, G = a.kv_heads;
   std::mt19937 rng(seed);

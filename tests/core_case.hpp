@@ -19,7 +19,11 @@ struct CoreCase {
   std::string describe() const;
 };
 
-// All sizes small (<= 9). The returned case is valid: the library must accept it.
-CoreCase make_core_case(const std::function<int(int, int)>& pick, std::uint32_t seed);
+// small: every size <= 9 (the fuzz target). wide: also lengths past a second key tile, query
+// lengths past a query tile and the specialised head widths. The case is valid: the library must
+// accept it.
+enum class CoreSizes { small, wide };
+CoreCase make_core_case(const std::function<int(int, int)>& pick, std::uint32_t seed,
+                        CoreSizes sizes = CoreSizes::small);
 
 }  // namespace edgeattn::test

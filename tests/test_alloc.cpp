@@ -1,8 +1,9 @@
-// Proves that run() does not allocate: global operator new/delete and malloc/calloc/realloc are
+// Proves that runs do not allocate: global operator new/delete and malloc/calloc/realloc are
 // replaced by counting versions, and after one warm-up run (oneTBB creates its worker threads
-// and task pools lazily) further runs must not allocate at all, at 1 and 2 threads. The same for
-// decoding: Layer::decode steps through a KV cache, the attention core and attention over a
-// cache, each with a caller workspace. Built as its own binary without sanitizers, which
+// and task pools lazily) further runs must not allocate at all, at 1 and 2 threads: cross- and
+// self-attention (the fused projection), one-shot, with a plan and with the layer's owned
+// workspace; Layer::decode steps through a KV cache, the attention core and attention over a
+// cache, one-shot and with plans. Built as its own binary without sanitizers, which
 // replace malloc themselves.
 #include <dlfcn.h>
 
@@ -136,6 +137,47 @@ int main() {
       if (n != 0 || !ok) ++failures;
     }
   }
+  // Self-attention (Q, K and V in one fused projection): the one-shot run, a run with a plan
+  // made beforehand, and the layer's owned workspace (run(args)).
+  for (int threads : {1, 2}) {
+    CaseConfig cfg;
+    cfg.embed_dim = 96;
+    cfg.num_heads = 6;
+    cfg.num_kv_heads = 3;
+    cfg.batch = 2;
+    cfg.q_len = cfg.kv_len = 150;  // two key tiles on every port
+    cfg.causal = true;
+    const Case c = make_case(cfg, 4);
+    LayerSpec spec = c.spec();
+    spec.max_batch = 2;
+    spec.max_q_len = 150;
+    spec.num_threads = threads;
+    std::unique_ptr<Layer> layer;
+    if (!Layer::create(spec, &layer).ok()) return 1;
+    Executor exec(threads);
+    Plan plan;
+    if (!layer->plan({2, 150, 0}, threads, &plan).ok()) return 1;
+    Workspace ws(plan.workspace_size());
+    std::vector<float> out(c.output_size());
+    const RunArgs args = c.args(out.data(), nullptr);
+    bool ok = layer->run(args, ws.data(), ws.bytes, exec).ok();  // warm-up
+    ok = ok && layer->run(plan, args, ws.data(), ws.bytes, exec).ok();
+    ok = ok && layer->run(args).ok();
+    g_allocations = 0;
+    g_counting = true;
+    for (int rep = 0; rep < 10; ++rep) {
+      ok = ok && layer->run(args, ws.data(), ws.bytes, exec).ok();
+      ok = ok && layer->run(plan, args, ws.data(), ws.bytes, exec).ok();
+      ok = ok && layer->run(args).ok();
+    }
+    g_counting = false;
+    const long n = g_allocations.load();
+    std::printf(
+        "threads=%d self-attention: %ld allocations in 10 one-shot, 10 planned and 10 "
+        "owned-workspace runs%s\n",
+        threads, n, ok ? "" : " (a run failed)");
+    if (n != 0 || !ok) ++failures;
+  }
   for (int threads : {1, 2}) {
     CaseConfig cfg;
     cfg.embed_dim = 64;
@@ -189,13 +231,29 @@ int main() {
     Workspace cached_ws(cached_bytes);
     ok = ok && attention(core, core_ws.data(), core_ws.bytes, exec).ok();
     ok = ok && attention(*cache, cached, cached_ws.data(), cached_ws.bytes, exec).ok();
+    // The same three with plans made beforehand.
+    Plan step_plan, core_plan, cached_plan;
+    ok = ok && layer->plan_decode(*cache, {1, 1, 0}, threads, &step_plan).ok();
+    ok = ok && plan_attention(core, threads, &core_plan).ok();
+    ok = ok && plan_attention(*cache, cached, threads, &cached_plan).ok();
+    ok = ok && step_plan.workspace_size() <= ws.bytes &&
+         core_plan.workspace_size() <= core_ws.bytes &&
+         cached_plan.workspace_size() <= cached_ws.bytes;
+    ok = ok && attention(core_plan, core, core_ws.data(), core_ws.bytes, exec).ok();
     g_allocations = 0;
     g_counting = true;
-    for (int step = 1; step < 20; ++step) {
+    for (int step = 1; step < 20; ++step) {  // odd steps one-shot, even steps with plans
       args.query = c.query.data() + static_cast<std::size_t>(279 + step) * 64;
-      ok = ok && layer->decode(args, cache.get(), ws.data(), ws.bytes, exec).ok();
-      ok = ok && attention(core, core_ws.data(), core_ws.bytes, exec).ok();
-      ok = ok && attention(*cache, cached, cached_ws.data(), cached_ws.bytes, exec).ok();
+      if (step % 2) {
+        ok = ok && layer->decode(args, cache.get(), ws.data(), ws.bytes, exec).ok();
+        ok = ok && attention(core, core_ws.data(), core_ws.bytes, exec).ok();
+        ok = ok && attention(*cache, cached, cached_ws.data(), cached_ws.bytes, exec).ok();
+      } else {
+        ok = ok && layer->decode(step_plan, args, cache.get(), ws.data(), ws.bytes, exec).ok();
+        ok = ok && attention(core_plan, core, core_ws.data(), core_ws.bytes, exec).ok();
+        ok = ok &&
+             attention(cached_plan, *cache, cached, cached_ws.data(), cached_ws.bytes, exec).ok();
+      }
     }
     ok = ok && !layer->decode(args, cache.get(), ws.data(), ws.bytes, exec).ok();  // full: an error
     g_counting = false;

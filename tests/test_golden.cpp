@@ -3,8 +3,10 @@
 // Tolerance: 1e-5 absolute + 1e-4 relative.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -29,8 +31,9 @@ TEST_CASE("PyTorch golden vectors", "[golden][quick]") {
     const nlohmann::json meta = nlohmann::json::parse(meta_file);
     INFO("case " << d.filename().string() << ": " << meta["description"].get<std::string>());
     const formats::SafeTensors file((d / "weights.safetensors").string());
-    const formats::AttentionWeights w = formats::load_attention_weights(
-        file, meta["prefix"].get<std::string>(), meta["heads"].get<int>());
+    const formats::AttentionWeights w =
+        formats::load_attention_weights(file, meta["prefix"].get<std::string>(),
+                                        meta["heads"].get<int>(), meta.value("kv_heads", 0));
     for (const std::string& port : test::runnable_ports()) {
       INFO("port " << port);
       LayerSpec spec = w.spec();
@@ -99,6 +102,10 @@ TEST_CASE("PyTorch golden vectors", "[golden][quick]") {
         std::size_t bytes = 0;
         REQUIRE(layer->workspace_size(a.shape, threads, &bytes).ok());
         test::Workspace ws(bytes);
+        // Poisoned before every run: a run that writes nothing must not pass on an earlier one.
+        const float nan = std::numeric_limits<float>::quiet_NaN();
+        std::fill(out.begin(), out.end(), nan);
+        std::fill(weights.begin(), weights.end(), nan);
         const Status st = layer->run(a, ws.data(), bytes, exec);
         INFO(st.message());
         REQUIRE(st.ok());
@@ -111,6 +118,7 @@ TEST_CASE("PyTorch golden vectors", "[golden][quick]") {
         REQUIRE(cw.ok());
         // The fast path (no weights requested) must agree as well.
         a.attn_weights = AttnWeightsOutput::none;
+        std::fill(out.begin(), out.end(), nan);
         REQUIRE(layer->run(a, ws.data(), bytes, exec).ok());
         REQUIRE(test::compare(out, as_double(want_out.to_float()), 1e-5, 1e-4).ok());
         a.attn_weights = AttnWeightsOutput::averaged;

@@ -7,6 +7,8 @@
 // atol = 8e-6·sqrt(longest reduction) for outputs, 1e-5 absolute on probabilities.
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "check_reference.hpp"
 
 using namespace edgeattn;
@@ -42,11 +44,22 @@ TEST_CASE("random configurations match the double reference", "[reference][full]
 }
 
 TEST_CASE("edge sizes around every tile boundary", "[reference][quick]") {
-  // Lengths around every port's query tile (16, 48) and key tile (64, 128) and widths around
-  // the register tiles (4 × 8, 6 × 8, 8 × 12, 6 × 16, 4 × 24), heads straddling a tile's
-  // columns, and the specialised head sizes.
-  for (int len : {1, 2, 3, 4, 5, 6, 7, 15, 16, 17, 47, 48, 49, 63, 64, 65, 127, 128, 129, 200}) {
-    for (int hd : {1, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25, 32, 64, 80, 96, 128}) {
+  // The boundaries come from the kernel tables of the ports this build carries (so an ARM build
+  // brackets its own 32-row and 96-key tiles): lengths around every query tile TQ and key tile
+  // TK, past a second key tile, and widths around every GEMM register tile's NR and its double,
+  // plus the specialised head sizes. Every port runs every size.
+  std::set<int> lens = {1, 2, 3, 4, 5, 6, 7, 200};
+  std::set<int> widths = {1, 7, 8, 9, 32, 64, 80, 96, 128};
+  for (int i = 0; i < port_count(); ++i) {
+    const PortInfo p = port_info(i);
+    for (int t : {p.attn_query_tile, p.attn_kv_tile})
+      for (int d : {-1, 0, 1}) lens.insert(t + d);
+    lens.insert(2 * p.attn_kv_tile + 1);
+    for (int t : {p.gemm_nr, 2 * p.gemm_nr})
+      for (int d : {-1, 0, 1}) widths.insert(t + d);
+  }
+  for (int len : lens) {
+    for (int hd : widths) {
       CaseConfig cfg;
       cfg.num_heads = 2;
       cfg.embed_dim = 2 * hd;

@@ -64,6 +64,13 @@ TEST_CASE("no more threads work for a run than the executor allows", "[threads][
     Observer obs(*arena, concurrent, peak);
     for (int rep = 0; rep < 3; ++rep) REQUIRE(run_layer(*layer, c, exec).status.ok());
     INFO("limit " << limit << " peak " << peak.load());
-    REQUIRE(peak.load() <= limit);
+    if (limit == 1) {
+      REQUIRE(peak.load() == 0);  // one thread: the tasks run inline on the caller, no arena
+    } else {
+      // The tasks ran inside the executor's arena (work escaping it would leave the peak at 0),
+      // with no more threads than it allows.
+      REQUIRE(peak.load() >= 1);
+      REQUIRE(peak.load() <= limit);
+    }
   }
 }
