@@ -121,6 +121,40 @@ def make_case(name, description, E, H, B, Lq, Lkv, *, cross=False, kdim=None, vd
         f.write("\n")
 
 
+def make_gqa_case(name, description, E, H, G, B, L, prefix, seed):
+    """Grouped-query self-attention with Hugging Face names and a narrower k_proj/v_proj
+    ([G*head_dim, E]), as Llama-style models store it. torch.nn.MultiheadAttention has no GQA,
+    so the expected output is computed here from torch ops, repeating each kv head for its
+    H/G query heads (Hugging Face's repeat_kv)."""
+    torch.manual_seed(seed)
+    hd = E // H
+    Wq, Wk, Wv, Wo = (torch.randn(E, E) * 0.1, torch.randn(G * hd, E) * 0.1,
+                      torch.randn(G * hd, E) * 0.1, torch.randn(E, E) * 0.1)
+    bq, bk, bv, bo = (torch.rand(E) - 0.5, torch.rand(G * hd) - 0.5, torch.rand(G * hd) - 0.5,
+                      torch.rand(E) - 0.5)
+    x = torch.randn(B, L, E)
+    q = (x @ Wq.T + bq).view(B, L, H, hd).transpose(1, 2)
+    k = (x @ Wk.T + bk).view(B, L, G, hd).transpose(1, 2).repeat_interleave(H // G, dim=1)
+    v = (x @ Wv.T + bv).view(B, L, G, hd).transpose(1, 2).repeat_interleave(H // G, dim=1)
+    p = torch.softmax(q @ k.transpose(-1, -2) / hd ** 0.5, dim=-1)
+    y = (p @ v).transpose(1, 2).reshape(B, L, E) @ Wo.T + bo
+    d = os.path.join(OUT, name)
+    os.makedirs(d, exist_ok=True)
+    tensors = {"q_proj.weight": Wq, "k_proj.weight": Wk, "v_proj.weight": Wv, "out_proj.weight": Wo,
+               "q_proj.bias": bq, "k_proj.bias": bk, "v_proj.bias": bv, "out_proj.bias": bo}
+    write_safetensors(os.path.join(d, "weights.safetensors"),
+                      {prefix + n: t.numpy() for n, t in tensors.items()})
+    np.save(os.path.join(d, "query.npy"), x.numpy())
+    np.save(os.path.join(d, "out.npy"), y.numpy())
+    np.save(os.path.join(d, "attn_weights.npy"), p.mean(dim=1).numpy())
+    meta = {"description": description, "heads": H, "kv_heads": G, "prefix": prefix, "causal": False,
+            "seq_first": False, "cross": False,
+            "generator": "tools/scripts/make_golden.py with torch " + torch.__version__}
+    with open(os.path.join(d, "case.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+
+
 def main():
     if os.path.isdir(OUT):
         shutil.rmtree(OUT)
@@ -139,6 +173,15 @@ def main():
               naming="huggingface", prefix="model.encoder.layers.0.self_attn.", drop_k_bias=True, seed=7)
     make_case("hf_cross", "Hugging Face names, cross-attention with all biases", 16, 2, 1, 3, 8, cross=True,
               naming="huggingface", prefix="decoder.layers.0.encoder_attn.", seed=8)
+    # Sizes the kernels specialise and tile for: head widths 64 and 80, more than two key tiles
+    # of every port (TK <= 128), grouped-query heads, cross-attention with kdim != vdim.
+    make_case("torch_hd64_three_key_tiles", "head_dim 64 (2 heads), 260 tokens: past two key tiles, causal",
+              128, 2, 1, 260, 260, causal=True, seed=9)
+    make_case("torch_hd80_cross_kdim_vdim", "head_dim 80, cross-attention kdim=48 vdim=40 over 140 keys, "
+              "bool key padding mask", 160, 2, 2, 12, 140, cross=True, kdim=48, vdim=40, kpm="bool", seed=10)
+    make_gqa_case("hf_gqa_narrow_k_proj", "grouped-query attention: 8 query heads on 2 kv heads from a "
+                  "Hugging Face k_proj/v_proj of [2*head_dim, E]", 128, 8, 2, 2, 40,
+                  "model.layers.3.self_attn.", seed=11)
     total = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(OUT) for f in fs)
     print(f"wrote {OUT} ({total} bytes)")
     return 0
