@@ -27,12 +27,22 @@ extern "C" __attribute__((noinline)) void edgeattn_icount_measured(
 
 namespace {
 
-// End-to-end cases: a standard shape through the public API on each port, one executor
-// thread (a fixed schedule: the count must not depend on how threads interleave).
-const char* const kEndToEnd[] = {"S1_tiny_edge"};
+// End-to-end cases through the public API on each port, one executor thread (a fixed
+// schedule: the count must not depend on how threads interleave), each with a plan made
+// outside the count: two standard shapes through the layer (S1's 64 keys fit one key tile,
+// S3's 128 fill one on x86), the attention core over 384 keys (several key tiles on every
+// port), and one decode step of S6's layer over a 1024-position cache (the split-KV path).
+const char* const kEndToEnd[] = {"mha/edgeattn/S1_tiny_edge", "mha/edgeattn/S3_minilm",
+                                 "attention/edgeattn/B1_H12_q128_kv384_hd64",
+                                 "decode/edgeattn/S6_decode"};
 
-std::string end_to_end_name(const char* shape, const char* port) {
-  return std::string("mha/edgeattn/") + shape + "/threads:1/port:" + port;
+std::string end_to_end_name(const char* what, const char* port) {
+  return std::string(what) + "/threads:1/port:" + port;
+}
+
+using AlignedBuffer = std::unique_ptr<void, void (*)(void*)>;
+AlignedBuffer aligned_buffer(std::size_t bytes) {
+  return AlignedBuffer(std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64), std::free);
 }
 
 int usage(const char* msg) {
@@ -40,7 +50,14 @@ int usage(const char* msg) {
   return 2;
 }
 
-int run_end_to_end(const edgeattn::tools::StandardShape& shape, const char* port, int repeats) {
+const edgeattn::tools::StandardShape& standard_shape(const char* name) {
+  for (const auto& shape : edgeattn::tools::kStandardShapes)
+    if (std::strcmp(shape.name, name) == 0) return shape;
+  std::abort();
+}
+
+int run_layer(const char* shape_name, const char* port, int repeats) {
+  const edgeattn::tools::StandardShape& shape = standard_shape(shape_name);
   edgeattn::tools::StandardProblem p(shape);
   std::unique_ptr<edgeattn::Layer> layer;
   edgeattn::LayerSpec spec = p.spec();
@@ -49,16 +66,103 @@ int run_end_to_end(const edgeattn::tools::StandardShape& shape, const char* port
   if (!st) return usage(st.message());
   edgeattn::Executor exec(1);
   const edgeattn::RunArgs args = p.args();
-  std::size_t bytes = 0;
-  layer->workspace_size(args.shape, 1, &bytes);
-  std::unique_ptr<void, void (*)(void*)> ws(std::aligned_alloc(64, (bytes + 63) / 64 * 64),
-                                            std::free);
-  st = layer->run(args, ws.get(), bytes, exec);
+  edgeattn::Plan plan;
+  st = layer->plan(args.shape, 1, &plan);
   if (!st) return usage(st.message());
-  edgeattn_icount_measured([&] { layer->run(args, ws.get(), bytes, exec); }, repeats);
+  AlignedBuffer ws = aligned_buffer(plan.workspace_size());
+  const std::size_t bytes = plan.workspace_size();
+  st = layer->run(plan, args, ws.get(), bytes, exec);
+  if (!st) return usage(st.message());
+  edgeattn_icount_measured([&] { layer->run(plan, args, ws.get(), bytes, exec); }, repeats);
   std::printf("%s: %d runs, output[0] = %g\n", shape.name, repeats,
               static_cast<double>(p.output[0]));
   return 0;
+}
+
+std::vector<float> random_floats(std::size_t n, unsigned seed) {
+  std::vector<float> v(n);
+  unsigned x = seed * 2654435761u + 1;
+  for (float& f : v) {
+    x = x * 1664525u + 1013904223u;
+    f = static_cast<float>(x >> 8) / 8388608.0f - 1.0f;
+  }
+  return v;
+}
+
+int run_core(const char* port, int repeats) {
+  const int B = 1, H = 12, Lq = 128, Lkv = 384, D = 64;
+  std::vector<float> q = random_floats(std::size_t(B) * H * Lq * D, 1);
+  std::vector<float> k = random_floats(std::size_t(B) * H * Lkv * D, 2);
+  std::vector<float> v = random_floats(std::size_t(B) * H * Lkv * D, 3);
+  std::vector<float> y(q.size());
+  edgeattn::AttentionArgs a;
+  a.batch = B;
+  a.q_heads = H;
+  a.q_len = Lq;
+  a.kv_len = Lkv;
+  a.head_dim = D;
+  a.q = q.data();
+  a.k = k.data();
+  a.v = v.data();
+  a.y = y.data();
+  a.port = port;
+  edgeattn::Executor exec(1);
+  edgeattn::Plan plan;
+  edgeattn::Status st = edgeattn::plan_attention(a, 1, &plan);
+  if (!st) return usage(st.message());
+  AlignedBuffer ws = aligned_buffer(plan.workspace_size());
+  const std::size_t bytes = plan.workspace_size();
+  st = edgeattn::attention(plan, a, ws.get(), bytes, exec);
+  if (!st) return usage(st.message());
+  edgeattn_icount_measured([&] { edgeattn::attention(plan, a, ws.get(), bytes, exec); }, repeats);
+  std::printf("attention core: %d calls, y[0] = %g\n", repeats, static_cast<double>(y[0]));
+  return 0;
+}
+
+int run_decode_step(const char* port, int repeats) {
+  const edgeattn::tools::StandardShape& shape = standard_shape("S6_decode");
+  edgeattn::tools::StandardProblem p(shape);
+  std::unique_ptr<edgeattn::Layer> layer;
+  edgeattn::LayerSpec spec = p.spec();
+  spec.port = port;
+  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
+  if (!st) return usage(st.message());
+  const int past = shape.kv_len, E = shape.embed_dim, H = shape.heads;
+  edgeattn::KvCacheSpec cs;
+  cs.kv_heads = H;
+  cs.head_dim = E / H;
+  cs.capacity = past + 1;
+  std::unique_ptr<edgeattn::KvCache> cache;
+  st = edgeattn::KvCache::create(cs, &cache);
+  if (!st) return usage(st.message());
+  const std::vector<float> kv = random_floats(std::size_t(past) * E, 4);
+  st = cache->append(kv.data(), kv.data(), past, edgeattn::AttentionLayout::bsd);
+  if (!st) return usage(st.message());
+  edgeattn::Executor exec(1);
+  edgeattn::RunArgs args;
+  args.shape = {1, 1, 0};
+  args.query = p.query.data();
+  args.output = p.output.data();
+  edgeattn::Plan plan;
+  st = layer->plan_decode(*cache, args.shape, 1, &plan);
+  if (!st) return usage(st.message());
+  AlignedBuffer ws = aligned_buffer(plan.workspace_size());
+  const std::size_t bytes = plan.workspace_size();
+  auto step = [&] {  // one token over the 1024 cached positions, then forget it again
+    layer->decode(plan, args, cache.get(), ws.get(), bytes, exec);
+    cache->truncate(past);
+  };
+  step();
+  if (cache->length() != past) return usage("the decode step failed");
+  edgeattn_icount_measured(step, repeats);
+  std::printf("decode step: %d steps, output[0] = %g\n", repeats, static_cast<double>(p.output[0]));
+  return 0;
+}
+
+int run_end_to_end(const char* what, const char* port, int repeats) {
+  if (std::strncmp(what, "mha/edgeattn/", 13) == 0) return run_layer(what + 13, port, repeats);
+  if (std::strncmp(what, "attention/", 10) == 0) return run_core(port, repeats);
+  return run_decode_step(port, repeats);
 }
 
 }  // namespace
@@ -94,9 +198,7 @@ int main(int argc, char** argv) {
   for (const char* s : kEndToEnd)
     for (int i = 0; i < edgeattn::port_count(); ++i) {
       const char* port = edgeattn::port_info(i).name;
-      if (what != end_to_end_name(s, port)) continue;
-      for (const auto& shape : edgeattn::tools::kStandardShapes)
-        if (std::strcmp(shape.name, s) == 0) return run_end_to_end(shape, port, repeats);
+      if (what == end_to_end_name(s, port)) return run_end_to_end(s, port, repeats);
     }
   for (const auto& c : cases) {
     if (c.name != what) continue;

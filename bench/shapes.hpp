@@ -23,7 +23,8 @@ inline constexpr StandardShape kStandardShapes[] = {
     {"S3_minilm", "S3", 1, 128, 128, 384, 12},
     {"S4_bert_base", "S4", 1, 128, 128, 768, 12},
     {"S5_whisper_tiny", "S5", 1, 1500, 1500, 384, 6},
-    // Until KV caches exist: one query token over 1024 key/value tokens, projections included.
+    // One query token over 1024 key/value tokens through the layer, projections included; the
+    // KV-cache decode step of this shape is decode/edgeattn/S6_decode.
     {"S6_decode", "S6", 1, 1, 1024, 768, 12},
 };
 

@@ -13,6 +13,9 @@ struct edgeattn_layer {
 struct edgeattn_kv_cache {
   std::unique_ptr<edgeattn::KvCache> cache;
 };
+struct edgeattn_plan {
+  edgeattn::Plan plan;
+};
 struct edgeattn_executor {
   explicit edgeattn_executor(int n) : executor(n) {}
   edgeattn::Executor executor;
@@ -89,6 +92,21 @@ edgeattn::CachedAttentionArgs to_cpp(const edgeattn_cached_attention_args& c) {
   return a;
 }
 
+}  // namespace
+
+namespace {
+// (outside extern "C": a template cannot have C linkage)
+// Runs `make` on a fresh plan handle; on success hands it out.
+template <class Make>
+edgeattn_status make_plan(edgeattn_plan** out, Make make) {
+  if (!out) return c_error(EDGEATTN_NULL_POINTER, "out is null");
+  *out = nullptr;
+  auto handle = std::unique_ptr<edgeattn_plan>(new (std::nothrow) edgeattn_plan);
+  if (!handle) return c_error(EDGEATTN_OUT_OF_MEMORY, "out of memory");
+  const edgeattn::Status st = make(&handle->plan);
+  if (st) *out = handle.release();
+  return to_c(st);
+}
 }  // namespace
 
 extern "C" {
@@ -290,6 +308,91 @@ edgeattn_status edgeattn_layer_decode(const edgeattn_layer* layer, const edgeatt
     return c_error(EDGEATTN_NULL_POINTER, "layer, args, cache or executor is null");
   return to_c(layer->layer->decode(to_cpp(*args), cache->cache.get(), workspace, workspace_bytes,
                                    executor->executor));
+}
+
+// ---- Plans
+
+void edgeattn_plan_destroy(edgeattn_plan* plan) { delete plan; }
+
+size_t edgeattn_plan_workspace_size(const edgeattn_plan* plan) {
+  return plan ? plan->plan.workspace_size() : 0;
+}
+
+edgeattn_status edgeattn_layer_plan(const edgeattn_layer* layer, int batch, int q_len, int kv_len,
+                                    int num_threads, edgeattn_plan** out) {
+  if (!layer) return c_error(EDGEATTN_NULL_POINTER, "layer is null");
+  return make_plan(out, [&](edgeattn::Plan* p) {
+    return layer->layer->plan({batch, q_len, kv_len}, num_threads, p);
+  });
+}
+
+edgeattn_status edgeattn_layer_run_planned(const edgeattn_layer* layer, const edgeattn_plan* plan,
+                                           const edgeattn_run_args* args, void* workspace,
+                                           size_t workspace_bytes,
+                                           const edgeattn_executor* executor) {
+  if (!layer || !plan || !args || !executor)
+    return c_error(EDGEATTN_NULL_POINTER, "layer, plan, args or executor is null");
+  return to_c(
+      layer->layer->run(plan->plan, to_cpp(*args), workspace, workspace_bytes, executor->executor));
+}
+
+edgeattn_status edgeattn_layer_plan_decode(const edgeattn_layer* layer,
+                                           const edgeattn_kv_cache* cache, int batch, int q_len,
+                                           int num_threads, edgeattn_plan** out) {
+  if (!layer || !cache) return c_error(EDGEATTN_NULL_POINTER, "layer or cache is null");
+  return make_plan(out, [&](edgeattn::Plan* p) {
+    return layer->layer->plan_decode(*cache->cache, {batch, q_len, 0}, num_threads, p);
+  });
+}
+
+edgeattn_status edgeattn_layer_decode_planned(const edgeattn_layer* layer,
+                                              const edgeattn_plan* plan,
+                                              const edgeattn_run_args* args,
+                                              edgeattn_kv_cache* cache, void* workspace,
+                                              size_t workspace_bytes,
+                                              const edgeattn_executor* executor) {
+  if (!layer || !plan || !args || !cache || !executor)
+    return c_error(EDGEATTN_NULL_POINTER, "layer, plan, args, cache or executor is null");
+  return to_c(layer->layer->decode(plan->plan, to_cpp(*args), cache->cache.get(), workspace,
+                                   workspace_bytes, executor->executor));
+}
+
+edgeattn_status edgeattn_attention_plan(const edgeattn_attention_args* args, int num_threads,
+                                        edgeattn_plan** out) {
+  if (!args) return c_error(EDGEATTN_NULL_POINTER, "args is null");
+  return make_plan(out, [&](edgeattn::Plan* p) {
+    return edgeattn::plan_attention(to_cpp(*args), num_threads, p);
+  });
+}
+
+edgeattn_status edgeattn_attention_planned(const edgeattn_plan* plan,
+                                           const edgeattn_attention_args* args, void* workspace,
+                                           size_t workspace_bytes,
+                                           const edgeattn_executor* executor) {
+  if (!plan || !args || !executor)
+    return c_error(EDGEATTN_NULL_POINTER, "plan, args or executor is null");
+  return to_c(edgeattn::attention(plan->plan, to_cpp(*args), workspace, workspace_bytes,
+                                  executor->executor));
+}
+
+edgeattn_status edgeattn_cached_attention_plan(const edgeattn_kv_cache* cache,
+                                               const edgeattn_cached_attention_args* args,
+                                               int num_threads, edgeattn_plan** out) {
+  if (!cache || !args) return c_error(EDGEATTN_NULL_POINTER, "cache or args is null");
+  return make_plan(out, [&](edgeattn::Plan* p) {
+    return edgeattn::plan_attention(*cache->cache, to_cpp(*args), num_threads, p);
+  });
+}
+
+edgeattn_status edgeattn_cached_attention_planned(const edgeattn_plan* plan,
+                                                  const edgeattn_kv_cache* cache,
+                                                  const edgeattn_cached_attention_args* args,
+                                                  void* workspace, size_t workspace_bytes,
+                                                  const edgeattn_executor* executor) {
+  if (!plan || !cache || !args || !executor)
+    return c_error(EDGEATTN_NULL_POINTER, "plan, cache, args or executor is null");
+  return to_c(edgeattn::attention(plan->plan, *cache->cache, to_cpp(*args), workspace,
+                                  workspace_bytes, executor->executor));
 }
 
 }  // extern "C"

@@ -65,6 +65,28 @@ int main(void) {
     for (i = 0; i < L; ++i) CHECK(fabsf(y[i * E + j] - mean) < 1e-5f);
   }
 
+  /* The same run with a plan made once: the same bytes, the same output. */
+  {
+    edgeattn_plan* plan = NULL;
+    float y2[L * E];
+    st = edgeattn_layer_plan(layer, 1, L, L, threads, &plan);
+    CHECK(st.code == EDGEATTN_OK && plan != NULL);
+    CHECK(edgeattn_plan_workspace_size(plan) == bytes);
+    args.output = y2;
+    st = edgeattn_layer_run_planned(layer, plan, &args, ws, bytes, exec);
+    CHECK(st.code == EDGEATTN_OK);
+    CHECK(memcmp(y, y2, sizeof y) == 0);
+    args.q_len = L - 1; /* not the plan's shape */
+    st = edgeattn_layer_run_planned(layer, plan, &args, ws, bytes, exec);
+    CHECK(st.code == EDGEATTN_SHAPE_MISMATCH);
+    CHECK(strstr(st.message, "plan") != NULL);
+    args.q_len = L;
+    args.output = y;
+    edgeattn_plan_destroy(plan);
+    st = edgeattn_layer_plan(layer, 0, L, L, threads, &plan);
+    CHECK(st.code == EDGEATTN_INVALID_ARGUMENT && plan == NULL);
+  }
+
   /* Errors come back as codes with messages. */
   st = edgeattn_layer_run(layer, &args, ws, bytes - 4, exec);
   CHECK(st.code == EDGEATTN_WORKSPACE_TOO_SMALL);
@@ -169,6 +191,18 @@ int main(void) {
     CHECK(memcmp(present_k, pk, AP * AD * sizeof(float)) == 0);          /* kv head 0, past */
     CHECK(memcmp(present_k + AP * AD, k, AK * AD * sizeof(float)) == 0); /* kv head 0, new */
     CHECK(memcmp(present_v + (AT + AP) * AD, v + AK * AD, AK * AD * sizeof(float)) == 0);
+    { /* planned once: the same result, bit for bit */
+      float yp[sizeof yc / sizeof yc[0]];
+      edgeattn_plan* plan = NULL;
+      st = edgeattn_attention_plan(&aa, 2, &plan);
+      CHECK(st.code == EDGEATTN_OK && edgeattn_plan_workspace_size(plan) == abytes);
+      aa.y = yp;
+      st = edgeattn_attention_planned(plan, &aa, aws, abytes, exec);
+      CHECK(st.code == EDGEATTN_OK);
+      CHECK(memcmp(yp, yc, sizeof yc) == 0);
+      aa.y = yc;
+      edgeattn_plan_destroy(plan);
+    }
     aa.q_heads = 3; /* not a multiple of kv_heads */
     st = edgeattn_attention(&aa, aws, abytes, exec);
     CHECK(st.code == EDGEATTN_INVALID_ARGUMENT);

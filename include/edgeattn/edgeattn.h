@@ -220,6 +220,43 @@ EDGEATTN_C_API edgeattn_status edgeattn_layer_decode(const edgeattn_layer* layer
                                                      size_t workspace_bytes,
                                                      const edgeattn_executor* executor);
 
+/* ---- Plans: a run planned once for one shape and thread count (edgeattn::Plan). Runs with a
+   plan do no planning; their sizes must be the plan's and their executor may have at most
+   its threads. A plan must not outlive the layer it was made by. */
+typedef struct edgeattn_plan edgeattn_plan;
+EDGEATTN_C_API void edgeattn_plan_destroy(edgeattn_plan* plan);
+EDGEATTN_C_API size_t edgeattn_plan_workspace_size(const edgeattn_plan* plan);
+EDGEATTN_C_API edgeattn_status edgeattn_layer_plan(const edgeattn_layer* layer, int batch,
+                                                   int q_len, int kv_len, int num_threads,
+                                                   edgeattn_plan** out);
+EDGEATTN_C_API edgeattn_status edgeattn_layer_run_planned(const edgeattn_layer* layer,
+                                                          const edgeattn_plan* plan,
+                                                          const edgeattn_run_args* args,
+                                                          void* workspace, size_t workspace_bytes,
+                                                          const edgeattn_executor* executor);
+EDGEATTN_C_API edgeattn_status edgeattn_layer_plan_decode(const edgeattn_layer* layer,
+                                                          const edgeattn_kv_cache* cache, int batch,
+                                                          int q_len, int num_threads,
+                                                          edgeattn_plan** out);
+EDGEATTN_C_API edgeattn_status edgeattn_layer_decode_planned(
+    const edgeattn_layer* layer, const edgeattn_plan* plan, const edgeattn_run_args* args,
+    edgeattn_kv_cache* cache, void* workspace, size_t workspace_bytes,
+    const edgeattn_executor* executor);
+/* The attention core: sizes and options from args; of its pointers only qk_out is looked at. */
+EDGEATTN_C_API edgeattn_status edgeattn_attention_plan(const edgeattn_attention_args* args,
+                                                       int num_threads, edgeattn_plan** out);
+EDGEATTN_C_API edgeattn_status edgeattn_attention_planned(const edgeattn_plan* plan,
+                                                          const edgeattn_attention_args* args,
+                                                          void* workspace, size_t workspace_bytes,
+                                                          const edgeattn_executor* executor);
+EDGEATTN_C_API edgeattn_status edgeattn_cached_attention_plan(
+    const edgeattn_kv_cache* cache, const edgeattn_cached_attention_args* args, int num_threads,
+    edgeattn_plan** out);
+EDGEATTN_C_API edgeattn_status
+edgeattn_cached_attention_planned(const edgeattn_plan* plan, const edgeattn_kv_cache* cache,
+                                  const edgeattn_cached_attention_args* args, void* workspace,
+                                  size_t workspace_bytes, const edgeattn_executor* executor);
+
 #ifdef __cplusplus
 }
 #endif

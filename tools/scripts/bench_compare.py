@@ -15,7 +15,9 @@
 The table is compare.py's (time change, and the Mann-Whitney U-test p-value per benchmark).
 A benchmark REGRESSES when its median time grows by more than --threshold (default 5 %) AND the
 U-test says the two samples differ (p < --alpha, default 0.05), which needs at least 9
-repetitions per side; fewer is a usage error. Exit status: 0 no regression, 1 a regression,
+repetitions per side; fewer is a usage error. A benchmark of BASE that NEW lacks (removed or
+renamed) and one that reported an error in NEW fail as a regression does; one only NEW has is
+listed. Exit status: 0 no regression, 1 a regression (or a missing or failed benchmark),
 2 usage or build error. Needs Debian's libbenchmark-tools, python3-scipy and python3-numpy,
 run with /usr/bin/python3.
 """
@@ -47,8 +49,29 @@ def run(cmd, **kw):
     return proc
 
 
+def names_and_errors(path):
+    """The benchmark names of a result file (repetitions and aggregates folded), and those that
+    reported an error."""
+    with open(path) as f:
+        benchmarks = json.load(f).get("benchmarks", [])
+    names, errors = set(), set()
+    for b in benchmarks:
+        name = b.get("run_name", b["name"])
+        if b.get("run_type") == "aggregate":
+            continue
+        names.add(name)
+        if b.get("error_occurred"):
+            errors.add(name)
+    return names, errors
+
+
 def verdict(base_path, new_path, threshold, alpha):
     """Prints compare.py's table, then our verdict; returns the exit status."""
+    base_names, _ = names_and_errors(base_path)
+    new_names, new_errors = names_and_errors(new_path)
+    missing = sorted(base_names - new_names)
+    added = sorted(new_names - base_names)
+    failed = sorted(new_errors)
     if not os.path.exists(COMPARE_PY):
         die(f"{COMPARE_PY} not found (install libbenchmark-tools python3-scipy python3-numpy)")
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,13 +106,20 @@ def verdict(base_path, new_path, threshold, alpha):
             improvements.append((b["name"], change, u["time_pvalue"]))
 
     print()
+    for name in added:
+        print(f"new:     {name}  (not in the base file: not compared)")
+    for name in missing:
+        print(f"MISSING: {name}  (in the base file, not in the new one: removed or renamed)")
+    for name in failed:
+        print(f"FAILED:  {name}  (reported an error in the new file)")
     for name, change, p in improvements:
         print(f"faster:  {name}  {change:+.1%} (U-test p = {p:.4f})")
     for name, change, p in regressions:
         print(f"SLOWER:  {name}  {change:+.1%} (U-test p = {p:.4f})")
     print(f"bench_compare: {checked} benchmarks, {len(regressions)} regressed by more than "
-          f"{threshold:.0%} at p < {alpha}, {len(improvements)} faster")
-    return 1 if regressions else 0
+          f"{threshold:.0%} at p < {alpha}, {len(improvements)} faster, {len(missing)} missing, "
+          f"{len(failed)} failed, {len(added)} new")
+    return 1 if regressions or missing or failed else 0
 
 
 def build(rev, label, work, cmake_args):

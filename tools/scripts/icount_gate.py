@@ -8,11 +8,15 @@ with the committed ones (bench/icounts/<arch>.json).
 
   tools/scripts/icount_gate.py --driver build/native/bench/edgeattn_icount            # check
   tools/scripts/icount_gate.py --driver build/native/bench/edgeattn_icount --update   # re-record
+  tools/scripts/icount_gate.py --driver build/slowdown/bench/edgeattn_icount \
+      --filter x86.avx2 --expect-regression REGEX    # the slowed build's check (test.sh)
 
 Exit status: 0 when every count is within the tolerance of the committed one; 1 when a case
 executes more instructions (a regression) or fewer (the committed counts are stale: re-record
 them with --update and commit them with the change that earned them), or has no committed
-count; 2 for a usage error; 77 (ctest's "skipped") when this machine cannot check — no
+count; 2 for a usage error. With --expect-regression REGEX the verdict is inverted for a build
+that must be slower: exit 0 only when at least one case matches REGEX and every matching case
+has the verdict "regression" (a missing count does not count as one), else 1; 77 (ctest's "skipped") when this machine cannot check — no
 valgrind, no counts for its architecture, or another compiler than the one named in the file
 (EDGEATTN_ICOUNT_REQUIRED=1 turns that into exit 2, as tools/scripts/test.sh does).
 """
@@ -72,6 +76,8 @@ def main():
     ap.add_argument("--filter", default="", help="only the cases whose name matches this regex")
     ap.add_argument("--update", action="store_true", help="write the measured counts to --counts")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--expect-regression", metavar="REGEX",
+                    help="succeed only if every case matching REGEX is flagged as a regression")
     args = ap.parse_args()
 
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -122,6 +128,7 @@ def main():
     committed = recorded["counts"]
 
     failures = 0
+    regressed = set()
     width = max(len(c) for c in cases)
     print(f"{'case':<{width}}  {'committed':>14}  {'measured':>14}  {'change':>8}  verdict")
     for case in cases:
@@ -136,6 +143,7 @@ def main():
             if rel > args.tolerance:
                 verdict = "FAIL: regression"
                 failures += 1
+                regressed.add(case)
             elif rel < -args.tolerance:
                 verdict = "FAIL: fewer instructions than committed (stale counts: --update and commit)"
                 failures += 1
@@ -144,6 +152,17 @@ def main():
         print(f"{case:<{width}}  {old if old is not None else '-':>14}  {new:>14}  {change:>8}  {verdict}")
     print(f"icount_gate: {len(cases) - failures} of {len(cases)} cases within {args.tolerance:.0%} "
           f"of {os.path.relpath(counts_path, root)}")
+    if args.expect_regression:
+        expected = [c for c in cases if re.search(args.expect_regression, c)]
+        unflagged = [c for c in expected if c not in regressed]
+        if not expected or unflagged:
+            print(f"icount_gate: expected a regression verdict on every case matching "
+                  f"'{args.expect_regression}'; " +
+                  ("none matches" if not expected else "not flagged: " + ", ".join(unflagged)))
+            return 1
+        print(f"icount_gate: all {len(expected)} cases matching '{args.expect_regression}' "
+              f"flagged as regressions, as expected")
+        return 0
     return 1 if failures else 0
 
 

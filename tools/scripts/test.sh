@@ -71,13 +71,12 @@ stage "the regression checks catch a deliberately slowed build (EDGEATTN_TEST_SL
 cmake --preset slowdown
 cmake --build --preset slowdown -j "$jobs"
 if grep -qw avx2 /proc/cpuinfo; then
-  rc=0
-  /usr/bin/python3 tools/scripts/icount_gate.py --driver build/slowdown/bench/edgeattn_icount --filter 'x86.avx2' || rc=$?
-  if [ "$rc" -ne 1 ]; then
-    echo "test.sh: the instruction-count gate did not flag the slowed x86-avx2 kernels (exit $rc)" >&2
-    exit 1
-  fi
-  echo "test.sh: the gate flagged the slowed build, as it must"
+  # The slowed build halves the x86-avx2 register tiles' rows: the kernel names say so (2x24),
+  # and the cases whose names do not change (the attention tile, the end-to-end runs) must each
+  # get the verdict "regression"; a missing count or a crash is not that verdict.
+  /usr/bin/python3 tools/scripts/icount_gate.py --driver build/slowdown/bench/edgeattn_icount \
+    --filter 'x86.avx2' \
+    --expect-regression 'f32_attend_.*x86_avx2|(mha|attention)/edgeattn/.*/port:x86-avx2'
 else
   echo "test.sh: this CPU has no AVX2; the slowed x86-avx2 port cannot run here"
 fi
