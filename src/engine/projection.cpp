@@ -6,7 +6,8 @@
 
 namespace edgeattn::engine {
 namespace {
-int ceil_div(int a, int b) { return (a + b - 1) / b; }
+// In 64 bits: planning meets sizes near INT_MAX before it rejects them.
+int ceil_div(int a, int b) { return static_cast<int>((static_cast<long long>(a) + b - 1) / b); }
 
 struct StageContext {
   const Projection* const* p;

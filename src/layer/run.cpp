@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 
 #include "access.hpp"
 #include "layer/layer_impl.hpp"
@@ -22,6 +23,9 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
   if (num_threads <= 0)
     return Status::error(StatusCode::invalid_argument, "num_threads must be >= 1, got %d",
                          num_threads);
+  if (L.has_bias_kv() && kv_len == std::numeric_limits<int>::max())
+    return Status::error(StatusCode::size_overflow, "kv_len %d plus the bias_k position overflows",
+                         kv_len);
   const int B = shape.batch, Lq = shape.q_len;
   p->shape = {B, Lq, kv_len};
   p->threads = num_threads;
