@@ -5,6 +5,7 @@
 
 #include <cstddef>
 
+#include "edgeattn/edgeattn.hpp"
 #include "engine/attention.hpp"
 #include "engine/workspace.hpp"
 
@@ -28,5 +29,12 @@ struct CorePlan {
   std::size_t q = 0, kt = 0, v = 0, kv_ld = 0;
   engine::AttentionPlan attn;
 };
+
+// validate.cpp. The sizes a plan is made for (filling d).
+Status validate_sizes(const AttentionArgs& a, CoreDims* d);
+// The options a run may change under one plan; fills the mask's dims [B, H, L, M], rank padded
+// to 4.
+Status validate_options(const AttentionArgs& a, const CoreDims& d, int* mask_dims);
+Status validate_pointers(const AttentionArgs& a, const CoreDims& d);
 
 }  // namespace edgeattn
