@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The shared library's dynamic symbols against the committed list of the public API's.
 # Usage: check_exports.sh <libedgeattn.so> <expected.symbols>
-# After a deliberate API change: nm -D --defined-only <lib> | awk '$2 ~ /[TDBRVWiu]/ {print $3}' \
-#   | sed 's/@.*//' | sort -u > tests/abi/x86_64.symbols
+# After a deliberate API change (a native-shared build):
+#   nm -D --defined-only <lib> | awk '{print $3}' | sed 's/@.*//' | grep -v '^EDGEATTN_0$' \
+#     | sort -u > tests/abi/x86_64.symbols
 set -euo pipefail
 lib=$1
 expected=$2
