@@ -6,5 +6,5 @@ cd "$(dirname "$0")/../.."
 tools/scripts/install-deps.sh
 cmake --preset native >/dev/null
 cmake --build --preset native -j "$(nproc)" --target edgeattn_cli
-build/native/tools/edgeattn info
-build/native/tools/edgeattn bench "$@"
+build/native/tools/cli/edgeattn info
+build/native/tools/cli/edgeattn bench "$@"
