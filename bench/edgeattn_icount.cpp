@@ -56,13 +56,19 @@ const edgeattn::tools::StandardShape& standard_shape(const char* name) {
   std::abort();
 }
 
+// The layer of a standard problem on `port`.
+edgeattn::Status create_layer(const edgeattn::tools::StandardProblem& p, const char* port,
+                              std::unique_ptr<edgeattn::Layer>* layer) {
+  edgeattn::LayerSpec spec = p.spec();
+  spec.port = port;
+  return edgeattn::Layer::create(spec, layer);
+}
+
 int run_layer(const char* shape_name, const char* port, int repeats) {
   const edgeattn::tools::StandardShape& shape = standard_shape(shape_name);
   edgeattn::tools::StandardProblem p(shape);
   std::unique_ptr<edgeattn::Layer> layer;
-  edgeattn::LayerSpec spec = p.spec();
-  spec.port = port;
-  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
+  edgeattn::Status st = create_layer(p, port, &layer);
   if (!st) return usage(st.message());
   edgeattn::Executor exec(1);
   const edgeattn::RunArgs args = p.args();
@@ -123,9 +129,7 @@ int run_decode_step(const char* port, int repeats) {
   const edgeattn::tools::StandardShape& shape = standard_shape("S6_decode");
   edgeattn::tools::StandardProblem p(shape);
   std::unique_ptr<edgeattn::Layer> layer;
-  edgeattn::LayerSpec spec = p.spec();
-  spec.port = port;
-  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
+  edgeattn::Status st = create_layer(p, port, &layer);
   if (!st) return usage(st.message());
   const int past = shape.kv_len, E = shape.embed_dim, H = shape.heads;
   edgeattn::KvCacheSpec cs;

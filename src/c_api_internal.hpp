@@ -132,4 +132,3 @@ edgeattn_status make_plan(edgeattn_plan** out, Make make) {
 }
 
 }  // namespace edgeattn::c_api
-

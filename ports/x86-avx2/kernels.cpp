@@ -12,7 +12,7 @@
 // rows instead of once per 48 (S4's 128 rows read them once), while the rows of A a task
 // reuses (144 × 768 floats, 442 KB) stay in a 1 MB L2.
 // Attention keeps a 6 × 16 tile: its K is short (head_dim for Q·Kᵀ, TK for P·V), and 16
-// columns divide the head widths 32, 64, 80, 96, 128 and the 48-key padding of Kᵀ. 48 query
+// columns divide the head widths 32, 64, 80, 96, 128 and Kᵀ rows (padded to 16 keys). 48 query
 // rows share each K/V tile (8 micro-tiles of 6), 128 keys per online softmax step keep the S
 // tile (24 KB) and the O accumulator in L1/L2.
 #include "kernel_table.hpp"

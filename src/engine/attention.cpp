@@ -14,6 +14,9 @@ int ceil_div(int a, int b) { return static_cast<int>((static_cast<long long>(a) 
 int chunk_count(int keys) { return ceil_div(keys, kDecodeChunk); }
 
 struct StageContext {
+  StageContext(const AttentionPlan& plan, int keys_, const HeadSources& sources,
+               const MaskSource& masks, float* workspace)
+      : p(&plan), keys(keys_), s(&sources), m(&masks), ws(workspace) {}
   const AttentionPlan* p = nullptr;
   int keys = 0;
   int chunks = 0;  // split_kv
@@ -189,12 +192,7 @@ kernels::MaskView mask_view(const AttentionDims& d, const MaskSource& m, int b, 
 
 void attend(const AttentionPlan& p, int keys, const HeadSources& s, const MaskSource& m, float* ws,
             const Executor& exec) {
-  StageContext x;
-  x.p = &p;
-  x.keys = keys;
-  x.s = &s;
-  x.m = &m;
-  x.ws = ws;
+  StageContext x(p, keys, s, m, ws);
   const std::size_t heads = static_cast<std::size_t>(p.d.batch) * p.d.q_heads;
   if (p.path == AttendPath::split_kv) {
     x.chunks = chunk_count(keys);
@@ -207,12 +205,7 @@ void attend(const AttentionPlan& p, int keys, const HeadSources& s, const MaskSo
 
 void attend_with_weights(const AttentionPlan& p, const HeadSources& s, const MaskSource& m,
                          bool averaged, float* weights, float* ws, const Executor& exec) {
-  StageContext x;
-  x.p = &p;
-  x.keys = p.d.keys;
-  x.s = &s;
-  x.m = &m;
-  x.ws = ws;
+  StageContext x(p, p.d.keys, s, m, ws);
   x.averaged = averaged;
   x.rows_out = weights;
   parallel_for(exec, static_cast<std::size_t>(p.d.batch) * p.q_tiles, weights_task, &x);
@@ -220,12 +213,7 @@ void attend_with_weights(const AttentionPlan& p, const HeadSources& s, const Mas
 
 void attend_with_scores(const AttentionPlan& p, const HeadSources& s, const MaskSource& m, int mode,
                         float* scores, float* ws, const Executor& exec) {
-  StageContext x;
-  x.p = &p;
-  x.keys = p.d.keys;
-  x.s = &s;
-  x.m = &m;
-  x.ws = ws;
+  StageContext x(p, p.d.keys, s, m, ws);
   x.mode = mode;
   x.rows_out = scores;
   parallel_for(exec, static_cast<std::size_t>(p.d.batch) * p.d.q_heads * p.q_tiles, scores_task,
