@@ -1,6 +1,8 @@
-// Downstream smoke test: one self-attention run through the public API.
+// Downstream smoke test: self-attention through the public API, with the layer's owned
+// workspace and with a plan made once and a caller workspace.
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -31,6 +33,23 @@ int main() {
   st = layer->run(args);
   if (!st || std::fabs(y[0] - 0.25f) > 1e-6f) {
     std::printf("run: %s, y[0] = %g\n", st.message(), static_cast<double>(y[0]));
+    return 1;
+  }
+  edgeattn::Executor exec(1);
+  edgeattn::Plan plan;
+  st = layer->plan(args.shape, exec.num_threads(), &plan);
+  if (!st || plan.workspace_size() == 0) {
+    std::printf("plan: %s\n", st.message());
+    return 1;
+  }
+  const std::size_t bytes = (plan.workspace_size() + 63) / 64 * 64;
+  std::unique_ptr<void, void (*)(void*)> ws(
+      std::aligned_alloc(edgeattn::kWorkspaceAlignment, bytes), std::free);
+  std::vector<float> y2(L * E);
+  args.output = y2.data();
+  st = layer->run(plan, args, ws.get(), bytes, exec);
+  if (!st || y2 != y) {
+    std::printf("run with a plan: %s\n", st.message());
     return 1;
   }
   std::printf("consumer OK with edgeattn %s (headers %s)\n", edgeattn::version(),
