@@ -1,6 +1,7 @@
 #include "kernel_cases.hpp"
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 
 #include "port_registry.hpp"
@@ -45,6 +46,8 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
   const int pack_dim = size == CaseSize::timing ? 4096 : 256;
   for (std::size_t i = 0; i < count; ++i) {
     const KernelTable& t = *tables[i];
+    // A test port (emulated-avx512: plain loops standing in for another ISA) is not measured.
+    if (std::strncmp(t.name, "emulated-", 9) == 0) continue;
     const int rows = t.gemm_row_block, cols = t.gemm_panel_block * t.gemm_nr;
     cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::gemm) +
                          "/task:" + dims(rows, cols) + "x" + std::to_string(kGemmDepth),

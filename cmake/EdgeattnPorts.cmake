@@ -7,10 +7,11 @@
 #   RANK <0-999>            preference among the ports a CPU supports (higher first)
 #   SOURCES <files...>      relative to the port's folder
 #   [COMPILE_OPTIONS <...>] for those sources only (so the rest of the binary runs anywhere)
+#   [PLAIN_SOURCES <files>] compiled without them: the CPU check, which runs on any CPU
 #   [XSIMD])                the sources use the xsimd vector types
 # A port's sources define their table with EDGEATTN_REGISTER_PORT(table) (kernel_table.hpp).
 function(edgeattn_port name)
-  cmake_parse_arguments(P "XSIMD" "PROCESSORS;RANK" "SOURCES;COMPILE_OPTIONS" ${ARGN})
+  cmake_parse_arguments(P "XSIMD" "PROCESSORS;RANK" "SOURCES;PLAIN_SOURCES;COMPILE_OPTIONS" ${ARGN})
   if(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "${P_PROCESSORS}")
     return()
   endif()
@@ -24,6 +25,9 @@ function(edgeattn_port name)
     target_sources(edgeattn PRIVATE ${path})
     set_source_files_properties(${path} PROPERTIES
       COMPILE_OPTIONS "${P_COMPILE_OPTIONS}" COMPILE_DEFINITIONS "${defs}")
+  endforeach()
+  foreach(src IN LISTS P_PLAIN_SOURCES)
+    target_sources(edgeattn PRIVATE ${CMAKE_CURRENT_LIST_DIR}/${src})
   endforeach()
   if(NOT P_RANK MATCHES "^[0-9]+$" OR P_RANK GREATER 999)
     message(FATAL_ERROR "port ${name}: RANK must be 0..999, got '${P_RANK}'")

@@ -1,7 +1,7 @@
 // Port `x86-avx2`: the kernel templates instantiated for xsimd::fma3<xsimd::avx2> (8 floats per
 // vector, fused multiply-add). Serves x86-64 CPUs with AVX2 and FMA: Intel Haswell (2013) and
 // later, AMD Zen and later. This file alone is compiled with -mavx2 -mfma, so the rest of the
-// binary still runs on any x86-64; select_port() checks the CPU before using this table.
+// binary still runs on any x86-64; select_port() checks the CPU (cpu.cpp) before using this table.
 //
 // Register budget (16 ymm registers). Projections: a 4 × 24 tile holds 12 accumulators, 3
 // registers carry the current row of B and 1 the broadcast of A — all 16. Per step of K that is
@@ -19,11 +19,11 @@
 
 namespace edgeattn {
 
-namespace {
-bool cpu_has_avx2_fma() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+namespace x86 {
+bool cpu_runs_avx2_fma();  // cpu.cpp, compiled for any x86-64
 }
+
+namespace {
 using Vec = kernels::SimdVec<xsimd::fma3<xsimd::avx2>>;
 #if defined(EDGEATTN_TEST_SLOWDOWN)
 // A deliberately slowed build (CMake option EDGEATTN_TEST_SLOWDOWN, for testing the regression
@@ -36,7 +36,7 @@ constexpr KernelTable kTable =
     make_kernel_table<Vec,
                       ProjectionTiles<kProjectionMR, /*NR*/ 24, /*row block*/ 144, /*panels*/ 2>,
                       AttentionTiles<kAttentionMR, /*NR*/ 16, /*TQ*/ 48, /*TK*/ 128>>(
-        "x86-avx2", &cpu_has_avx2_fma);
+        "x86-avx2", &x86::cpu_runs_avx2_fma);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

@@ -146,8 +146,13 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
       if (masked) apply_mask(mask, i0 + i, j0, cols, si);
       V vmax = Vec::broadcast(kNegInf);
       for (int j = 0; j < vec_cols; j += L) vmax = Vec::max(vmax, Vec::load(si + j));
+      if constexpr (Vec::masked_tails) {
+        if (vec_cols < cols)
+          vmax = Vec::max(vmax, Vec::load_partial(si + vec_cols, cols - vec_cols, kNegInf));
+      }
       float mx = std::max(m[i], Vec::hmax(vmax));
-      for (int j = vec_cols; j < cols; ++j) mx = std::max(mx, si[j]);
+      if constexpr (!Vec::masked_tails)
+        for (int j = vec_cols; j < cols; ++j) mx = std::max(mx, si[j]);
       if (mx == kNegInf) {  // every key so far masked: P is all zero, nothing to accumulate
         for (int j = 0; j < cols; ++j) {
           if (si[j] != si[j]) l[i] = si[j];  // ...unless a score is NaN (max() skips NaN): keep it
@@ -163,8 +168,17 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
         Vec::store(si + j, p);
         vsum = Vec::add(vsum, p);
       }
+      if constexpr (Vec::masked_tails) {
+        if (vec_cols < cols) {
+          const int t = cols - vec_cols;
+          const V p = Vec::exp(Vec::sub(Vec::load_partial(si + vec_cols, t, kNegInf), vmx));
+          Vec::store_partial(si + vec_cols, t, p);
+          vsum = Vec::add(vsum, p);
+        }
+      }
       float sum = Vec::hsum(vsum);
-      for (int j = vec_cols; j < cols; ++j) sum += (si[j] = std::exp(si[j] - mx));
+      if constexpr (!Vec::masked_tails)
+        for (int j = vec_cols; j < cols; ++j) sum += (si[j] = std::exp(si[j] - mx));
       l[i] = l[i] * alpha + sum;
       m[i] = mx;
       if (alpha != 1.0f) {
@@ -192,7 +206,11 @@ template <class Vec>
 void vexp(const float* x, float* y, int n) {
   int i = 0;
   for (; i + Vec::lanes <= n; i += Vec::lanes) Vec::store(y + i, Vec::exp(Vec::load(x + i)));
-  for (; i < n; ++i) y[i] = std::exp(x[i]);
+  if constexpr (Vec::masked_tails) {
+    if (i < n) Vec::store_partial(y + i, n - i, Vec::exp(Vec::load_partial(x + i, n - i, 0.0f)));
+  } else {
+    for (; i < n; ++i) y[i] = std::exp(x[i]);
+  }
 }
 
 // Split-KV decode: one query row against keys [j0, j1) only, leaving the partial softmax state
@@ -224,15 +242,33 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
       acc = Vec::fma(q2, Vec::load(k2 + j), acc);
       Vec::store(s + j, Vec::fma(q3, Vec::load(k3 + j), acc));
     }
-    for (int j = nv; j < n; ++j)
-      s[j] += q[d] * k0[j] + q[d + 1] * k1[j] + q[d + 2] * k2[j] + q[d + 3] * k3[j];
+    if constexpr (Vec::masked_tails) {
+      if (nv < n) {
+        const int t = n - nv;
+        V acc =
+            Vec::fma(q0, Vec::load_partial(k0 + nv, t, 0.0f), Vec::load_partial(s + nv, t, 0.0f));
+        acc = Vec::fma(q1, Vec::load_partial(k1 + nv, t, 0.0f), acc);
+        acc = Vec::fma(q2, Vec::load_partial(k2 + nv, t, 0.0f), acc);
+        Vec::store_partial(s + nv, t, Vec::fma(q3, Vec::load_partial(k3 + nv, t, 0.0f), acc));
+      }
+    } else {
+      for (int j = nv; j < n; ++j)
+        s[j] += q[d] * k0[j] + q[d + 1] * k1[j] + q[d + 2] * k2[j] + q[d + 3] * k3[j];
+    }
   }
   for (; d < hd; ++d) {
     const float* kd = h.kt + d * h.kv_ld + j0;
     const V qd = Vec::broadcast(q[d]);
     for (int j = 0; j < nv; j += L)
       Vec::store(s + j, Vec::fma(qd, Vec::load(kd + j), Vec::load(s + j)));
-    for (int j = nv; j < n; ++j) s[j] += q[d] * kd[j];
+    if constexpr (Vec::masked_tails) {
+      if (nv < n)
+        Vec::store_partial(s + nv, n - nv,
+                           Vec::fma(qd, Vec::load_partial(kd + nv, n - nv, 0.0f),
+                                    Vec::load_partial(s + nv, n - nv, 0.0f)));
+    } else {
+      for (int j = nv; j < n; ++j) s[j] += q[d] * kd[j];
+    }
   }
   if (mask.softcap > 0.0f) apply_softcap(mask.softcap, n, s);
   if (mask_any(mask)) apply_mask(mask, i, j0, n, s);
@@ -241,8 +277,12 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
   for (int e = 0; e < vd; ++e) o[e] = 0.0f;
   V vmax = Vec::broadcast(kNegInf);
   for (int j = 0; j < nv; j += L) vmax = Vec::max(vmax, Vec::load(s + j));
+  if constexpr (Vec::masked_tails) {
+    if (nv < n) vmax = Vec::max(vmax, Vec::load_partial(s + nv, n - nv, kNegInf));
+  }
   float mx = Vec::hmax(vmax);
-  for (int j = nv; j < n; ++j) mx = std::max(mx, s[j]);
+  if constexpr (!Vec::masked_tails)
+    for (int j = nv; j < n; ++j) mx = std::max(mx, s[j]);
   state[0] = mx;
   if (mx == kNegInf) {  // every key masked: contributes nothing, unless a score is NaN
     float poison = 0.0f;
@@ -258,8 +298,16 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
     Vec::store(s + j, p);
     vsum = Vec::add(vsum, p);
   }
+  if constexpr (Vec::masked_tails) {
+    if (nv < n) {
+      const V p = Vec::exp(Vec::sub(Vec::load_partial(s + nv, n - nv, kNegInf), vmx));
+      Vec::store_partial(s + nv, n - nv, p);
+      vsum = Vec::add(vsum, p);
+    }
+  }
   float sum = Vec::hsum(vsum);
-  for (int j = nv; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
+  if constexpr (!Vec::masked_tails)
+    for (int j = nv; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
   state[1] = sum;
   const int vdv = vd / L * L;
   for (int j = 0; j < n; ++j) {
@@ -267,7 +315,14 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
     const V p = Vec::broadcast(s[j]);
     for (int e = 0; e < vdv; e += L)
       Vec::store(o + e, Vec::fma(p, Vec::load(vj + e), Vec::load(o + e)));
-    for (int e = vdv; e < vd; ++e) o[e] += s[j] * vj[e];
+    if constexpr (Vec::masked_tails) {
+      if (vdv < vd)
+        Vec::store_partial(o + vdv, vd - vdv,
+                           Vec::fma(p, Vec::load_partial(vj + vdv, vd - vdv, 0.0f),
+                                    Vec::load_partial(o + vdv, vd - vdv, 0.0f)));
+    } else {
+      for (int e = vdv; e < vd; ++e) o[e] += s[j] * vj[e];
+    }
   }
 }
 

@@ -1,6 +1,11 @@
 // The vector vocabulary the kernel templates are written in, so each kernel is written once:
 // SimdVec<Arch> maps it onto an xsimd batch of the port's architecture, ScalarVec onto plain
-// floats (the generic port, and targets without a SIMD unit xsimd knows).
+// floats (the generic port, and targets without a SIMD unit xsimd knows), LanesVec<N> onto N
+// plain floats with the semantics of a wide SIMD port (its tests on any CPU).
+//
+// Tails: where a Vec has `masked_tails`, the kernels finish a row's last n < lanes elements
+// with load_partial(p, n, fill)/store_partial(p, n, v) (lanes past n read as `fill`, never touch
+// memory and are not written: AVX-512's masked loads and stores) instead of a scalar loop.
 //
 // Everything in the kernel headers has internal linkage (an unnamed namespace): each port's
 // translation unit is compiled with its own ISA flags, and an inline function with external
@@ -11,6 +16,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #if defined(EDGEATTN_KERNELS_USE_XSIMD)
 #include <xsimd/xsimd.hpp>
@@ -22,6 +28,7 @@ namespace {
 struct ScalarVec {
   using V = float;
   static constexpr int lanes = 1;
+  static constexpr bool masked_tails = false;
   static V load(const float* p) { return *p; }
   static void store(float* p, V v) { *p = v; }
   static V broadcast(float x) { return x; }
@@ -36,16 +43,127 @@ struct ScalarVec {
   static float hmax(V x) { return x; }
 };
 
+// N lanes of plain floats, with masked tails: a wide SIMD port's vector semantics (lane count,
+// partial loads and stores, the same exp polynomial lane by lane) in portable C++. The
+// `emulated-avx512` port instantiates it with x86-avx512's tiles, so every test exercises that
+// port's tile geometry and tails on CPUs without AVX-512; it is not meant to be fast.
+template <int N>
+struct LanesVec {
+  struct V {
+    float x[N];
+  };
+  static constexpr int lanes = N;
+  static constexpr bool masked_tails = true;
+  template <class F>
+  static V map(F f) {
+    V r;
+    for (int i = 0; i < N; ++i) r.x[i] = f(i);
+    return r;
+  }
+  static V load(const float* p) {
+    return map([&](int i) { return p[i]; });
+  }
+  static void store(float* p, V v) {
+    for (int i = 0; i < N; ++i) p[i] = v.x[i];
+  }
+  static V load_partial(const float* p, int n, float fill) {
+    return map([&](int i) { return i < n ? p[i] : fill; });
+  }
+  static void store_partial(float* p, int n, V v) {
+    for (int i = 0; i < n; ++i) p[i] = v.x[i];
+  }
+  static V broadcast(float x) {
+    return map([&](int) { return x; });
+  }
+  static V zero() { return broadcast(0.0f); }
+  static V fma(V a, V b, V c) {
+    return map([&](int i) { return std::fma(a.x[i], b.x[i], c.x[i]); });
+  }
+  static V add(V a, V b) {
+    return map([&](int i) { return a.x[i] + b.x[i]; });
+  }
+  static V sub(V a, V b) {
+    return map([&](int i) { return a.x[i] - b.x[i]; });
+  }
+  static V mul(V a, V b) {
+    return map([&](int i) { return a.x[i] * b.x[i]; });
+  }
+  static V max(V a, V b) {  // as x86's maxps: the second operand where either is NaN
+    return map([&](int i) { return a.x[i] > b.x[i] ? a.x[i] : b.x[i]; });
+  }
+  static V exp(V v) {  // SimdVec::exp's algorithm, one lane at a time
+    return map([&](int i) {
+      const float x = v.x[i];
+      const float n = std::nearbyint(x * 1.44269504088896341f);
+      float r = std::fma(-n, 0.693359375f, x);
+      r = std::fma(-n, -2.12194440e-4f, r);
+      float p = 1.0f / 720.0f;
+      p = std::fma(p, r, 1.0f / 120.0f);
+      p = std::fma(p, r, 1.0f / 24.0f);
+      p = std::fma(p, r, 1.0f / 6.0f);
+      p = std::fma(p, r, 0.5f);
+      p = std::fma(p, r, 1.0f);
+      p = std::fma(p, r, 1.0f);
+      if (x < -87.0f) return 0.0f;
+      if (x != x) return x;
+      std::int32_t bits;
+      std::memcpy(&bits, &p, sizeof bits);
+      bits += static_cast<std::int32_t>(n) * (1 << 23);
+      float y;
+      std::memcpy(&y, &bits, sizeof y);
+      return y;
+    });
+  }
+  static float hsum(V v) {  // pairwise, as a SIMD reduction adds
+    float t[N];
+    store(t, v);
+    for (int w = N / 2; w > 0; w /= 2)
+      for (int i = 0; i < w; ++i) t[i] += t[i + w];
+    return t[0];
+  }
+  static float hmax(V v) {
+    float m = v.x[0];
+    for (int i = 1; i < N; ++i) m = std::max(m, v.x[i]);
+    return m;
+  }
+};
+
 #if defined(EDGEATTN_KERNELS_USE_XSIMD)
+// What an architecture's batches add to xsimd's vocabulary: fused multiply-adds, and masked
+// tails where the ISA has them.
 template <class Arch>
-struct SimdVec {
+struct SimdWords {
   using V = xsimd::batch<float, Arch>;
+  static constexpr bool masked_tails = false;
+  static V fma(V a, V b, V c) { return xsimd::fma(a, b, c); }
+  static V fnma(V a, V b, V c) { return xsimd::fnma(a, b, c); }  // c - a·b
+};
+#if defined(__AVX512F__)
+// xsimd 8.1 has no fused multiply-add for its AVX-512 batches (its generic fallback multiplies,
+// then adds: twice the instructions and two roundings) and no masked loads: intrinsics.
+template <>
+struct SimdWords<xsimd::avx512bw> {
+  using V = xsimd::batch<float, xsimd::avx512bw>;
+  static constexpr bool masked_tails = true;
+  static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V fnma(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
+  static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1u); }  // n < 16
+  static V load_partial(const float* p, int n, float fill) {
+    return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), first(n), p);
+  }
+  static void store_partial(float* p, int n, V v) { _mm512_mask_storeu_ps(p, first(n), v); }
+};
+#endif
+
+template <class Arch>
+struct SimdVec : SimdWords<Arch> {
+  using V = xsimd::batch<float, Arch>;
+  using W = SimdWords<Arch>;
   static constexpr int lanes = static_cast<int>(V::size);
   static V load(const float* p) { return V::load_unaligned(p); }
   static void store(float* p, V v) { v.store_unaligned(p); }
   static V broadcast(float x) { return V(x); }
   static V zero() { return V(0.0f); }
-  static V fma(V a, V b, V c) { return xsimd::fma(a, b, c); }
   static V add(V a, V b) { return a + b; }
   static V sub(V a, V b) { return a - b; }
   static V mul(V a, V b) { return a * b; }
@@ -59,15 +177,15 @@ struct SimdVec {
   static V exp(V x) {
     using I = xsimd::batch<std::int32_t, Arch>;
     const V n = xsimd::nearbyint(x * V(1.44269504088896341f));
-    V r = xsimd::fnma(n, V(0.693359375f), x);   // ln 2 in two parts (Cody and Waite):
-    r = xsimd::fnma(n, V(-2.12194440e-4f), r);  // n·0.693359375 is exact for |n| < 2^15
+    V r = W::fnma(n, V(0.693359375f), x);   // ln 2 in two parts (Cody and Waite):
+    r = W::fnma(n, V(-2.12194440e-4f), r);  // n·0.693359375 is exact for |n| < 2^15
     V p = V(1.0f / 720.0f);
-    p = xsimd::fma(p, r, V(1.0f / 120.0f));
-    p = xsimd::fma(p, r, V(1.0f / 24.0f));
-    p = xsimd::fma(p, r, V(1.0f / 6.0f));
-    p = xsimd::fma(p, r, V(0.5f));
-    p = xsimd::fma(p, r, V(1.0f));
-    p = xsimd::fma(p, r, V(1.0f));
+    p = W::fma(p, r, V(1.0f / 120.0f));
+    p = W::fma(p, r, V(1.0f / 24.0f));
+    p = W::fma(p, r, V(1.0f / 6.0f));
+    p = W::fma(p, r, V(0.5f));
+    p = W::fma(p, r, V(1.0f));
+    p = W::fma(p, r, V(1.0f));
     const I scaled = xsimd::bitwise_cast<I>(p) + (xsimd::to_int(n) << 23);
     return xsimd::select(x < V(-87.0f), V(0.0f), xsimd::bitwise_cast<V>(scaled));
   }

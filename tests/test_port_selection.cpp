@@ -1,0 +1,127 @@
+// Which port runs: the automatic choice is the best port the CPU supports; a port the CPU lacks
+// is refused with its name when asked for; and on x86-64 the x86-avx512 rule (CPUID bits and
+// the OS's XCR0 register state), checked on made-up values and against what the kernel reports
+// in /proc/cpuinfo (Linux clears the avx512 flags there when it does not enable their state).
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "edgeattn/edgeattn.hpp"
+#include "test_util.hpp"
+#if defined(__x86_64__)
+#include "../ports/x86-avx512/cpu_features.hpp"
+#endif
+
+using namespace edgeattn;
+
+TEST_CASE("the automatic port is the best one this CPU supports", "[ports][quick]") {
+  PortInfo chosen{};
+  REQUIRE(select_port(nullptr, &chosen));
+  const char* best = nullptr;
+  for (int i = 0; i < port_count() && !best; ++i)
+    if (port_info(i).cpu_supported) best = port_info(i).name;
+  REQUIRE(best != nullptr);
+  if (std::getenv("EDGEATTN_PORT") == nullptr) CHECK(std::string(chosen.name) == best);
+  REQUIRE(std::string(port_info(port_count() - 1).name) == "generic");
+  REQUIRE(port_info(port_count() - 1).cpu_supported);
+}
+
+TEST_CASE("a port the CPU cannot run is refused by name, never run", "[ports][quick]") {
+  const test::Case c = test::make_case(test::CaseConfig{}, 5);
+  for (int i = 0; i < port_count(); ++i) {
+    const PortInfo info = port_info(i);
+    LayerSpec spec = c.spec();
+    spec.port = info.name;
+    std::unique_ptr<Layer> layer;
+    const Status st = Layer::create(spec, &layer);
+    INFO("port " << info.name << ": " << st.message());
+    if (info.cpu_supported) {
+      REQUIRE(st);
+      REQUIRE(std::string(layer->port()) == info.name);
+    } else {
+      REQUIRE(st.code() == StatusCode::unsupported);
+      REQUIRE(std::strstr(st.message(), info.name) != nullptr);
+      REQUIRE(layer == nullptr);
+    }
+  }
+}
+
+#if defined(__x86_64__)
+namespace {
+x86::CpuidBits avx512_machine() {
+  x86::CpuidBits b;
+  b.leaf1_ecx = x86::kFma | x86::kOsxsave | x86::kAvx;
+  b.leaf7_ebx = x86::kAvx2 | x86::kAvx512F | x86::kAvx512DQ | x86::kAvx512BW | x86::kAvx512VL;
+  b.xcr0 = 0xe7;  // x87, SSE, AVX, opmask, ZMM_Hi256, Hi16_ZMM
+  return b;
+}
+
+std::set<std::string> proc_cpuinfo_flags() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::set<std::string> flags;
+    for (std::string w; words >> w;) flags.insert(w);
+    return flags;
+  }
+  return {};
+}
+}  // namespace
+
+TEST_CASE("x86-avx512 needs AVX-512F/BW/DQ/VL and the OS's zmm and opmask state",
+          "[ports][quick]") {
+  REQUIRE(x86::avx512_usable(avx512_machine()));
+  for (std::uint32_t bit :
+       {x86::kAvx2, x86::kAvx512F, x86::kAvx512DQ, x86::kAvx512BW, x86::kAvx512VL}) {
+    x86::CpuidBits b = avx512_machine();
+    b.leaf7_ebx &= ~bit;
+    INFO("leaf 7 EBX without bit " << bit);
+    REQUIRE_FALSE(x86::avx512_usable(b));
+  }
+  for (std::uint32_t bit : {x86::kFma, x86::kOsxsave, x86::kAvx}) {
+    x86::CpuidBits b = avx512_machine();
+    b.leaf1_ecx &= ~bit;
+    INFO("leaf 1 ECX without bit " << bit);
+    REQUIRE_FALSE(x86::avx512_usable(b));
+  }
+  for (int state : {1, 2, 5, 6, 7}) {  // e.g. a hypervisor that hides the upper zmm registers
+    x86::CpuidBits b = avx512_machine();
+    b.xcr0 &= ~(std::uint64_t{1} << state);
+    INFO("XCR0 without state " << state);
+    REQUIRE_FALSE(x86::avx512_usable(b));
+  }
+  x86::CpuidBits avx2_only = avx512_machine();  // a Zen 3: AVX2 and FMA, no AVX-512
+  avx2_only.leaf7_ebx = x86::kAvx2;
+  avx2_only.xcr0 = 0x7;
+  REQUIRE_FALSE(x86::avx512_usable(avx2_only));
+}
+
+TEST_CASE("this CPU: x86-avx512 is supported exactly when Linux reports AVX-512F/BW/DQ/VL",
+          "[ports][quick]") {
+  const std::set<std::string> flags = proc_cpuinfo_flags();
+  if (flags.empty()) return;  // no /proc/cpuinfo (not Linux): nothing to compare with
+  const bool linux_says = flags.count("avx512f") && flags.count("avx512bw") &&
+                          flags.count("avx512dq") && flags.count("avx512vl");
+  bool built = false;
+  for (int i = 0; i < port_count(); ++i) {
+    const PortInfo info = port_info(i);
+    if (std::string(info.name) != "x86-avx512") continue;
+    built = true;
+    INFO("/proc/cpuinfo " << (linux_says ? "has" : "lacks") << " avx512f/bw/dq/vl");
+    REQUIRE(info.cpu_supported == linux_says);
+    REQUIRE(x86::avx512_usable(x86::read_cpuid_bits()) == linux_says);
+    PortInfo chosen{};
+    if (linux_says && std::getenv("EDGEATTN_PORT") == nullptr) {
+      REQUIRE(select_port(nullptr, &chosen));
+      REQUIRE(std::string(chosen.name) == "x86-avx512");
+    }
+  }
+  REQUIRE(built);
+}
+#endif
