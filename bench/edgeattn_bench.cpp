@@ -9,6 +9,9 @@
 //   peak/fma<bits>/real_time/threads:<n>  independent FMA chains of one vector width (512 and
 //                                      256 on x86-64, 128 elsewhere), GFLOP/s of n threads in
 //                                      real time; the widest is "the peak"
+//   proj/{edgeattn,xnnpack}/<shape>/{qkv,out}/threads:1  the shape's two projection GEMMs
+//                                      through edgeattn's driver and XNNPACK's fully-connected
+//                                      operator (projection_bench.hpp)
 //   decode/edgeattn/S6_decode/...      one decode step (KV cache), bytes/s; stream/read/...:
 //                                      the machine's read bandwidth (see decode_bench.cpp)
 //   ukernel/<kernel>__<port>/<size>    one kernel of one port (see kernel_cases.hpp): GFLOPS
@@ -37,6 +40,7 @@
 #include "kernel_cases.hpp"
 #include "openblas_mha.hpp"
 #include "peak_fma.hpp"
+#include "projection_bench.hpp"
 #include "reference/reference.hpp"
 #include "shapes.hpp"
 
@@ -194,6 +198,7 @@ int main(int argc, char** argv) {
     }
   }
   edgeattn::bench::register_decode_benchmarks(max_threads);
+  edgeattn::bench::register_projection_benchmarks();
   static const std::vector<edgeattn::bench::KernelCase> kernel_cases =
       edgeattn::bench::kernel_cases(edgeattn::bench::CaseSize::timing);
   for (const auto& c : kernel_cases)
@@ -210,6 +215,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("openblas_coretype", coretype ? coretype : "unset");
   benchmark::AddCustomContext("openblas_core", openblas_get_corename());
   benchmark::AddCustomContext("openblas_config", openblas_get_config());
+  benchmark::AddCustomContext("xnnpack", edgeattn::bench::xnnpack_status());
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

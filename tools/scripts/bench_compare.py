@@ -17,7 +17,8 @@ A benchmark REGRESSES when its median time grows by more than --threshold (defau
 U-test says the two samples differ (p < --alpha, default 0.05), which needs at least 9
 repetitions per side; fewer is a usage error. A benchmark of BASE that NEW lacks (removed or
 renamed) and one that reported an error in NEW fail as a regression does; one only NEW has is
-listed. Exit status: 0 no regression, 1 a regression (or a missing or failed benchmark),
+listed. --chart OUT.svg (before the mode) also draws the verdict: each benchmark's change of
+median time, coloured by verdict, with its p-value (tools/scripts/bench_chart.py). Exit status: 0 no regression, 1 a regression (or a missing or failed benchmark),
 2 usage or build error. Needs Debian's libbenchmark-tools, python3-scipy and python3-numpy,
 run with /usr/bin/python3.
 """
@@ -65,8 +66,9 @@ def names_and_errors(path):
     return names, errors
 
 
-def verdict(base_path, new_path, threshold, alpha):
-    """Prints compare.py's table, then our verdict; returns the exit status."""
+def verdict(base_path, new_path, threshold, alpha, chart=None):
+    """Prints compare.py's table, then our verdict; returns the exit status. With `chart`, also
+    writes the verdict as an SVG (bench_chart.compare_chart)."""
     base_names, _ = names_and_errors(base_path)
     new_names, new_errors = names_and_errors(new_path)
     missing = sorted(base_names - new_names)
@@ -83,6 +85,7 @@ def verdict(base_path, new_path, threshold, alpha):
 
     by_name = {b["name"]: b for b in report}
     regressions, improvements, checked = [], [], 0
+    entries = []  # (name, change, p-value, verdict) for the chart
     for b in report:
         if b.get("run_type") == "aggregate" or not b["measurements"]:
             continue
@@ -102,8 +105,12 @@ def verdict(base_path, new_path, threshold, alpha):
         significant = u["time_pvalue"] < alpha
         if significant and change > threshold:
             regressions.append((b["name"], change, u["time_pvalue"]))
+            entries.append((b["name"], change, u["time_pvalue"], "slower"))
         elif significant and change < -threshold:
             improvements.append((b["name"], change, u["time_pvalue"]))
+            entries.append((b["name"], change, u["time_pvalue"], "faster"))
+        else:
+            entries.append((b["name"], change, u["time_pvalue"], "same"))
 
     print()
     for name in added:
@@ -116,6 +123,16 @@ def verdict(base_path, new_path, threshold, alpha):
         print(f"faster:  {name}  {change:+.1%} (U-test p = {p:.4f})")
     for name, change, p in regressions:
         print(f"SLOWER:  {name}  {change:+.1%} (U-test p = {p:.4f})")
+    if chart:
+        import bench_chart
+        failed_set = set(failed)
+        entries = [e if e[0] not in failed_set else (e[0], None, None, "failed") for e in entries]
+        entries += [(n, None, None, "failed") for n in failed if n not in {e[0] for e in entries}]
+        entries += [(n, None, None, "missing") for n in missing]
+        bench_chart.compare_chart(entries, threshold, alpha, chart,
+                                  f"{os.path.basename(base_path)} → {os.path.basename(new_path)}: "
+                                  f"{len(regressions)} slower, {len(improvements)} faster, "
+                                  f"{len(missing)} missing, {len(failed)} failed")
     print(f"bench_compare: {checked} benchmarks, {len(regressions)} regressed by more than "
           f"{threshold:.0%} at p < {alpha}, {len(improvements)} faster, {len(missing)} missing, "
           f"{len(failed)} failed, {len(added)} new")
@@ -190,7 +207,7 @@ def ab(args):
             json.dump(with_medians(results[side]), f, indent=1)
     print(f"A = {args.rev_a} {' '.join(args.cmake_a)}   B = {args.rev_b} {' '.join(args.cmake_b)}   "
           f"({args.rounds} interleaved rounds; results in {paths['a']}, {paths['b']})")
-    return verdict(paths["a"], paths["b"], args.threshold, args.alpha)
+    return verdict(paths["a"], paths["b"], args.threshold, args.alpha, args.chart)
 
 
 def main():
@@ -198,6 +215,8 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     ap.add_argument("--threshold", type=float, default=0.05, help="relative slowdown that counts (0.05)")
     ap.add_argument("--alpha", type=float, default=0.05, help="U-test significance level (0.05)")
+    ap.add_argument("--chart", metavar="OUT.svg",
+                    help="also draw the verdict: each benchmark's change with its p-value (bench_chart.py)")
     sub = ap.add_subparsers(dest="mode", required=True)
     f = sub.add_parser("files", help="compare two edgeattn_bench JSON files")
     f.add_argument("base")
@@ -217,7 +236,7 @@ def main():
         for p in (args.base, args.new):
             if not os.path.exists(p):
                 die(f"no such file: {p}")
-        return verdict(args.base, args.new, args.threshold, args.alpha)
+        return verdict(args.base, args.new, args.threshold, args.alpha, args.chart)
     return ab(args)
 
 

@@ -6,7 +6,9 @@
 One row per standard shape: edgeattn and the OpenBLAS composition at 1 thread, their ratio,
 edgeattn's GFLOP/s as a share of the peak (the widest peak/fma<bits> of the same run at 1
 thread), the composition's softmax time, the same at 2 threads and edgeattn's 2:1 speed-up;
-then the decode step against the read bandwidth and the kernel benchmarks with their counters.
+then where the layer's time goes (projection GEMMs measured alone, attention as the rest, the
+softmax's exp estimated), edgeattn's projection GEMMs against XNNPACK's, the decode step against
+the read bandwidth and the kernel benchmarks with their counters.
 """
 
 import json
@@ -34,6 +36,78 @@ def ms(b):
 
 def fmt(x):
     return f"{x:.3g}" if x < 100 else f"{x:.0f}"
+
+
+SHAPES = {  # q_len = kv_len, embed_dim, heads of the self-attention shapes (bench/shapes.hpp)
+    "S1_tiny_edge": (64, 256, 4), "S2_vit_tiny": (197, 192, 3), "S3_minilm": (128, 384, 12),
+    "S4_bert_base": (128, 768, 12), "S5_whisper_tiny": (1500, 384, 6)}
+
+
+def breakdown(rows, peak1, width, port):
+    """Where the time of the layer goes at 1 thread: the projection GEMMs measured alone
+    (proj/edgeattn), the rest of the layer as the difference, and the softmax's exp estimated
+    from the port's vectorised exp rate (ukernel/f32_exp__<port>). A profiler (perf) splits the
+    layer itself; docs/benchmarks.md has such a split."""
+    exp = next((b for n, b in rows.items()
+                if n.startswith(f"ukernel/f32_exp__{port.replace('-', '_')}/")), None)
+    exp_rate = exp["bytes_per_second"] / 8 if exp and "bytes_per_second" in exp else None
+    lines = []
+    for s, (L, E, H) in SHAPES.items():
+        total = rows.get(f"mha/edgeattn/{s}/threads:1/real_time")
+        qkv = rows.get(f"proj/edgeattn/{s}/qkv/threads:1")
+        out = rows.get(f"proj/edgeattn/{s}/out/threads:1")
+        if not (total and qkv and out) or any(b.get("error_occurred") for b in (total, qkv, out)):
+            continue
+        flops = {"Q/K/V projection": 2 * L * E * 3 * E, "rest of the layer (attention, head-major stores)": 4 * L * L * E,
+                 "output projection": 2 * L * E * E}
+        t_total = ms(total)
+        times = {"Q/K/V projection": ms(qkv), "output projection": ms(out)}
+        times["rest of the layer (attention, head-major stores)"] = t_total - times["Q/K/V projection"] - times["output projection"]
+        all_flops = sum(flops.values())
+        for stage in flops:
+            t = times[stage]
+            rate = flops[stage] / (t * 1e-3) * 1e-9 if t > 0 else float("nan")
+            share = f"{rate / peak1:.0%}" if peak1 and t > 0 else "-"
+            lines.append(f"| {s} | {stage} | {flops[stage] / all_flops:.0%} | {fmt(t)} | "
+                         f"{t / t_total:.0%} | {rate:.1f} | {share} |")
+        if exp_rate:
+            t_exp = H * L * L / exp_rate * 1e3
+            lines.append(f"| {s} | of which the softmax's exp (estimate) | 0% | {fmt(t_exp)} | "
+                         f"{t_exp / t_total:.0%} | - | - |")
+    if lines:
+        print()
+        print(f"Where the time goes, 1 thread: the projection GEMMs measured alone (proj/edgeattn, "
+              f"row-major output), the rest of the layer as the difference (its FLOPs are attention's; "
+              f"its time also holds whatever the layer's projections cost beyond the standalone "
+              f"GEMMs); % of the {width}-bit peak:")
+        print()
+        print("| shape | stage | share of FLOPs | ms | share of time | GFLOP/s | % of peak |")
+        print("|---|---|---|---|---|---|---|")
+        for line in lines:
+            print(line)
+
+
+def projections(rows, peak1):
+    """edgeattn's projection GEMMs against XNNPACK's fully-connected operator, 1 thread."""
+    lines = []
+    for n, b in sorted(rows.items()):
+        m = re.match(r"proj/edgeattn/([^/]+)/(qkv|out)/threads:1$", n)
+        if not m:
+            continue
+        x = rows.get(f"proj/xnnpack/{m.group(1)}/{m.group(2)}/threads:1")
+        e_ok, x_ok = not b.get("error_occurred"), x and not x.get("error_occurred")
+        cells = [m.group(1), m.group(2), f"{ms(b) * 1e3:.0f}" if e_ok else "error",
+                 f"{ms(x) * 1e3:.0f}" if x_ok else "-",
+                 f"{ms(x) / ms(b):.2f}×" if e_ok and x_ok else "-",
+                 f"{b['GFLOPS'] / peak1:.0%}" if e_ok and peak1 else "-",
+                 f"{x['GFLOPS'] / peak1:.0%}" if x_ok and peak1 else "-"]
+        lines.append("| " + " | ".join(cells) + " |")
+    if lines:
+        print()
+        print("| projection GEMM | | edgeattn µs | XNNPACK µs | speed-up | edgeattn % of peak | XNNPACK % of peak |")
+        print("|---|---|---|---|---|---|---|")
+        for line in lines:
+            print(line)
 
 
 def main():
@@ -72,6 +146,8 @@ def main():
                  f"{ms(o2) / ms(e2):.2f}×" if e2 and o2 else "-",
                  f"{ms(e1) / ms(e2):.2f}" if e2 else "-"]
         print("| " + " | ".join(cells) + " |")
+    breakdown(rows, peak.get(1), widest, ctx.get("edgeattn_port", ""))
+    projections(rows, peak.get(1))
     decode = [(n, b) for n, b in rows.items() if n.startswith("decode/")]
     if decode:
         print()

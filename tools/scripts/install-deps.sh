@@ -13,7 +13,8 @@ if [ "${1:-}" = "--dry-run" ]; then
 fi
 packages=(cmake ninja-build g++ pkg-config libxsimd-dev libtbb-dev catch2 libcli11-dev
           nlohmann-json3-dev libbenchmark-dev libopenblas-dev
-          libbenchmark-tools python3-scipy python3-numpy valgrind "$@")
+          libbenchmark-tools python3-scipy python3-numpy valgrind libxnnpack-dev
+          libpthreadpool-dev python3-matplotlib "$@")
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)

@@ -109,6 +109,8 @@ if [ "${EDGEATTN_SKIP_CROSS:-0}" = 1 ]; then
 else
   stage "cross: Raspberry Pi toolchains (adds the arm64 and armhf architectures to apt)"
   tools/scripts/install-cross-deps.sh
+  stage "cross: XNNPACK (the projection baseline) initialises and computes under qemu-user"
+  tools/scripts/check-xnnpack-qemu.sh
   for board in rpi4 rpi-armhf; do
     stage "cross: $board build, then the whole suite under qemu-user (24 random cases)"
     preset "$board"
