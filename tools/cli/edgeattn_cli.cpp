@@ -63,7 +63,12 @@ std::vector<std::string> cpu_features() {
   if (__builtin_cpu_supports("avx")) out.push_back("avx");
   if (__builtin_cpu_supports("avx2")) out.push_back("avx2");
   if (__builtin_cpu_supports("fma")) out.push_back("fma");
+  // CPUID's view; whether the OS also enables the zmm state is x86-avx512's own check (XCR0),
+  // reported by "ports built" below.
   if (__builtin_cpu_supports("avx512f")) out.push_back("avx512f");
+  if (__builtin_cpu_supports("avx512bw")) out.push_back("avx512bw");
+  if (__builtin_cpu_supports("avx512dq")) out.push_back("avx512dq");
+  if (__builtin_cpu_supports("avx512vl")) out.push_back("avx512vl");
 #elif defined(__aarch64__) && defined(__linux__)
   out.push_back("neon (asimd)");
   const unsigned long hw = getauxval(AT_HWCAP);
