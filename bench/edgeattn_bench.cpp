@@ -3,6 +3,8 @@
 // one run (these machines are shared and noisy), not absolute times across runs.
 //
 //   mha/edgeattn/<shape>/threads:<n>   edgeattn, n executor threads
+//   mha/edgeattn/<shape>/w:<type>/threads:1   the same with f16 or bf16 weights (checked against
+//                                      the reference on the same rounded weights)
 //   mha/openblas/<shape>/threads:<n>   the OpenBLAS composition of openblas_mha.hpp (fused
 //                                      Q/K/V sgemm, per-head sgemm, vectorised softmax, heads
 //                                      over the threads); counter softmax_ms
@@ -53,16 +55,21 @@ void set_flops(benchmark::State& state, double flops) {
       benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
 }
 
-// The largest error of `output` against the double-precision reference of the shape's problem,
-// relative to the reference's largest magnitude (computed once per shape).
-double reference_error(const StandardShape& shape, const std::vector<float>& output) {
+// The largest error of `output` against the double-precision reference of the shape's problem
+// (with the weights as a layer of `weights` holds them), relative to the reference's largest
+// magnitude (computed once per shape and weight type).
+double reference_error(const StandardShape& shape, edgeattn::ElementType weights,
+                       const std::vector<float>& output) {
   static std::mutex mutex;
-  static std::map<const StandardShape*, std::vector<double>> cache;
+  static std::map<std::pair<const StandardShape*, edgeattn::ElementType>, std::vector<double>>
+      cache;
   std::lock_guard<std::mutex> lock(mutex);
-  std::vector<double>& want = cache[&shape];
+  std::vector<double>& want = cache[{&shape, weights}];
   if (want.empty()) {
     edgeattn::tools::StandardProblem p(shape);
-    want = edgeattn::reference::multi_head_attention(p.spec(), p.args()).output;
+    edgeattn::LayerSpec spec = p.spec();
+    spec.weight_type = weights;
+    want = edgeattn::reference::multi_head_attention(spec, p.args()).output;
   }
   double err = 0.0, scale = 0.0;
   for (std::size_t i = 0; i < want.size(); ++i) {
@@ -77,8 +84,9 @@ double reference_error(const StandardShape& shape, const std::vector<float>& out
 constexpr double kMaxReferenceError = 1e-4;
 
 bool matches_reference(benchmark::State& state, const StandardShape& shape,
-                       const std::vector<float>& output) {
-  const double err = reference_error(shape, output);
+                       const std::vector<float>& output,
+                       edgeattn::ElementType weights = edgeattn::ElementType::f32) {
+  const double err = reference_error(shape, weights, output);
   if (err <= kMaxReferenceError) return true;
   state.SkipWithError(("output differs from the double-precision reference by " +
                        std::to_string(err) + " of its magnitude (more than 1e-4)")
@@ -86,10 +94,13 @@ bool matches_reference(benchmark::State& state, const StandardShape& shape,
   return false;
 }
 
-void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int threads) {
+void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int threads,
+                 edgeattn::ElementType weights) {
   edgeattn::tools::StandardProblem p(*shape);
   std::unique_ptr<edgeattn::Layer> layer;
-  edgeattn::Status st = edgeattn::Layer::create(p.spec(), &layer);
+  edgeattn::LayerSpec spec = p.spec();
+  spec.weight_type = weights;
+  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
   if (!st) {
     state.SkipWithError(st.message());
     return;
@@ -105,7 +116,7 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int thread
     state.SkipWithError(st.message());
     return;
   }
-  if (!matches_reference(state, *shape, p.output)) return;
+  if (!matches_reference(state, *shape, p.output, weights)) return;
   for (auto _ : state) {
     layer->run(args, ws.get(), bytes, exec);
     benchmark::DoNotOptimize(p.output.data());
@@ -189,9 +200,18 @@ int main(int argc, char** argv) {
   for (int threads = 1; threads <= max_threads; ++threads) {
     for (const StandardShape& s : edgeattn::tools::kStandardShapes) {
       const std::string suffix = std::string(s.name) + "/threads:" + std::to_string(threads);
-      benchmark::RegisterBenchmark(("mha/edgeattn/" + suffix).c_str(), bm_edgeattn, &s, threads)
+      benchmark::RegisterBenchmark(("mha/edgeattn/" + suffix).c_str(), bm_edgeattn, &s, threads,
+                                   edgeattn::ElementType::f32)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
+      for (const auto w : {edgeattn::ElementType::f16, edgeattn::ElementType::bf16})
+        if (threads == 1)
+          benchmark::RegisterBenchmark(("mha/edgeattn/" + std::string(s.name) + "/w:" +
+                                        edgeattn::element_type_name(w) + "/" + "threads:1")
+                                           .c_str(),
+                                       bm_edgeattn, &s, threads, w)
+              ->UseRealTime()
+              ->Unit(benchmark::kMillisecond);
       benchmark::RegisterBenchmark(("mha/openblas/" + suffix).c_str(), bm_openblas, &s, threads)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);

@@ -84,9 +84,9 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
   switch (c.kind) {
     case KernelKind::gemm:
       b.a = random_floats(static_cast<std::size_t>(c.m) * c.k, 1);
-      b.b.resize(kernels::packed_b_floats(c.k, c.n, t.gemm_nr));
-      t.pack_b(random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), true, c.k, c.n,
-               b.b.data());
+      b.b.resize(kernels::packed_b_elems(c.k, c.n, t.gemm_nr));
+      t.pack_b(random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), 0, true, c.k, c.n,
+               b.b.data(), 0);
       b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
       b.c.resize(static_cast<std::size_t>(c.m) * c.n);
       b.out.base = b.c.data();
@@ -96,7 +96,7 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       break;
     case KernelKind::pack:
       b.a = random_floats(static_cast<std::size_t>(c.n) * c.k, 4);
-      b.c.resize(kernels::packed_b_floats(c.k, c.n, t.gemm_nr));
+      b.c.resize(kernels::packed_b_elems(c.k, c.n, t.gemm_nr));
       break;
     case KernelKind::exp:
       b.a = random_floats(static_cast<std::size_t>(c.n), 5);
@@ -137,11 +137,11 @@ void KernelRunner::run() {
   Buffers& b = *b_;
   switch (case_.kind) {
     case KernelKind::gemm:
-      t.gemm_block(b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0, case_.n / t.gemm_nr,
+      t.gemm_block[0](b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0, case_.n / t.gemm_nr,
                    case_.n, b.out);
       break;
     case KernelKind::pack:
-      t.pack_b(b.a.data(), true, case_.k, case_.n, b.c.data());
+      t.pack_b(b.a.data(), 0, true, case_.k, case_.n, b.c.data(), 0);
       break;
     case KernelKind::exp:
       t.vexp(b.a.data(), b.c.data(), case_.n);

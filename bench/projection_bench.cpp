@@ -98,7 +98,7 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, bool qkv) 
     return;
   }
   const int E = shape->embed_dim;
-  const std::size_t panel_floats = kernels::packed_b_floats(p.K, E, k->gemm_nr);
+  const std::size_t panel_floats = kernels::packed_b_elems(p.K, E, k->gemm_nr);
   const AlignedFloats packed = allocate_floats(panel_floats * p.segments);
   if (!packed) {
     state.SkipWithError("out of memory");
@@ -106,12 +106,13 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, bool qkv) 
   }
   float* panels = packed.get();
   engine::Projection proj;
-  proj.plan(*k, 1, p.rows, p.K);
+  proj.plan(*k, ElementType::f32, 1, p.rows, p.K);
   proj.a = p.x.data();
   proj.in = {0, p.K};
   for (int s = 0; s < p.segments; ++s) {
     float* dst = panels + s * panel_floats;
-    k->pack_b(p.w.data() + static_cast<std::size_t>(s) * E * p.K, /*transposed=*/true, p.K, E, dst);
+    k->pack_b(p.w.data() + static_cast<std::size_t>(s) * E * p.K, 0, /*transposed=*/true, p.K, E,
+              dst, 0);
     proj.add_segment(dst, E);
   }
   proj.plan_grid();

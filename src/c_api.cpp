@@ -50,7 +50,9 @@ edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* c, edgeattn_lay
   s.vdim = c->vdim;
   s.weight_layout = static_cast<edgeattn::WeightLayout>(c->weight_layout);
   s.weights = {c->q_weight, c->k_weight, c->v_weight, c->out_weight, c->q_bias,
-               c->k_bias,   c->v_bias,   c->out_bias, c->bias_k,     c->bias_v};
+               c->k_bias,   c->v_bias,   c->out_bias, c->bias_k,     c->bias_v,
+               static_cast<edgeattn::ElementType>(c->weight_element_type)};
+  s.weight_type = static_cast<edgeattn::ElementType>(c->weight_type);
   if (c->has_scale) s.scale = c->scale;
   s.max_batch = c->max_batch;
   s.max_q_len = c->max_q_len;
@@ -68,6 +70,10 @@ edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* c, edgeattn_lay
 }
 
 void edgeattn_layer_destroy(edgeattn_layer* layer) { delete layer; }
+
+size_t edgeattn_layer_weight_bytes(const edgeattn_layer* layer) {
+  return layer ? layer->layer->weight_bytes() : 0;
+}
 
 edgeattn_status edgeattn_layer_workspace_size(const edgeattn_layer* layer, int batch, int q_len,
                                               int kv_len, int num_threads, size_t* bytes) {

@@ -24,13 +24,18 @@ struct KernelTable {
   // NR-column tiles, 64-byte aligned rows) and v_slack_floats may be read past V's last row.
   int kt_pad_keys, v_slack_floats;
   bool (*cpu_supports)();  // can this CPU run the port?
-  void (*pack_b)(const float* src, bool transposed, int K, int N, float* packed);
-  void (*gemm_block)(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
-                     const float* packed, int panel0, int panel1, int N,
-                     const kernels::OutputMap& out);
+  // Packs weights of element type src_type into panels of dst_type (ElementType's values);
+  // returns how many finite values overflowed dst_type.
+  std::size_t (*pack_b)(const void* src, int src_type, bool transposed, int K, int N,
+                        void* packed, int dst_type);
+  using GemmBlock = void (*)(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
+                             const void* packed, int panel0, int panel1, int N,
+                             const kernels::OutputMap& out);
+  // Indexed by the packed weights' element type (f32, f16, bf16).
+  GemmBlock gemm_block[kernels::kWeightTypes];
   // The same for a single row (a decode step's projections): a 1 × NR register tile, so the
   // weights stream through at memory speed instead of feeding MR − 1 unused rows.
-  decltype(gemm_block) gemm_block_1row;
+  GemmBlock gemm_block_1row[kernels::kWeightTypes];
   std::size_t (*attend_scratch_floats)(int head_dim);
   using AttendTile = void (*)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
                               int rows, float* scratch);
@@ -83,8 +88,12 @@ constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)()
                      A::NR,
                      cpu_supports,
                      &kernels::pack_b<P::NR>,
-                     &kernels::gemm_block<Vec, P::MR, P::NR>,
-                     &kernels::gemm_block<Vec, 1, P::NR>,
+                     {&kernels::gemm_block<Vec, P::MR, P::NR, kernels::WeightF32>,
+                      &kernels::gemm_block<Vec, P::MR, P::NR, kernels::WeightF16>,
+                      &kernels::gemm_block<Vec, P::MR, P::NR, kernels::WeightBF16>},
+                     {&kernels::gemm_block<Vec, 1, P::NR, kernels::WeightF32>,
+                      &kernels::gemm_block<Vec, 1, P::NR, kernels::WeightF16>,
+                      &kernels::gemm_block<Vec, 1, P::NR, kernels::WeightBF16>},
                      &kernels::attend_tile_scratch_floats<A::TQ, A::TK, A::NR>,
                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0>,
                      {&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 32>,

@@ -6,6 +6,8 @@
 #include <limits>
 #include <sstream>
 
+#include "kernels/convert.hpp"
+
 namespace edgeattn::test {
 namespace {
 
@@ -39,7 +41,8 @@ std::string CaseConfig::describe() const {
     << "/rank" << attn_mask_rank << "/"
     << (attn_mask_sense == BoolMaskSense::blocks_if_true ? "blocks" : "attends")
     << " kpm=" << name(key_padding_mask) << " causal=" << causal
-    << " weights_out=" << static_cast<int>(weights);
+    << " weights_out=" << static_cast<int>(weights) << " weight_type="
+    << element_type_name(weight_type) << " from " << element_type_name(weight_source);
   return s.str();
 }
 
@@ -94,7 +97,19 @@ CaseConfig random_config(std::mt19937& rng) {
   c.kpm_sense = coin(0.7) ? BoolMaskSense::blocks_if_true : BoolMaskSense::attends_if_true;
   c.causal = coin(0.3);
   c.weights = static_cast<AttnWeightsOutput>(coin(0.7) ? 0 : pick(1, 2));
+  // Weight types are drawn too (half the cases stay f32), and sometimes given in 16 bits.
+  c.weight_type = coin(0.5) ? ElementType::f32 : static_cast<ElementType>(pick(1, 2));
+  if (coin(0.3)) c.weight_source = static_cast<ElementType>(pick(0, 2));
   return c;
+}
+
+static std::vector<std::uint16_t> to_16bit(const std::vector<float>& w, ElementType type) {
+  std::vector<std::uint16_t> out(w.size());
+  bool overflow = false;
+  for (std::size_t i = 0; i < w.size(); ++i)
+    out[i] = type == ElementType::f16 ? kernels::f32_to_f16(w[i], &overflow)
+                                      : kernels::f32_to_bf16(w[i], &overflow);
+  return out;
 }
 
 Case make_case(const CaseConfig& cfg, std::uint32_t seed) {
@@ -112,6 +127,12 @@ Case make_case(const CaseConfig& cfg, std::uint32_t seed) {
   c.wv = uniform(rng, static_cast<std::size_t>(Wkv) * vdim, -1.0f / std::sqrt(float(vdim)),
                  1.0f / std::sqrt(float(vdim)));
   c.wo = uniform(rng, static_cast<std::size_t>(E) * E, -se, se);
+  if (cfg.weight_source != ElementType::f32) {
+    c.wq16 = to_16bit(c.wq, cfg.weight_source);
+    c.wk16 = to_16bit(c.wk, cfg.weight_source);
+    c.wv16 = to_16bit(c.wv, cfg.weight_source);
+    c.wo16 = to_16bit(c.wo, cfg.weight_source);
+  }
   if (cfg.q_bias) c.bq = uniform(rng, E, -0.5f, 0.5f);
   if (cfg.k_bias) c.bk = uniform(rng, Wkv, -0.5f, 0.5f);
   if (cfg.v_bias) c.bv = uniform(rng, Wkv, -0.5f, 0.5f);
@@ -160,6 +181,14 @@ LayerSpec Case::spec() const {
   s.weight_layout = cfg.weight_layout;
   s.weights = {ptr(wq), ptr(wk), ptr(wv), ptr(wo),     ptr(bq),
                ptr(bk), ptr(bv), ptr(bo), ptr(bias_k), ptr(bias_v)};
+  if (cfg.weight_source != ElementType::f32) {
+    s.weights.q = wq16.data();
+    s.weights.k = wk16.data();
+    s.weights.v = wv16.data();
+    s.weights.out = wo16.data();
+    s.weights.element_type = cfg.weight_source;
+  }
+  s.weight_type = cfg.weight_type;
   s.scale = cfg.scale;
   return s;
 }

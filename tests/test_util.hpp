@@ -17,6 +17,8 @@ namespace edgeattn::test {
 struct CaseConfig {
   int embed_dim = 8, num_heads = 2, num_kv_heads = 0, kdim = 0, vdim = 0;
   WeightLayout weight_layout = WeightLayout::out_in;
+  ElementType weight_type = ElementType::f32;    // the layer's packed weights
+  ElementType weight_source = ElementType::f32;  // the weights as handed to create()
   bool q_bias = true, k_bias = true, v_bias = true, out_bias = true, bias_kv = false;
   std::optional<float> scale;
   SequenceLayout layout = SequenceLayout::batch_first;
@@ -41,6 +43,9 @@ CaseConfig random_config(std::mt19937& rng);
 struct Case {
   CaseConfig cfg;
   std::vector<float> wq, wk, wv, wo, bq, bk, bv, bo, bias_k, bias_v;
+  // The four matrices as 16-bit patterns when cfg.weight_source is f16 or bf16 (rounded from
+  // the floats above; the reference dequantizes what spec() hands over).
+  std::vector<std::uint16_t> wq16, wk16, wv16, wo16;
   std::vector<float> query, key, value;
   std::vector<float> attn_mask_f, kpm_f;
   std::vector<std::uint8_t> attn_mask_b, kpm_b;

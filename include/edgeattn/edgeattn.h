@@ -68,14 +68,22 @@ typedef enum edgeattn_attn_weights_output {
   EDGEATTN_WEIGHTS_PER_HEAD = 2  /* [batch, heads, q_len, kv_total] */
 } edgeattn_attn_weights_output;
 
+typedef enum edgeattn_element_type {
+  EDGEATTN_F32 = 0,
+  EDGEATTN_F16 = 1, /* IEEE binary16, as uint16_t bit patterns */
+  EDGEATTN_BF16 = 2 /* bfloat16 (fp32's upper half), as uint16_t bit patterns */
+} edgeattn_element_type;
+
 typedef struct edgeattn_layer_spec {
   int embed_dim, num_heads;
   int num_kv_heads; /* 0: num_heads */
   int kdim, vdim;   /* 0: embed_dim */
   edgeattn_weight_layout weight_layout;
-  const float *q_weight, *k_weight, *v_weight, *out_weight;
-  const float *q_bias, *k_bias, *v_bias, *out_bias; /* each optional */
-  const float *bias_k, *bias_v;                     /* optional, together */
+  const void *q_weight, *k_weight, *v_weight, *out_weight; /* of weight_element_type */
+  const float *q_bias, *k_bias, *v_bias, *out_bias;         /* each optional */
+  const float *bias_k, *bias_v;                             /* optional, together */
+  edgeattn_element_type weight_element_type; /* the four matrices as given */
+  edgeattn_element_type weight_type;         /* the layer's packed weights (f16/bf16 halve them) */
   int has_scale;                                    /* 0: 1/sqrt(head_dim) */
   float scale;
   int max_batch, max_q_len, max_kv_len, num_threads; /* owned workspace; see edgeattn.hpp */
@@ -110,6 +118,8 @@ EDGEATTN_C_API void edgeattn_run_args_init(edgeattn_run_args* args);
 EDGEATTN_C_API edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* spec,
                                                      edgeattn_layer** out);
 EDGEATTN_C_API void edgeattn_layer_destroy(edgeattn_layer* layer);
+/* Bytes the layer holds for its weights (packed panels with padding, biases); 0 for NULL. */
+EDGEATTN_C_API size_t edgeattn_layer_weight_bytes(const edgeattn_layer* layer);
 EDGEATTN_C_API edgeattn_status edgeattn_layer_workspace_size(const edgeattn_layer* layer, int batch,
                                                              int q_len, int kv_len, int num_threads,
                                                              size_t* bytes);

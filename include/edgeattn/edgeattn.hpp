@@ -91,19 +91,28 @@ enum class WeightLayout {
            // [h·head_dim, (h+1)·head_dim), as np.split(W, num_heads, axis=-1)
 };
 
+// Element types of weights: fp32, IEEE binary16 and bfloat16 (fp32's upper 16 bits), the
+// 16-bit ones stored as uint16_t bit patterns.
+enum class ElementType : int { f32 = 0, f16 = 1, bf16 = 2 };
+EDGEATTN_API const char* element_type_name(ElementType type);  // "f32", "f16", "bf16"
+EDGEATTN_API std::size_t element_size(ElementType type);       // bytes: 4, 2, 2 (0 if unknown)
+
 // Weights of one layer. All pointers are the caller's and are only read during create().
 // Widths: E = embed_dim, Wkv = num_kv_heads · head_dim (= E unless grouped-query attention).
+// The four matrices are of element_type (a 16-bit checkpoint is read as it is, never widened
+// to fp32 in memory first); the biases are always fp32.
 struct Weights {
-  const float* q = nullptr;         // E × E
-  const float* k = nullptr;         // Wkv × kdim (out_in) or kdim × Wkv (in_out)
-  const float* v = nullptr;         // Wkv × vdim (out_in) or vdim × Wkv (in_out)
-  const float* out = nullptr;       // E × E
+  const void* q = nullptr;          // E × E
+  const void* k = nullptr;          // Wkv × kdim (out_in) or kdim × Wkv (in_out)
+  const void* v = nullptr;          // Wkv × vdim (out_in) or vdim × Wkv (in_out)
+  const void* out = nullptr;        // E × E
   const float* q_bias = nullptr;    // [E], optional
   const float* k_bias = nullptr;    // [Wkv], optional (Whisper's k_proj has none)
   const float* v_bias = nullptr;    // [Wkv], optional
   const float* out_bias = nullptr;  // [E], optional
   const float* bias_k = nullptr;    // [Wkv], optional: PyTorch add_bias_kv, one extra key ...
   const float* bias_v = nullptr;    // ... and value position appended after the projections
+  ElementType element_type = ElementType::f32;  // of q, k, v and out
 };
 
 struct LayerSpec {
@@ -114,6 +123,10 @@ struct LayerSpec {
   int vdim = 0;          // width of the value input; 0: embed_dim
   WeightLayout weight_layout = WeightLayout::out_in;
   Weights weights;
+  // The type the layer keeps its packed weights in and its kernels read: f16/bf16 halve the
+  // weights' memory and bandwidth (widened to fp32 in the kernels' loads; arithmetic is fp32).
+  // Narrowing rounds to nearest even; a finite weight too large for the type is an error.
+  ElementType weight_type = ElementType::f32;
   std::optional<float> scale;  // softmax scale; default 1/sqrt(head_dim)
   const char* port = nullptr;  // force a kernel port by name; null: EDGEATTN_PORT or automatic
 
@@ -265,6 +278,9 @@ class EDGEATTN_API Layer {
   float scale() const;
   bool has_bias_kv() const;
   const char* port() const;  // the kernel port this layer runs
+  ElementType weight_type() const;
+  // Bytes the layer holds for its weights: the packed panels (with their padding) and biases.
+  std::size_t weight_bytes() const;
 
   // Plans runs of this shape with executors of up to num_threads threads. Fails (status) when
   // sizes overflow.

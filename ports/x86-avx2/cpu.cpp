@@ -3,9 +3,12 @@
 // -mavx2 (the compiler may use VEX encodings anywhere in such a file).
 namespace edgeattn::x86 {
 
+// F16C (vcvtph2ps, for f16 weights) came with Ivy Bridge and Zen 1, before AVX2: every CPU
+// with AVX2 and FMA has it, but the check says so rather than assume.
 bool cpu_runs_avx2_fma() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+         __builtin_cpu_supports("f16c");
 }
 
 }  // namespace edgeattn::x86

@@ -33,15 +33,17 @@ SeqStrides seq_strides(SequenceLayout layout, int batch, int len, int width) {
   return {static_cast<std::ptrdiff_t>(len) * width, width};
 }
 
-void Projection::plan(const KernelTable& kernels, int batch_, int rows_, int K_) {
+void Projection::plan(const KernelTable& kernels, ElementType weight_type_, int batch_, int rows_,
+                      int K_) {
   k = &kernels;
+  weight_type = static_cast<int>(weight_type_);
   batch = batch_;
   rows = rows_;
   K = K_;
   segments = 0;
 }
 
-void Projection::add_segment(const float* packed, int N) {
+void Projection::add_segment(const void* packed, int N) {
   Segment& s = seg[segments++];
   s = Segment{};
   s.packed = packed;
@@ -73,7 +75,7 @@ void Projection::run_task(std::size_t t) const {
     if (lo >= hi) continue;
     kernels::OutputMap m = seg[i].map;
     m.base += b * seg[i].out_batch_step;
-    (nrows == 1 ? k->gemm_block_1row : k->gemm_block)(a + b * in.batch, in.token, row0, nrows, K,
+    (nrows == 1 ? k->gemm_block_1row : k->gemm_block)[weight_type](a + b * in.batch, in.token, row0, nrows, K,
                                                       seg[i].packed, lo - first, hi - first,
                                                       seg[i].N, m);
   }

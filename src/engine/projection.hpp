@@ -21,7 +21,7 @@ SeqStrides seq_strides(SequenceLayout layout, int batch, int len, int width);
 // The output columns of one weight matrix inside a projection: its packed panels, width and
 // where its results go.
 struct Segment {
-  const float* packed = nullptr;
+  const void* packed = nullptr;
   int N = 0;
   int panels = 0;
   kernels::OutputMap map;             // for batch 0
@@ -33,14 +33,15 @@ struct Projection {
   const float* a = nullptr;
   SeqStrides in;
   int batch = 0, rows = 0, K = 0;
+  int weight_type = 0;  // the packed panels' element type: an index of the gemm kernels
   Segment seg[3];
   int segments = 0;
   int row_blocks = 0, panel_blocks = 0;
   int row_block = 0;  // rows per task: the port's maximum, evened out over the row blocks
 
   // Planning: the shape, then each segment's width, then the grid.
-  void plan(const KernelTable& kernels, int batch_, int rows_, int K_);
-  void add_segment(const float* packed, int N);
+  void plan(const KernelTable& kernels, ElementType weight_type_, int batch_, int rows_, int K_);
+  void add_segment(const void* packed, int N);
   void plan_grid();
   std::size_t tasks() const { return static_cast<std::size_t>(batch) * row_blocks * panel_blocks; }
   // Binding at run time.

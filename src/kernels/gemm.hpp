@@ -1,7 +1,7 @@
 // Packed GEMM: the micro-kernel every port instantiates, and the projection driver around it.
 //
 // What is packing? The weights B are copied once at create() into panels of NR columns: panel
-// p holds K rows of NR floats, zero-padded past N, so the micro-kernel streams one panel with
+// p holds K rows of NR elements (fp32, f16 or bf16), zero-padded past N, so the micro-kernel streams one panel with
 // unit stride and never branches on N. Activations A are read in place with a row stride, which
 // lets one kernel read batch-first, sequence-first and head-concatenated inputs alike.
 //
@@ -14,7 +14,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
 
+#include "convert.hpp"
 #include "types.hpp"
 #include "vec.hpp"
 
@@ -28,7 +31,43 @@ inline float* output_at(const OutputMap& out, int r, int n) {
   return out.base + g * out.group_step + c * out.col_step + r * out.row_step;
 }
 
-inline std::size_t packed_b_floats(int K, int N, int NR) {
+// The packed weights' element types (indices of KernelTable's gemm kernels, the values of the
+// public ElementType): how a panel element is stored, made from fp32 at packing time, and
+// widened back to fp32 by a kernel's loads, so 16-bit weights stay 16-bit in memory and cache.
+struct WeightF32 {
+  using Stored = float;
+  static float to_f32(float x) { return x; }
+  static float from_f32(float x, bool*) { return x; }
+  template <class Vec>
+  static typename Vec::V load(const float* p) {
+    return Vec::load(p);
+  }
+};
+struct WeightF16 {
+  using Stored = std::uint16_t;
+  static float to_f32(std::uint16_t x) { return f16_to_f32(x); }
+  static std::uint16_t from_f32(float x, bool* overflow) { return f32_to_f16(x, overflow); }
+  template <class Vec>
+  static typename Vec::V load(const std::uint16_t* p) {
+    return Vec::load_f16(p);
+  }
+};
+struct WeightBF16 {
+  using Stored = std::uint16_t;
+  static float to_f32(std::uint16_t x) { return bf16_to_f32(x); }
+  static std::uint16_t from_f32(float x, bool* overflow) { return f32_to_bf16(x, overflow); }
+  template <class Vec>
+  static typename Vec::V load(const std::uint16_t* p) {
+    return Vec::load_bf16(p);
+  }
+};
+constexpr int kWeightTypes = 3;  // f32, f16, bf16: WeightTypeOf<0..2>
+template <int T>
+using WeightTypeOf =
+    std::conditional_t<T == 0, WeightF32, std::conditional_t<T == 1, WeightF16, WeightBF16>>;
+
+// Elements (of any type) of B packed into NR-column panels.
+inline std::size_t packed_b_elems(int K, int N, int NR) {
   return static_cast<std::size_t>((N + NR - 1) / NR) * static_cast<std::size_t>(K) * NR;
 }
 
@@ -36,42 +75,88 @@ inline std::size_t packed_b_floats(int K, int N, int NR) {
 // [N][K] (PyTorch's [out, in] weights), else [K][N] (textbook [in, out]). A transposed source
 // is read in blocks of 64 k (four cache lines of each of the panel's NR source rows), so that
 // its NR row streams are read lines at a time, not one float of each per step (NR = 24 streams
-// outran the hardware prefetcher: 6.4 GB/s, blocked 12.4).
-template <int NR>
-void pack_b(const float* src, bool transposed, int K, int N, float* packed) {
+// outran the hardware prefetcher: 6.4 GB/s, blocked 12.4). Elements are converted from the
+// source's type S to the panels' type D through fp32 (exact for f16 -> f16, bf16 -> bf16).
+// Returns how many finite source values became infinite (too large for D).
+template <int NR, class S, class D>
+std::size_t pack_panels(const typename S::Stored* src, bool transposed, int K, int N,
+                        typename D::Stored* packed) {
   constexpr int KB = 64;
+  bool overflow = false;
+  std::size_t overflows = 0;
+  auto convert = [&](typename S::Stored x) {
+    const auto y = D::from_f32(S::to_f32(x), &overflow);
+    if (overflow) ++overflows, overflow = false;
+    return y;
+  };
+  const typename D::Stored zero = D::from_f32(0.0f, &overflow);
   const int panels = (N + NR - 1) / NR;
   for (int p = 0; p < panels; ++p) {
-    float* dst = packed + static_cast<std::size_t>(p) * K * NR;
+    typename D::Stored* dst = packed + static_cast<std::size_t>(p) * K * NR;
     const int n0 = p * NR;
     const int nr = std::min(NR, N - n0);
     if (!transposed) {
       for (int k = 0; k < K; ++k) {
-        const float* s = src + static_cast<std::size_t>(k) * N + n0;
-        float* d = dst + static_cast<std::size_t>(k) * NR;
-        for (int j = 0; j < nr; ++j) d[j] = s[j];
-        for (int j = nr; j < NR; ++j) d[j] = 0.0f;
+        const typename S::Stored* s = src + static_cast<std::size_t>(k) * N + n0;
+        typename D::Stored* d = dst + static_cast<std::size_t>(k) * NR;
+        for (int j = 0; j < nr; ++j) d[j] = convert(s[j]);
+        for (int j = nr; j < NR; ++j) d[j] = zero;
       }
       continue;
     }
     for (int k0 = 0; k0 < K; k0 += KB) {
       const int kb = std::min(KB, K - k0);
-      float* d = dst + static_cast<std::size_t>(k0) * NR;
+      typename D::Stored* d = dst + static_cast<std::size_t>(k0) * NR;
       for (int j = 0; j < nr; ++j) {
-        const float* s = src + static_cast<std::size_t>(n0 + j) * K + k0;
-        for (int k = 0; k < kb; ++k) d[k * NR + j] = s[k];
+        const typename S::Stored* s = src + static_cast<std::size_t>(n0 + j) * K + k0;
+        for (int k = 0; k < kb; ++k) d[k * NR + j] = convert(s[k]);
       }
       for (int j = nr; j < NR; ++j)
-        for (int k = 0; k < kb; ++k) d[k * NR + j] = 0.0f;
+        for (int k = 0; k < kb; ++k) d[k * NR + j] = zero;
     }
+  }
+  return overflows;
+}
+
+template <int NR, class S>
+std::size_t pack_b_from(const typename S::Stored* src, bool transposed, int K, int N,
+                        void* packed, int dst_type) {
+  switch (dst_type) {
+    case 1:
+      return pack_panels<NR, S, WeightF16>(src, transposed, K, N,
+                                           static_cast<std::uint16_t*>(packed));
+    case 2:
+      return pack_panels<NR, S, WeightBF16>(src, transposed, K, N,
+                                            static_cast<std::uint16_t*>(packed));
+    default:
+      return pack_panels<NR, S, WeightF32>(src, transposed, K, N, static_cast<float*>(packed));
+  }
+}
+
+// The packing entry of a port's table: element types as the public ElementType's values.
+template <int NR>
+std::size_t pack_b(const void* src, int src_type, bool transposed, int K, int N, void* packed,
+                   int dst_type) {
+  switch (src_type) {
+    case 1:
+      return pack_b_from<NR, WeightF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
+                                        packed, dst_type);
+    case 2:
+      return pack_b_from<NR, WeightBF16>(static_cast<const std::uint16_t*>(src), transposed, K,
+                                         N, packed, dst_type);
+    default:
+      return pack_b_from<NR, WeightF32>(static_cast<const float*>(src), transposed, K, N, packed,
+                                        dst_type);
   }
 }
 
 // C[0..mr) × [0..NR) (=|+= with ACCUMULATE) A[0..mr) × [0..K) · B[0..K) × [0..NR).
 // A rows are lda apart, B rows ldb apart, C rows ldc apart; all NR columns of C are written.
-template <class Vec, int MR, int NR, bool ACCUMULATE>
-inline void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda, const float* b,
-                         std::ptrdiff_t ldb, float* c, std::ptrdiff_t ldc) {
+// B's elements are of type BT (fp32, or 16-bit weights widened as they are loaded).
+template <class Vec, int MR, int NR, bool ACCUMULATE, class BT = WeightF32>
+inline void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda,
+                         const typename BT::Stored* b, std::ptrdiff_t ldb, float* c,
+                         std::ptrdiff_t ldc) {
   static_assert(NR % Vec::lanes == 0, "NR must be a multiple of the vector width");
   constexpr int NV = NR / Vec::lanes;
   using V = typename Vec::V;
@@ -82,9 +167,9 @@ inline void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda, cons
     for (int v = 0; v < NV; ++v)
       acc[i][v] = ACCUMULATE && i < mr ? Vec::load(c + i * ldc + v * Vec::lanes) : Vec::zero();
   for (int k = 0; k < K; ++k) {
-    const float* bk = b + k * ldb;
+    const typename BT::Stored* bk = b + k * ldb;
     V bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = Vec::load(bk + v * Vec::lanes);
+    for (int v = 0; v < NV; ++v) bv[v] = BT::template load<Vec>(bk + v * Vec::lanes);
     for (int i = 0; i < MR; ++i) {
       const V ai = Vec::broadcast(rows[i][k]);
       for (int v = 0; v < NV; ++v) acc[i][v] = Vec::fma(ai, bv[v], acc[i][v]);
@@ -127,18 +212,19 @@ inline void store_tile(const float* tile, int mr, int nr, int r, int n0, const O
 }
 
 // Projection driver: rows [row0, row0 + rows) × panels [panel0, panel1) of C = A · B, then
-// bias, scale and the OutputMap. A points at row 0.
-template <class Vec, int MR, int NR>
-void gemm_block(const float* a, std::ptrdiff_t lda, int row0, int rows, int K, const float* packed,
+// bias, scale and the OutputMap. A points at row 0; the packed panels hold elements of BT.
+template <class Vec, int MR, int NR, class BT = WeightF32>
+void gemm_block(const float* a, std::ptrdiff_t lda, int row0, int rows, int K, const void* packed,
                 int panel0, int panel1, int N, const OutputMap& out) {
   alignas(64) float tile[MR * NR];
   for (int p = panel0; p < panel1; ++p) {
-    const float* bp = packed + static_cast<std::size_t>(p) * K * NR;
+    const typename BT::Stored* bp =
+        static_cast<const typename BT::Stored*>(packed) + static_cast<std::size_t>(p) * K * NR;
     const int n0 = p * NR;
     const int nr = std::min(NR, N - n0);
     for (int r = row0; r < row0 + rows; r += MR) {
       const int mr = std::min(MR, row0 + rows - r);
-      gemm_ukernel<Vec, MR, NR, false>(mr, K, a + r * lda, lda, bp, NR, tile, NR);
+      gemm_ukernel<Vec, MR, NR, false, BT>(mr, K, a + r * lda, lda, bp, NR, tile, NR);
       store_tile<NR>(tile, mr, nr, r, n0, out);
     }
   }

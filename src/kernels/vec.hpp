@@ -18,6 +18,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "convert.hpp"
+
 #if defined(EDGEATTN_KERNELS_USE_XSIMD)
 #include <xsimd/xsimd.hpp>
 #endif
@@ -30,6 +32,8 @@ struct ScalarVec {
   static constexpr int lanes = 1;
   static constexpr bool masked_tails = false;
   static V load(const float* p) { return *p; }
+  static V load_f16(const std::uint16_t* p) { return f16_to_f32(*p); }
+  static V load_bf16(const std::uint16_t* p) { return bf16_to_f32(*p); }
   static void store(float* p, V v) { *p = v; }
   static V broadcast(float x) { return x; }
   static V zero() { return 0.0f; }
@@ -62,6 +66,12 @@ struct LanesVec {
   }
   static V load(const float* p) {
     return map([&](int i) { return p[i]; });
+  }
+  static V load_f16(const std::uint16_t* p) {
+    return map([&](int i) { return f16_to_f32(p[i]); });
+  }
+  static V load_bf16(const std::uint16_t* p) {
+    return map([&](int i) { return bf16_to_f32(p[i]); });
   }
   static void store(float* p, V v) {
     for (int i = 0; i < N; ++i) p[i] = v.x[i];
@@ -129,6 +139,75 @@ struct LanesVec {
 };
 
 #if defined(EDGEATTN_KERNELS_USE_XSIMD)
+// 16-bit weights widened to fp32 inside a kernel's loads, one vector of lanes at a time.
+// widen_u16: `lanes` uint16 zero-extended to int32 lanes. widen_f16: binary16 -> fp32, with the
+// ISA's conversion where it has one (F16C, AVX-512F, AArch64's fcvtl), else f16_bits_to_f32.
+template <class Arch>
+using IntBatch = xsimd::batch<std::int32_t, Arch>;
+
+// The bit manipulation of f16_to_f32 (convert.hpp) on whole vectors: integers and one exact
+// int-to-float conversion, so it is right under flush-to-zero (ARMv7 NEON).
+template <class Arch>
+xsimd::batch<float, Arch> f16_bits_to_f32(IntBatch<Arch> h) {
+  using I = IntBatch<Arch>;
+  using V = xsimd::batch<float, Arch>;
+  const I sign = (h & I(0x8000)) << 16;
+  const I em = h & I(0x7fff);
+  const I normal = (em << 13) + I(112 << 23);
+  const I inf_nan = (em << 13) | I(0x7f800000);
+  const I subnormal = xsimd::bitwise_cast<I>(xsimd::to_float(em) * V(5.9604644775390625e-8f));
+  const I bits = xsimd::select(em >= I(0x7c00), inf_nan,
+                               xsimd::select(em < I(0x0400), subnormal, normal));
+  return xsimd::bitwise_cast<V>(bits | sign);
+}
+
+#if defined(__SSE2__)
+inline IntBatch<xsimd::sse2> widen_u16(const std::uint16_t* p, xsimd::sse2) {
+  const __m128i h = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(p));
+  return _mm_unpacklo_epi16(h, _mm_setzero_si128());
+}
+inline xsimd::batch<float, xsimd::sse2> widen_f16(const std::uint16_t* p, xsimd::sse2) {
+  return f16_bits_to_f32<xsimd::sse2>(widen_u16(p, xsimd::sse2{}));  // F16C is not SSE2
+}
+#endif
+#if defined(__AVX2__) && defined(__F16C__)
+inline IntBatch<xsimd::fma3<xsimd::avx2>> widen_u16(const std::uint16_t* p,
+                                                     xsimd::fma3<xsimd::avx2>) {
+  return _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+inline xsimd::batch<float, xsimd::fma3<xsimd::avx2>> widen_f16(const std::uint16_t* p,
+                                                                xsimd::fma3<xsimd::avx2>) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));  // vcvtph2ps
+}
+#endif
+#if defined(__AVX512F__)
+inline IntBatch<xsimd::avx512bw> widen_u16(const std::uint16_t* p, xsimd::avx512bw) {
+  return _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline xsimd::batch<float, xsimd::avx512bw> widen_f16(const std::uint16_t* p, xsimd::avx512bw) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+#endif
+#if defined(__ARM_NEON) && defined(__aarch64__)
+inline IntBatch<xsimd::neon64> widen_u16(const std::uint16_t* p, xsimd::neon64) {
+  return vreinterpretq_s32_u32(vmovl_u16(vld1_u16(p)));
+}
+inline xsimd::batch<float, xsimd::neon64> widen_f16(const std::uint16_t* p, xsimd::neon64) {
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));  // fcvtl
+}
+#elif defined(__ARM_NEON)
+inline IntBatch<xsimd::neon> widen_u16(const std::uint16_t* p, xsimd::neon) {
+  return vreinterpretq_s32_u32(vmovl_u16(vld1_u16(p)));
+}
+inline xsimd::batch<float, xsimd::neon> widen_f16(const std::uint16_t* p, xsimd::neon) {
+#if defined(__ARM_NEON_FP) && (__ARM_NEON_FP & 2)  // VFPv4's half-precision conversions (NEON-FP16)
+  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));  // vcvt.f32.f16
+#else
+  return f16_bits_to_f32<xsimd::neon>(widen_u16(p, xsimd::neon{}));
+#endif
+}
+#endif
+
 // What an architecture's batches add to xsimd's vocabulary: fused multiply-adds, and masked
 // tails where the ISA has them.
 template <class Arch>
@@ -161,6 +240,10 @@ struct SimdVec : SimdWords<Arch> {
   using W = SimdWords<Arch>;
   static constexpr int lanes = static_cast<int>(V::size);
   static V load(const float* p) { return V::load_unaligned(p); }
+  static V load_f16(const std::uint16_t* p) { return widen_f16(p, Arch{}); }
+  static V load_bf16(const std::uint16_t* p) {  // bf16 is fp32's upper half: a shift
+    return xsimd::bitwise_cast<V>(widen_u16(p, Arch{}) << 16);
+  }
   static void store(float* p, V v) { v.store_unaligned(p); }
   static V broadcast(float x) { return V(x); }
   static V zero() { return V(0.0f); }

@@ -27,22 +27,21 @@ AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
   return dst;
 }
 
-// Packs src (in × out) at dst, which has room for kernels::packed_b_floats(in, out, NR).
-void pack_into(const KernelTable& k, const float* src, WeightLayout layout, int in, int out,
-               float* dst) {
-  k.pack_b(src, layout == WeightLayout::out_in, in, out, dst);
+// Packs src (in × out, of the spec's element type) at dst, which has room for
+// kernels::packed_b_elems(in, out, NR) elements of the layer's weight type.
+Status pack_into(const LayerImpl& L, const LayerSpec& spec, const void* src, const char* what,
+                 int in, int out, void* dst) {
+  const std::size_t overflows = L.kernels->pack_b(
+      src, static_cast<int>(spec.weights.element_type), spec.weight_layout == WeightLayout::out_in,
+      in, out, dst, static_cast<int>(L.weight_type));
+  if (overflows != 0)
+    return Status::error(StatusCode::invalid_argument,
+                         "%zu weights of %s are too large for %s (beyond its finite range)",
+                         overflows, what, element_type_name(L.weight_type));
+  return Status();
 }
 
-AlignedFloats pack_weights(const KernelTable& k, const float* src, WeightLayout layout, int in,
-                           int out, bool* oom) {
-  AlignedFloats dst = allocate_floats(kernels::packed_b_floats(in, out, k.gemm_nr));
-  if (!dst) {
-    *oom = true;
-    return nullptr;
-  }
-  pack_into(k, src, layout, in, out, dst.get());
-  return dst;
-}
+bool known_type(ElementType t) { return element_size(t) != 0; }
 
 Status validate_spec(const LayerSpec& s) {
   if (s.embed_dim <= 0 || s.embed_dim > kMaxDim)
@@ -65,6 +64,11 @@ Status validate_spec(const LayerSpec& s) {
   if (s.weight_layout != WeightLayout::out_in && s.weight_layout != WeightLayout::in_out)
     return Status::error(StatusCode::invalid_argument, "unknown weight_layout %d",
                          static_cast<int>(s.weight_layout));
+  if (!known_type(s.weights.element_type) || !known_type(s.weight_type))
+    return Status::error(StatusCode::invalid_argument,
+                         "unknown element type (weights.element_type %d, weight_type %d)",
+                         static_cast<int>(s.weights.element_type),
+                         static_cast<int>(s.weight_type));
   if (!s.weights.q) return Status::error(StatusCode::null_pointer, "weights.q is null");
   if (!s.weights.k) return Status::error(StatusCode::null_pointer, "weights.k is null");
   if (!s.weights.v) return Status::error(StatusCode::null_pointer, "weights.v is null");
@@ -106,20 +110,31 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
 
   bool oom = false;
   const Weights& w = spec.weights;
+  L.weight_type = spec.weight_type;
   const int nr = L.kernels->gemm_nr;
-  const std::size_t q_floats = kernels::packed_b_floats(L.embed_dim, L.embed_dim, nr);
-  const std::size_t k_floats = kernels::packed_b_floats(L.kdim, L.kv_width, nr);
-  const std::size_t v_floats = kernels::packed_b_floats(L.vdim, L.kv_width, nr);
-  L.wqkv = allocate_floats(q_floats + k_floats + v_floats);
-  if (!L.wqkv) return Status::error(StatusCode::out_of_memory, "out of memory packing weights");
+  const std::size_t elem = element_size(L.weight_type);
+  const std::size_t q_elems = kernels::packed_b_elems(L.embed_dim, L.embed_dim, nr);
+  const std::size_t k_elems = kernels::packed_b_elems(L.kdim, L.kv_width, nr);
+  const std::size_t v_elems = kernels::packed_b_elems(L.vdim, L.kv_width, nr);
+  const std::size_t o_elems = kernels::packed_b_elems(L.embed_dim, L.embed_dim, nr);
+  // In floats, rounded up: every matrix starts 64-byte aligned (q_elems·elem is a multiple of
+  // NR·2 bytes only), so each is placed at its own multiple of 16 floats.
+  auto floats_for = [&](std::size_t elems) { return (elems * elem + 63) / 64 * 16; };
+  const std::size_t q_floats = floats_for(q_elems), k_floats = floats_for(k_elems);
+  L.wqkv = allocate_floats(q_floats + k_floats + floats_for(v_elems));
+  L.wo = allocate_floats(floats_for(o_elems));
+  if (!L.wqkv || !L.wo)
+    return Status::error(StatusCode::out_of_memory, "out of memory packing weights");
   L.wq = L.wqkv.get();
-  L.wk = L.wq + q_floats;
-  L.wv = L.wk + k_floats;
-  pack_into(*L.kernels, w.q, spec.weight_layout, L.embed_dim, L.embed_dim, L.wqkv.get());
-  pack_into(*L.kernels, w.k, spec.weight_layout, L.kdim, L.kv_width, L.wqkv.get() + q_floats);
-  pack_into(*L.kernels, w.v, spec.weight_layout, L.vdim, L.kv_width,
-            L.wqkv.get() + q_floats + k_floats);
-  L.wo = pack_weights(*L.kernels, w.out, spec.weight_layout, L.embed_dim, L.embed_dim, &oom);
+  L.wk = L.wqkv.get() + q_floats;
+  L.wv = L.wqkv.get() + q_floats + k_floats;
+  L.packed_bytes = (q_floats + k_floats + floats_for(v_elems) + floats_for(o_elems)) * sizeof(float);
+  st = pack_into(L, spec, w.q, "q", L.embed_dim, L.embed_dim, L.wqkv.get());
+  if (st) st = pack_into(L, spec, w.k, "k", L.kdim, L.kv_width, L.wqkv.get() + q_floats);
+  if (st)
+    st = pack_into(L, spec, w.v, "v", L.vdim, L.kv_width, L.wqkv.get() + q_floats + k_floats);
+  if (st) st = pack_into(L, spec, w.out, "out", L.embed_dim, L.embed_dim, L.wo.get());
+  if (!st) return st;
   L.bq = copy_floats(w.q_bias, L.embed_dim, &oom);
   L.bk = copy_floats(w.k_bias, L.kv_width, &oom);
   L.bv = copy_floats(w.v_bias, L.kv_width, &oom);
@@ -168,5 +183,16 @@ int Layer::vdim() const { return impl_->vdim; }
 float Layer::scale() const { return impl_->scale; }
 bool Layer::has_bias_kv() const { return impl_->has_bias_kv(); }
 const char* Layer::port() const { return impl_->kernels->name; }
+ElementType Layer::weight_type() const { return impl_->weight_type; }
+std::size_t Layer::weight_bytes() const {
+  const LayerImpl& L = *impl_;
+  auto floats = [](const AlignedFloats& bias, int width) {
+    return bias ? static_cast<std::size_t>(width) : std::size_t{0};
+  };
+  return L.packed_bytes + sizeof(float) * (floats(L.bq, L.embed_dim) + floats(L.bo, L.embed_dim) +
+                                           floats(L.bk, L.kv_width) + floats(L.bv, L.kv_width) +
+                                           floats(L.bias_k, L.kv_width) +
+                                           floats(L.bias_v, L.kv_width));
+}
 
 }  // namespace edgeattn

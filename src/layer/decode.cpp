@@ -48,12 +48,12 @@ Status plan_decode(const LayerImpl& L, const CacheGeometry& c, const Shape& shap
   plan_cached_attention(c, k, L.num_heads, Lq, num_threads, &ws, &p->attn);
   if (ws.overflowed() || !checked_mul(ws.total_floats(), sizeof(float), nullptr))
     return Status::error(StatusCode::size_overflow, "decode workspace overflows");
-  p->qkv.plan(k, B, Lq, L.embed_dim);
+  p->qkv.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->qkv.add_segment(L.wq, L.embed_dim);
   p->qkv.add_segment(L.wk, L.kv_width);
   p->qkv.add_segment(L.wv, L.kv_width);
   p->qkv.plan_grid();
-  p->out.plan(k, B, Lq, L.embed_dim);
+  p->out.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->out.add_segment(L.wo.get(), L.embed_dim);
   p->out.plan_grid();
   return Status();

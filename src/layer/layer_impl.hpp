@@ -44,10 +44,13 @@ struct detail::LayerImpl {
   int kv_width = 0;  // num_kv_heads * head_dim
   float scale = 1.0f;
   const KernelTable* kernels = nullptr;  // the port, chosen at create()
-  // Packed panels. Q, K and V lie back to back in one buffer so that self-attention runs them
-  // as one GEMM over the concatenated panels (wq, wk, wv point into wqkv).
+  // Packed panels of weight_type elements. Q, K and V lie back to back in one buffer so that
+  // self-attention runs them as one GEMM over the concatenated panels (wq, wk, wv point into
+  // wqkv, each 64-byte aligned).
+  ElementType weight_type = ElementType::f32;
   AlignedFloats wqkv, wo;
-  const float *wq = nullptr, *wk = nullptr, *wv = nullptr;
+  const void *wq = nullptr, *wk = nullptr, *wv = nullptr;
+  std::size_t packed_bytes = 0;  // of wqkv and wo
   AlignedFloats bq, bk, bv, bo;  // biases, null when absent
   AlignedFloats bias_k, bias_v;  // add_bias_kv, null when absent
 

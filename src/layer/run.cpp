@@ -51,21 +51,21 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
                          "workspace for batch=%d q_len=%d kv_len=%d overflows size_t", shape.batch,
                          shape.q_len, kv_len);
 
-  p->fused.plan(k, B, Lq, L.embed_dim);
+  p->fused.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->fused.add_segment(L.wq, L.embed_dim);
   p->fused.add_segment(L.wk, L.kv_width);
   p->fused.add_segment(L.wv, L.kv_width);
   p->fused.plan_grid();
-  p->pq.plan(k, B, Lq, L.embed_dim);
+  p->pq.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->pq.add_segment(L.wq, L.embed_dim);
   p->pq.plan_grid();
-  p->pk.plan(k, B, kv_len, L.kdim);
+  p->pk.plan(k, L.weight_type, B, kv_len, L.kdim);
   p->pk.add_segment(L.wk, L.kv_width);
   p->pk.plan_grid();
-  p->pv.plan(k, B, kv_len, L.vdim);
+  p->pv.plan(k, L.weight_type, B, kv_len, L.vdim);
   p->pv.add_segment(L.wv, L.kv_width);
   p->pv.plan_grid();
-  p->out.plan(k, B, Lq, L.embed_dim);
+  p->out.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->out.add_segment(L.wo.get(), L.embed_dim);
   p->out.plan_grid();
   return Status();

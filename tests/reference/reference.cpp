@@ -3,9 +3,31 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <vector>
+
+#include "kernels/convert.hpp"
 
 namespace edgeattn::reference {
 namespace {
+
+// A weight matrix's `count` elements as the layer holds them: the caller's `source` type
+// widened, rounded to the layer's weight type `held` (as packing rounds) and widened again, so
+// the reference computes with exactly the layer's dequantized weights.
+std::vector<float> dequantized(const void* w, std::size_t count, ElementType source,
+                               ElementType held) {
+  using namespace edgeattn::kernels;
+  std::vector<float> out(count);
+  bool overflow = false;
+  for (std::size_t i = 0; i < count; ++i) {
+    float x = source == ElementType::f16    ? f16_to_f32(static_cast<const std::uint16_t*>(w)[i])
+              : source == ElementType::bf16 ? bf16_to_f32(static_cast<const std::uint16_t*>(w)[i])
+                                            : static_cast<const float*>(w)[i];
+    if (held == ElementType::f16) x = f16_to_f32(f32_to_f16(x, &overflow));
+    if (held == ElementType::bf16) x = bf16_to_f32(f32_to_bf16(x, &overflow));
+    out[i] = x;
+  }
+  return out;
+}
 
 // Element (token l of batch b, feature f) of a [.., len, width] tensor in `layout`.
 double at(const float* x, SequenceLayout layout, int batch, int len, int width, int b, int l,
@@ -60,15 +82,24 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
   const float* value = a.value ? a.value : a.query;
   const Weights& w = spec.weights;
   const double inf = std::numeric_limits<double>::infinity();
+  const std::vector<float> wq = dequantized(w.q, std::size_t(E) * E, w.element_type, spec.weight_type),
+                           wk = dequantized(w.k, std::size_t(G) * hd * kdim, w.element_type,
+                                            spec.weight_type),
+                           wv = dequantized(w.v, std::size_t(G) * hd * vdim, w.element_type,
+                                            spec.weight_type),
+                           wo = dequantized(w.out, std::size_t(E) * E, w.element_type,
+                                            spec.weight_type);
 
   Result r;
   r.output.assign(static_cast<std::size_t>(B) * Lq * E, 0.0);
   r.weights_avg.assign(static_cast<std::size_t>(B) * Lq * S, 0.0);
   r.weights_head.assign(static_cast<std::size_t>(B) * H * Lq * S, 0.0);
   for (int b = 0; b < B; ++b) {
-    auto Q = project(a.query, a.layout, B, Lq, E, b, w.q, spec.weight_layout, E, w.q_bias);
-    auto K = project(key, a.layout, B, Lkv, kdim, b, w.k, spec.weight_layout, G * hd, w.k_bias);
-    auto V = project(value, a.layout, B, Lkv, vdim, b, w.v, spec.weight_layout, G * hd, w.v_bias);
+    auto Q = project(a.query, a.layout, B, Lq, E, b, wq.data(), spec.weight_layout, E, w.q_bias);
+    auto K = project(key, a.layout, B, Lkv, kdim, b, wk.data(), spec.weight_layout, G * hd,
+                     w.k_bias);
+    auto V = project(value, a.layout, B, Lkv, vdim, b, wv.data(), spec.weight_layout, G * hd,
+                     w.v_bias);
     if (bias_kv) {
       K.emplace_back(w.bias_k, w.bias_k + G * hd);
       V.emplace_back(w.bias_v, w.bias_v + G * hd);
@@ -117,7 +148,7 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
       for (int n = 0; n < E; ++n) {
         double y = w.out_bias ? w.out_bias[n] : 0.0;
         for (int k = 0; k < E; ++k)
-          y += concat[i][k] * weight(w.out, spec.weight_layout, E, E, n, k);
+          y += concat[i][k] * weight(wo.data(), spec.weight_layout, E, E, n, k);
         const std::size_t index = a.layout == SequenceLayout::seq_first
                                       ? (static_cast<std::size_t>(i) * B + b) * E + n
                                       : (static_cast<std::size_t>(b) * Lq + i) * E + n;
