@@ -243,10 +243,10 @@ void register_decode_benchmarks(int max_threads) {
         ->Unit(benchmark::kMicrosecond);
   }
   for (const ElementType w : {ElementType::f16, ElementType::bf16})
-    benchmark::RegisterBenchmark(("decode/edgeattn/" + std::string(s6().name) + "/w:" +
-                                  element_type_name(w) + "/threads:1")
-                                     .c_str(),
-                                 bm_decode, 1, w)
+    benchmark::RegisterBenchmark(
+        ("decode/edgeattn/" + std::string(s6().name) + "/w:" + element_type_name(w) + "/threads:1")
+            .c_str(),
+        bm_decode, 1, w)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   benchmark::RegisterBenchmark("stream/read", bm_stream_read)

@@ -206,8 +206,8 @@ int main(int argc, char** argv) {
           ->Unit(benchmark::kMillisecond);
       for (const auto w : {edgeattn::ElementType::f16, edgeattn::ElementType::bf16})
         if (threads == 1)
-          benchmark::RegisterBenchmark(("mha/edgeattn/" + std::string(s.name) + "/w:" +
-                                        edgeattn::element_type_name(w) + "/" + "threads:1")
+          benchmark::RegisterBenchmark(("mha/edgeattn/" + std::string(s.name) +
+                                        "/w:" + edgeattn::element_type_name(w) + "/" + "threads:1")
                                            .c_str(),
                                        bm_edgeattn, &s, threads, w)
               ->UseRealTime()

@@ -11,9 +11,10 @@ namespace edgeattn::bench {
 namespace {
 
 // The kernel's name in the library's grammar (port_registry.hpp).
-std::string name_of(const KernelTable& t, registry::KernelOp op, int head_dim = 0) {
+std::string name_of(const KernelTable& t, registry::KernelOp op, int head_dim = 0,
+                    const char* types = "f32") {
   char buf[96];
-  registry::kernel_name(t, op, head_dim, buf, sizeof(buf));
+  registry::kernel_name(t, op, head_dim, buf, sizeof(buf), types);
   return buf;
 }
 
@@ -49,10 +50,14 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
     // A test port (emulated-avx512: plain loops standing in for another ISA) is not measured.
     if (std::strncmp(t.name, "emulated-", 9) == 0) continue;
     const int rows = t.gemm_row_block, cols = t.gemm_panel_block * t.gemm_nr;
-    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::gemm) +
-                         "/task:" + dims(rows, cols) + "x" + std::to_string(kGemmDepth),
-                     &t, KernelKind::gemm, rows, cols, kGemmDepth, 2.0 * rows * cols * kGemmDepth,
-                     0.0});
+    // f32 weights, then f16 and bf16 ones (fp32 arithmetic: f32_f16w, f32_bf16w).
+    for (int w = 0; w < kernels::kWeightTypes; ++w) {
+      static const char* const types[] = {"f32", "f32_f16w", "f32_bf16w"};
+      cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::gemm, 0, types[w]) +
+                           "/task:" + dims(rows, cols) + "x" + std::to_string(kGemmDepth),
+                       &t, KernelKind::gemm, rows, cols, kGemmDepth, 2.0 * rows * cols * kGemmDepth,
+                       0.0, w});
+    }
     cases.push_back(
         {"ukernel/" + name_of(t, registry::KernelOp::packb) + "/" + dims(pack_dim, pack_dim), &t,
          KernelKind::pack, 0, pack_dim, pack_dim, 0.0, 2.0 * sizeof(float) * pack_dim * pack_dim});
@@ -86,7 +91,7 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.a = random_floats(static_cast<std::size_t>(c.m) * c.k, 1);
       b.b.resize(kernels::packed_b_elems(c.k, c.n, t.gemm_nr));
       t.pack_b(random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), 0, true, c.k, c.n,
-               b.b.data(), 0);
+               b.b.data(), c.weight_type);
       b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
       b.c.resize(static_cast<std::size_t>(c.m) * c.n);
       b.out.base = b.c.data();
@@ -137,8 +142,8 @@ void KernelRunner::run() {
   Buffers& b = *b_;
   switch (case_.kind) {
     case KernelKind::gemm:
-      t.gemm_block[0](b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0, case_.n / t.gemm_nr,
-                   case_.n, b.out);
+      t.gemm_block[case_.weight_type](b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0,
+                                      case_.n / t.gemm_nr, case_.n, b.out);
       break;
     case KernelKind::pack:
       t.pack_b(b.a.data(), 0, true, case_.k, case_.n, b.c.data(), 0);

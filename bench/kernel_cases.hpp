@@ -29,10 +29,11 @@ struct KernelCase {
   std::string name;
   const KernelTable* table;
   KernelKind kind;
-  int m, n, k;   // gemm: rows, columns, depth; pack: N, K; exp: n; attend: rows, kv,
-                 // head_dim; decode: 1, kv, head_dim
-  double flops;  // per call (gemm, attend), 0 where bytes are the measure
-  double bytes;  // per call, read + written (pack, exp)
+  int m, n, k;          // gemm: rows, columns, depth; pack: N, K; exp: n; attend: rows, kv,
+                        // head_dim; decode: 1, kv, head_dim
+  double flops;         // per call (gemm, attend), 0 where bytes are the measure
+  double bytes;         // per call, read + written (pack, exp)
+  int weight_type = 0;  // gemm: the packed weights' element type (ElementType's value)
   bool cpu_supported() const;
 };
 

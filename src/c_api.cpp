@@ -49,8 +49,16 @@ edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* c, edgeattn_lay
   s.kdim = c->kdim;
   s.vdim = c->vdim;
   s.weight_layout = static_cast<edgeattn::WeightLayout>(c->weight_layout);
-  s.weights = {c->q_weight, c->k_weight, c->v_weight, c->out_weight, c->q_bias,
-               c->k_bias,   c->v_bias,   c->out_bias, c->bias_k,     c->bias_v,
+  s.weights = {c->q_weight,
+               c->k_weight,
+               c->v_weight,
+               c->out_weight,
+               c->q_bias,
+               c->k_bias,
+               c->v_bias,
+               c->out_bias,
+               c->bias_k,
+               c->bias_v,
                static_cast<edgeattn::ElementType>(c->weight_element_type)};
   s.weight_type = static_cast<edgeattn::ElementType>(c->weight_type);
   if (c->has_scale) s.scale = c->scale;

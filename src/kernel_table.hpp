@@ -26,8 +26,8 @@ struct KernelTable {
   bool (*cpu_supports)();  // can this CPU run the port?
   // Packs weights of element type src_type into panels of dst_type (ElementType's values);
   // returns how many finite values overflowed dst_type.
-  std::size_t (*pack_b)(const void* src, int src_type, bool transposed, int K, int N,
-                        void* packed, int dst_type);
+  std::size_t (*pack_b)(const void* src, int src_type, bool transposed, int K, int N, void* packed,
+                        int dst_type);
   using GemmBlock = void (*)(const float* a, std::ptrdiff_t lda, int row0, int rows, int K,
                              const void* packed, int panel0, int panel1, int N,
                              const kernels::OutputMap& out);

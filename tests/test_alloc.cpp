@@ -111,6 +111,10 @@ int main() {
       cfg.causal = true;
       cfg.bias_kv = true;
       cfg.weights = w;
+      // One thread runs fp32 weights; two threads f16 and bf16 ones.
+      cfg.weight_type = threads == 1                   ? ElementType::f32
+                        : w == AttnWeightsOutput::none ? ElementType::f16
+                                                       : ElementType::bf16;
       const Case c = make_case(cfg, 2);
       std::unique_ptr<Layer> layer;
       if (!Layer::create(c.spec(), &layer).ok()) return 1;

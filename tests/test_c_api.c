@@ -2,6 +2,7 @@
  * one, and error statuses. With Wq = Wk = 0 every logit is equal, so each output row is the
  * mean of the value rows (Wv = Wo = I): a result checkable by hand. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,34 @@ int main(void) {
     float mean = 0.0f;
     for (i = 0; i < L; ++i) mean += x[i * E + j] / L;
     for (i = 0; i < L; ++i) CHECK(fabsf(y[i * E + j] - mean) < 1e-5f);
+  }
+
+  { /* The same weights given as f16 bit patterns (1.0 = 0x3c00), kept as bf16: exact values. */
+    uint16_t zero16[E * E] = {0}, eye16[E * E] = {0};
+    float y16[L * E];
+    edgeattn_layer* layer16 = NULL;
+    edgeattn_layer_spec spec16 = spec;
+    for (i = 0; i < E; ++i) eye16[i * E + i] = 0x3c00;
+    spec16.q_weight = zero16;
+    spec16.k_weight = zero16;
+    spec16.v_weight = eye16;
+    spec16.out_weight = eye16;
+    spec16.weight_element_type = EDGEATTN_F16;
+    spec16.weight_type = EDGEATTN_BF16;
+    st = edgeattn_layer_create(&spec16, &layer16);
+    CHECK(st.code == EDGEATTN_OK);
+    args.output = y16;
+    st = edgeattn_layer_run(layer16, &args, ws, bytes, exec);
+    CHECK(st.code == EDGEATTN_OK);
+    CHECK(memcmp(y, y16, sizeof y) == 0);
+    CHECK(edgeattn_layer_weight_bytes(layer16) < edgeattn_layer_weight_bytes(layer));
+    CHECK(edgeattn_layer_weight_bytes(NULL) == 0);
+    spec16.weight_type = (edgeattn_element_type)9;
+    edgeattn_layer* bad = NULL;
+    st = edgeattn_layer_create(&spec16, &bad);
+    CHECK(st.code == EDGEATTN_INVALID_ARGUMENT && bad == NULL);
+    edgeattn_layer_destroy(layer16);
+    args.output = y;
   }
 
   /* The same run with a plan made once: the same bytes, the same output. */

@@ -421,6 +421,53 @@ TEST_CASE("edgeattn run converts float16 and float64 inputs", "[cli][quick]") {
   REQUIRE(outs[2] == outs[1]);
 }
 
+TEST_CASE("edgeattn run keeps an F16 checkpoint in 16 bits (--weight-type)", "[cli][quick]") {
+  // The golden weights rounded to f16, written once as F16 and once as F32: the F16 file runs
+  // with f16 weights by default, and gives bit for bit what the F32 file gives with
+  // --weight-type f16 (the same packed weights) and with f32 weights holding the same values.
+  const fs::path d = golden / "torch_self_basic";
+  const formats::SafeTensors src((d / "weights.safetensors").string());
+  const fs::path dir = scratch_dir();
+  nlohmann::json header = nlohmann::json::object();
+  std::string data;
+  std::map<std::string, std::pair<std::vector<std::size_t>, std::vector<float>>> f32;
+  for (const std::string& name : src.names()) {
+    std::vector<float> v = src.read_float(name);
+    const std::size_t begin = data.size();
+    for (float& x : v) {
+      const std::uint16_t h = formats::float_to_half(x);
+      x = formats::half_to_float(h);
+      data += static_cast<char>(h & 0xff);
+      data += static_cast<char>(h >> 8);
+    }
+    header[name] = {
+        {"dtype", "F16"}, {"shape", src.shape(name)}, {"data_offsets", {begin, data.size()}}};
+    f32[name] = {src.shape(name), v};
+  }
+  std::string head = header.dump();
+  head.append((8 - head.size() % 8) % 8, ' ');
+  std::string file(8, '\0');
+  for (int i = 0; i < 8; ++i) file[i] = static_cast<char>((head.size() >> (8 * i)) & 0xff);
+  write_bytes(dir / "w16.safetensors", file + head + data);
+  formats::write_safetensors((dir / "w32.safetensors").string(), f32);
+  std::vector<std::vector<float>> outs;
+  for (const std::string& args :
+       {std::string("w16.safetensors"), std::string("w32.safetensors --weight-type f16"),
+        std::string("w32.safetensors"), std::string("w16.safetensors --weight-type f32")}) {
+    const std::string out = (dir / "y16.npy").string();
+    const CliResult r = cli("run --heads 4 --query " + (d / "query.npy").string() + " --out " +
+                            out + " --weights " + (dir / args).string());
+    INFO(args << ": " << r.err);
+    REQUIRE(r.exit_code == 0);
+    outs.push_back(formats::read_npy(out).to_float());
+  }
+  for (const auto& o : outs) REQUIRE(o == outs[0]);
+  require_one_line_error(cli("run --heads 4 --query " + (d / "query.npy").string() + " --out " +
+                             (dir / "y.npy").string() + " --weight-type f8 --weights " +
+                             (dir / "w16.safetensors").string()),
+                         "--weight-type");
+}
+
 // `edgeattn sdpa` on ONNX conformance cases: every input the case has goes in as its flag,
 // every output comes back in Q's dtype and matches ONNX's expectation.
 TEST_CASE("edgeattn sdpa runs ONNX conformance cases", "[cli][quick]") {

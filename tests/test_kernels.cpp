@@ -142,8 +142,7 @@ TEST_CASE("GEMM driver matches a naive loop on every partial tile", "[kernels][q
             for (int r = 0; r < rows; ++r)
               for (int n = 0; n < N; ++n) {
                 double want = bias[n];
-                for (int kk = 0; kk < K; ++kk)
-                  want += double(a[r * lda + kk]) * held[n * K + kk];
+                for (int kk = 0; kk < K; ++kk) want += double(a[r * lda + kk]) * held[n * K + kk];
                 want *= 0.5;
                 INFO("at row " << r << " col " << n);
                 REQUIRE(std::abs(c[r * N + n] - want) <=
@@ -178,12 +177,13 @@ TEST_CASE("16-bit weights: every port widens all 65536 patterns as the scalar co
                             N, map);
       int wrong = 0;
       for (int i = 0; i < N; ++i) {
-        const float want = type == ElementType::f16 ? kernels::f16_to_f32(bits[i])
-                                                    : kernels::bf16_to_f32(bits[i]);
+        const float want =
+            type == ElementType::f16 ? kernels::f16_to_f32(bits[i]) : kernels::bf16_to_f32(bits[i]);
         const bool ok = std::isnan(want) ? std::isnan(c[i])
                                          : c[i] == want || (std::fpclassify(want) == FP_SUBNORMAL &&
                                                             c[i] == 0.0f);
-        if (!ok && wrong++ < 5) FAIL_CHECK("pattern " << i << ": got " << c[i] << ", want " << want);
+        if (!ok && wrong++ < 5)
+          FAIL_CHECK("pattern " << i << ": got " << c[i] << ", want " << want);
       }
       REQUIRE(wrong == 0);
     }

@@ -41,8 +41,9 @@ std::string CaseConfig::describe() const {
     << "/rank" << attn_mask_rank << "/"
     << (attn_mask_sense == BoolMaskSense::blocks_if_true ? "blocks" : "attends")
     << " kpm=" << name(key_padding_mask) << " causal=" << causal
-    << " weights_out=" << static_cast<int>(weights) << " weight_type="
-    << element_type_name(weight_type) << " from " << element_type_name(weight_source);
+    << " weights_out=" << static_cast<int>(weights)
+    << " weight_type=" << element_type_name(weight_type) << " from "
+    << element_type_name(weight_source);
   return s.str();
 }
 

@@ -80,11 +80,11 @@ typedef struct edgeattn_layer_spec {
   int kdim, vdim;   /* 0: embed_dim */
   edgeattn_weight_layout weight_layout;
   const void *q_weight, *k_weight, *v_weight, *out_weight; /* of weight_element_type */
-  const float *q_bias, *k_bias, *v_bias, *out_bias;         /* each optional */
-  const float *bias_k, *bias_v;                             /* optional, together */
-  edgeattn_element_type weight_element_type; /* the four matrices as given */
-  edgeattn_element_type weight_type;         /* the layer's packed weights (f16/bf16 halve them) */
-  int has_scale;                                    /* 0: 1/sqrt(head_dim) */
+  const float *q_bias, *k_bias, *v_bias, *out_bias;        /* each optional */
+  const float *bias_k, *bias_v;                            /* optional, together */
+  edgeattn_element_type weight_element_type;               /* the four matrices as given */
+  edgeattn_element_type weight_type; /* the layer's packed weights (f16/bf16 halve them) */
+  int has_scale;                     /* 0: 1/sqrt(head_dim) */
   float scale;
   int max_batch, max_q_len, max_kv_len, num_threads; /* owned workspace; see edgeattn.hpp */
 } edgeattn_layer_spec;

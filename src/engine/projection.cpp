@@ -75,9 +75,9 @@ void Projection::run_task(std::size_t t) const {
     if (lo >= hi) continue;
     kernels::OutputMap m = seg[i].map;
     m.base += b * seg[i].out_batch_step;
-    (nrows == 1 ? k->gemm_block_1row : k->gemm_block)[weight_type](a + b * in.batch, in.token, row0, nrows, K,
-                                                      seg[i].packed, lo - first, hi - first,
-                                                      seg[i].N, m);
+    (nrows == 1 ? k->gemm_block_1row : k->gemm_block)[weight_type](
+        a + b * in.batch, in.token, row0, nrows, K, seg[i].packed, lo - first, hi - first, seg[i].N,
+        m);
   }
 }
 

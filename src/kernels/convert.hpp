@@ -34,7 +34,9 @@ inline float f16_to_f32(std::uint16_t h) {
   return f32_from_bits(sign | f32_bits(v));
 }
 
-inline float bf16_to_f32(std::uint16_t h) { return f32_from_bits(static_cast<std::uint32_t>(h) << 16); }
+inline float bf16_to_f32(std::uint16_t h) {
+  return f32_from_bits(static_cast<std::uint32_t>(h) << 16);
+}
 
 // Sets *overflow when a finite value rounds to infinity (|f| >= 65520).
 inline std::uint16_t f32_to_f16(float f, bool* overflow) {

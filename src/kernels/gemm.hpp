@@ -1,9 +1,10 @@
 // Packed GEMM: the micro-kernel every port instantiates, and the projection driver around it.
 //
 // What is packing? The weights B are copied once at create() into panels of NR columns: panel
-// p holds K rows of NR elements (fp32, f16 or bf16), zero-padded past N, so the micro-kernel streams one panel with
-// unit stride and never branches on N. Activations A are read in place with a row stride, which
-// lets one kernel read batch-first, sequence-first and head-concatenated inputs alike.
+// p holds K rows of NR elements (fp32, f16 or bf16), zero-padded past N, so the micro-kernel
+// streams one panel with unit stride and never branches on N. Activations A are read in place with
+// a row stride, which lets one kernel read batch-first, sequence-first and head-concatenated inputs
+// alike.
 //
 // The micro-kernel keeps an MR × NR tile of C in registers (MR·NR/lanes accumulators) and, per
 // step of K, loads NR/lanes vectors of B and broadcasts MR scalars of A. Partial tiles are its
@@ -119,8 +120,8 @@ std::size_t pack_panels(const typename S::Stored* src, bool transposed, int K, i
 }
 
 template <int NR, class S>
-std::size_t pack_b_from(const typename S::Stored* src, bool transposed, int K, int N,
-                        void* packed, int dst_type) {
+std::size_t pack_b_from(const typename S::Stored* src, bool transposed, int K, int N, void* packed,
+                        int dst_type) {
   switch (dst_type) {
     case 1:
       return pack_panels<NR, S, WeightF16>(src, transposed, K, N,
@@ -142,8 +143,8 @@ std::size_t pack_b(const void* src, int src_type, bool transposed, int K, int N,
       return pack_b_from<NR, WeightF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
                                         packed, dst_type);
     case 2:
-      return pack_b_from<NR, WeightBF16>(static_cast<const std::uint16_t*>(src), transposed, K,
-                                         N, packed, dst_type);
+      return pack_b_from<NR, WeightBF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
+                                         packed, dst_type);
     default:
       return pack_b_from<NR, WeightF32>(static_cast<const float*>(src), transposed, K, N, packed,
                                         dst_type);

@@ -156,8 +156,8 @@ xsimd::batch<float, Arch> f16_bits_to_f32(IntBatch<Arch> h) {
   const I normal = (em << 13) + I(112 << 23);
   const I inf_nan = (em << 13) | I(0x7f800000);
   const I subnormal = xsimd::bitwise_cast<I>(xsimd::to_float(em) * V(5.9604644775390625e-8f));
-  const I bits = xsimd::select(em >= I(0x7c00), inf_nan,
-                               xsimd::select(em < I(0x0400), subnormal, normal));
+  const I bits =
+      xsimd::select(em >= I(0x7c00), inf_nan, xsimd::select(em < I(0x0400), subnormal, normal));
   return xsimd::bitwise_cast<V>(bits | sign);
 }
 
@@ -172,11 +172,11 @@ inline xsimd::batch<float, xsimd::sse2> widen_f16(const std::uint16_t* p, xsimd:
 #endif
 #if defined(__AVX2__) && defined(__F16C__)
 inline IntBatch<xsimd::fma3<xsimd::avx2>> widen_u16(const std::uint16_t* p,
-                                                     xsimd::fma3<xsimd::avx2>) {
+                                                    xsimd::fma3<xsimd::avx2>) {
   return _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 inline xsimd::batch<float, xsimd::fma3<xsimd::avx2>> widen_f16(const std::uint16_t* p,
-                                                                xsimd::fma3<xsimd::avx2>) {
+                                                               xsimd::fma3<xsimd::avx2>) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));  // vcvtph2ps
 }
 #endif

@@ -31,9 +31,9 @@ AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
 // kernels::packed_b_elems(in, out, NR) elements of the layer's weight type.
 Status pack_into(const LayerImpl& L, const LayerSpec& spec, const void* src, const char* what,
                  int in, int out, void* dst) {
-  const std::size_t overflows = L.kernels->pack_b(
-      src, static_cast<int>(spec.weights.element_type), spec.weight_layout == WeightLayout::out_in,
-      in, out, dst, static_cast<int>(L.weight_type));
+  const std::size_t overflows = L.kernels->pack_b(src, static_cast<int>(spec.weights.element_type),
+                                                  spec.weight_layout == WeightLayout::out_in, in,
+                                                  out, dst, static_cast<int>(L.weight_type));
   if (overflows != 0)
     return Status::error(StatusCode::invalid_argument,
                          "%zu weights of %s are too large for %s (beyond its finite range)",
@@ -67,8 +67,7 @@ Status validate_spec(const LayerSpec& s) {
   if (!known_type(s.weights.element_type) || !known_type(s.weight_type))
     return Status::error(StatusCode::invalid_argument,
                          "unknown element type (weights.element_type %d, weight_type %d)",
-                         static_cast<int>(s.weights.element_type),
-                         static_cast<int>(s.weight_type));
+                         static_cast<int>(s.weights.element_type), static_cast<int>(s.weight_type));
   if (!s.weights.q) return Status::error(StatusCode::null_pointer, "weights.q is null");
   if (!s.weights.k) return Status::error(StatusCode::null_pointer, "weights.k is null");
   if (!s.weights.v) return Status::error(StatusCode::null_pointer, "weights.v is null");
@@ -128,11 +127,11 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   L.wq = L.wqkv.get();
   L.wk = L.wqkv.get() + q_floats;
   L.wv = L.wqkv.get() + q_floats + k_floats;
-  L.packed_bytes = (q_floats + k_floats + floats_for(v_elems) + floats_for(o_elems)) * sizeof(float);
+  L.packed_bytes =
+      (q_floats + k_floats + floats_for(v_elems) + floats_for(o_elems)) * sizeof(float);
   st = pack_into(L, spec, w.q, "q", L.embed_dim, L.embed_dim, L.wqkv.get());
   if (st) st = pack_into(L, spec, w.k, "k", L.kdim, L.kv_width, L.wqkv.get() + q_floats);
-  if (st)
-    st = pack_into(L, spec, w.v, "v", L.vdim, L.kv_width, L.wqkv.get() + q_floats + k_floats);
+  if (st) st = pack_into(L, spec, w.v, "v", L.vdim, L.kv_width, L.wqkv.get() + q_floats + k_floats);
   if (st) st = pack_into(L, spec, w.out, "out", L.embed_dim, L.embed_dim, L.wo.get());
   if (!st) return st;
   L.bq = copy_floats(w.q_bias, L.embed_dim, &oom);
@@ -189,10 +188,10 @@ std::size_t Layer::weight_bytes() const {
   auto floats = [](const AlignedFloats& bias, int width) {
     return bias ? static_cast<std::size_t>(width) : std::size_t{0};
   };
-  return L.packed_bytes + sizeof(float) * (floats(L.bq, L.embed_dim) + floats(L.bo, L.embed_dim) +
-                                           floats(L.bk, L.kv_width) + floats(L.bv, L.kv_width) +
-                                           floats(L.bias_k, L.kv_width) +
-                                           floats(L.bias_v, L.kv_width));
+  return L.packed_bytes +
+         sizeof(float) * (floats(L.bq, L.embed_dim) + floats(L.bo, L.embed_dim) +
+                          floats(L.bk, L.kv_width) + floats(L.bv, L.kv_width) +
+                          floats(L.bias_k, L.kv_width) + floats(L.bias_v, L.kv_width));
 }
 
 }  // namespace edgeattn

@@ -39,10 +39,13 @@ void check_sizes(const AttentionWeights& w) {
   auto bias_ok = [](const std::vector<float>& b, std::size_t n) {
     return b.empty() || b.size() == n;
   };
-  if (w.q.size() != E * E || w.k.size() != W * kdim || w.v.size() != W * vdim ||
-      w.out.size() != E * E || !bias_ok(w.q_bias, E) || !bias_ok(w.k_bias, W) ||
-      !bias_ok(w.v_bias, W) || !bias_ok(w.out_bias, E) || !bias_ok(w.bias_k, W) ||
-      !bias_ok(w.bias_v, W) || w.num_kv_heads * (w.embed_dim / w.num_heads) != w.kv_width)
+  const bool b16 = w.element_type != edgeattn::ElementType::f32;
+  const std::size_t q = b16 ? w.q16.size() : w.q.size(), k = b16 ? w.k16.size() : w.k.size(),
+                    v = b16 ? w.v16.size() : w.v.size(), o = b16 ? w.out16.size() : w.out.size();
+  if (q != E * E || k != W * kdim || v != W * vdim || o != E * E || !bias_ok(w.q_bias, E) ||
+      !bias_ok(w.k_bias, W) || !bias_ok(w.v_bias, W) || !bias_ok(w.out_bias, E) ||
+      !bias_ok(w.bias_k, W) || !bias_ok(w.bias_v, W) ||
+      w.num_kv_heads * (w.embed_dim / w.num_heads) != w.kv_width)
     __builtin_trap();
 }
 

@@ -82,7 +82,8 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
   const float* value = a.value ? a.value : a.query;
   const Weights& w = spec.weights;
   const double inf = std::numeric_limits<double>::infinity();
-  const std::vector<float> wq = dequantized(w.q, std::size_t(E) * E, w.element_type, spec.weight_type),
+  const std::vector<float> wq = dequantized(w.q, std::size_t(E) * E, w.element_type,
+                                            spec.weight_type),
                            wk = dequantized(w.k, std::size_t(G) * hd * kdim, w.element_type,
                                             spec.weight_type),
                            wv = dequantized(w.v, std::size_t(G) * hd * vdim, w.element_type,
@@ -96,10 +97,10 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
   r.weights_head.assign(static_cast<std::size_t>(B) * H * Lq * S, 0.0);
   for (int b = 0; b < B; ++b) {
     auto Q = project(a.query, a.layout, B, Lq, E, b, wq.data(), spec.weight_layout, E, w.q_bias);
-    auto K = project(key, a.layout, B, Lkv, kdim, b, wk.data(), spec.weight_layout, G * hd,
-                     w.k_bias);
-    auto V = project(value, a.layout, B, Lkv, vdim, b, wv.data(), spec.weight_layout, G * hd,
-                     w.v_bias);
+    auto K =
+        project(key, a.layout, B, Lkv, kdim, b, wk.data(), spec.weight_layout, G * hd, w.k_bias);
+    auto V =
+        project(value, a.layout, B, Lkv, vdim, b, wv.data(), spec.weight_layout, G * hd, w.v_bias);
     if (bias_kv) {
       K.emplace_back(w.bias_k, w.bias_k + G * hd);
       V.emplace_back(w.bias_v, w.bias_v + G * hd);

@@ -109,11 +109,19 @@ int cmd_info(const std::string& port) {
   return 0;
 }
 
+// --weight-type: the layer's packed weights (the option's choices are checked by CLI11).
+edgeattn::ElementType weight_type_named(const std::string& name) {
+  if (name == "f16") return edgeattn::ElementType::f16;
+  if (name == "bf16") return edgeattn::ElementType::bf16;
+  return edgeattn::ElementType::f32;
+}
+
 // ---------------------------------------------------------------- run
 struct RunOptions {
   std::string weights, prefix, query, key, value, attn_mask, key_padding_mask, out,
       attn_weights_out;
   std::string port;
+  std::string weight_type;  // empty: the checkpoint's (f16/bf16 where all four matrices are)
   int heads = 0, kv_heads = 0, threads = 0;
   bool causal = false, seq_first = false;
 };
@@ -253,6 +261,7 @@ int cmd_run(const RunOptions& o) {
   std::unique_ptr<edgeattn::Layer> layer;
   edgeattn::LayerSpec spec = w.spec();
   spec.port = o.port.empty() ? nullptr : o.port.c_str();
+  spec.weight_type = o.weight_type.empty() ? w.element_type : weight_type_named(o.weight_type);
   edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
   if (!st) throw FormatError(o.weights + ": " + st.message());
   const int S = Lkv + (layer->has_bias_kv() ? 1 : 0);
@@ -297,10 +306,11 @@ struct BenchResult {
 };
 
 BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, double min_seconds,
-                        const std::string& port) {
+                        const std::string& port, edgeattn::ElementType weight_type) {
   edgeattn::tools::StandardProblem problem(s);
   edgeattn::LayerSpec spec = problem.spec();
   spec.port = port.empty() ? nullptr : port.c_str();
+  spec.weight_type = weight_type;
   std::unique_ptr<edgeattn::Layer> layer;
   edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
   if (!st) throw UsageError(st.message());
@@ -334,7 +344,7 @@ BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, do
 }
 
 int cmd_bench(const std::string& shape, int threads, const std::string& json_path,
-              double min_seconds, const std::string& port) {
+              double min_seconds, const std::string& port, edgeattn::ElementType weight_type) {
   std::vector<const edgeattn::tools::StandardShape*> shapes;
   for (const auto& s : edgeattn::tools::kStandardShapes)
     if (shape == "all" || shape == s.id || shape == s.name) shapes.push_back(&s);
@@ -343,13 +353,13 @@ int cmd_bench(const std::string& shape, int threads, const std::string& json_pat
   edgeattn::PortInfo info{};
   const edgeattn::Status st = edgeattn::select_port(port.c_str(), &info);
   if (!st) throw UsageError(st.message());
-  std::printf("edgeattn %s, port %s, cpu %s\n", edgeattn::version(), info.name,
-              cpu_model().c_str());
+  std::printf("edgeattn %s, port %s, %s weights, cpu %s\n", edgeattn::version(), info.name,
+              edgeattn::element_type_name(weight_type), cpu_model().c_str());
   std::printf("%-16s %7s %10s %10s %10s %9s %14s\n", "shape", "threads", "median_ms", "min_ms",
               "max_ms", "GFLOP/s", "workspace_B");
   std::vector<BenchResult> results;
   for (const auto* s : shapes) {
-    const BenchResult r = bench_shape(*s, threads, min_seconds, port);
+    const BenchResult r = bench_shape(*s, threads, min_seconds, port, weight_type);
     std::printf("%-16s %7d %10.3f %10.3f %10.3f %9.2f %14zu\n", r.shape.c_str(), r.threads,
                 r.median_ms, r.min_ms, r.max_ms, r.gflops, r.workspace_bytes);
     std::fflush(stdout);
@@ -360,6 +370,7 @@ int cmd_bench(const std::string& shape, int threads, const std::string& json_pat
     j["machine"] = {{"cpu", cpu_model()},
                     {"port", info.name},
                     {"edgeattn_version", edgeattn::version()},
+                    {"weight_type", edgeattn::element_type_name(weight_type)},
                     {"hardware_threads", edgeattn::default_num_threads()}};
     j["results"] = nlohmann::json::array();
     for (const auto& r : results)
@@ -380,7 +391,8 @@ int cmd_bench(const std::string& shape, int threads, const std::string& json_pat
 // ---------------------------------------------------------------- decode
 // A prompt of the shape's kv_len tokens, then --steps tokens one at a time through a KV cache,
 // on the shape's built-in random weights.
-int cmd_decode(const std::string& shape, int steps, int threads, const std::string& port) {
+int cmd_decode(const std::string& shape, int steps, int threads, const std::string& port,
+               edgeattn::ElementType weight_type) {
   const edgeattn::tools::StandardShape* s = nullptr;
   for (const auto& x : edgeattn::tools::kStandardShapes)
     if (shape == x.id || shape == x.name) s = &x;
@@ -388,6 +400,7 @@ int cmd_decode(const std::string& shape, int steps, int threads, const std::stri
   edgeattn::tools::StandardProblem problem(*s);
   edgeattn::LayerSpec spec = problem.spec();
   spec.port = port.empty() ? nullptr : port.c_str();
+  spec.weight_type = weight_type;
   std::unique_ptr<edgeattn::Layer> layer;
   edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
   if (!st) throw UsageError(st.message());
@@ -541,6 +554,11 @@ int main(int argc, char** argv) {
       "Force a kernel port (x86-avx2, generic, ...); default: EDGEATTN_PORT or automatic");
   run->add_option("--threads", ro.threads, "Threads (default: all hardware threads)")
       ->check(CLI::Range(1, 1024));
+  const std::vector<std::string> weight_types = {"f32", "f16", "bf16"};
+  run->add_option("--weight-type", ro.weight_type,
+                  "The layer's weights: f32, f16 or bf16 (default: the checkpoint's, f16/bf16 "
+                  "where all four matrices are)")
+      ->check(CLI::IsMember(weight_types));
   run->add_option("--out", ro.out, "Output .npy (float32)")->required();
   run->add_option("--attn-weights-out", ro.attn_weights_out,
                   "Attention weights averaged over heads .npy");
@@ -600,6 +618,9 @@ int main(int argc, char** argv) {
   decode->add_option("--threads", threads, "Threads (default: all hardware threads)")
       ->check(CLI::Range(1, 1024));
   decode->add_option("--port", port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
+  std::string weight_type = "f32";
+  decode->add_option("--weight-type", weight_type, "The layer's weights: f32, f16 or bf16")
+      ->check(CLI::IsMember(weight_types));
 
   std::string shape = "all", json;
   double min_time = 0.5;
@@ -610,6 +631,8 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   bench->add_option("--port", port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
   bench->add_option("--json", json, "Write the results as JSON to this file");
+  bench->add_option("--weight-type", weight_type, "The layers' weights: f32, f16 or bf16")
+      ->check(CLI::IsMember(weight_types));
   bench->add_option("--min-time", min_time, "Seconds to spend per shape (at least 5 runs)")
       ->check(CLI::Range(0.0, 3600.0));
 
@@ -626,8 +649,10 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("info")) return cmd_info(port);
     if (app.got_subcommand("run")) return cmd_run(ro);
     if (app.got_subcommand("sdpa")) return cmd_sdpa(so);
-    if (app.got_subcommand("decode")) return cmd_decode(decode_shape, steps, threads, port);
-    if (app.got_subcommand("bench")) return cmd_bench(shape, threads, json, min_time, port);
+    if (app.got_subcommand("decode"))
+      return cmd_decode(decode_shape, steps, threads, port, weight_type_named(weight_type));
+    if (app.got_subcommand("bench"))
+      return cmd_bench(shape, threads, json, min_time, port, weight_type_named(weight_type));
   } catch (const std::exception& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');

@@ -32,12 +32,24 @@ class Reader {
   // The tensor, which must have exactly the shape `want`; `meaning` names its dimensions.
   std::vector<float> read(const std::string& name, const std::vector<std::size_t>& want,
                           const std::string& meaning) const {
+    check_shape(name, want, meaning);
+    return f_.read_float(p_ + name);
+  }
+  void check_shape(const std::string& name, const std::vector<std::size_t>& want,
+                   const std::string& meaning) const {
     const std::vector<std::size_t> s = shape(name);
     if (s != want)
       fail(f_, "tensor '" + p_ + name + "' has shape " + dims(s) + ", expected " + dims(want) +
                    " " + meaning);
-    return f_.read_float(p_ + name);
   }
+  // The same for a matrix kept in 16 bits (F16/BF16 in the file).
+  std::vector<std::uint16_t> read_16bit(const std::string& name,
+                                        const std::vector<std::size_t>& want,
+                                        const std::string& meaning) const {
+    check_shape(name, want, meaning);
+    return f_.read_16bit(p_ + name);
+  }
+  DType dtype(const std::string& name) const { return f_.dtype(p_ + name); }
   std::vector<float> optional(const std::string& name, const std::vector<std::size_t>& want,
                               const std::string& meaning) const {
     return has(name) ? read(name, want, meaning) : std::vector<float>{};
@@ -97,21 +109,48 @@ AttentionWeights load_attention_weights(const SafeTensors& f, const std::string&
   const std::size_t head_dim = E / heads;
   const std::string ee = "([embed_dim, embed_dim])";
   std::size_t wkv = E, kdim = E, vdim = E;
+  // The four matrices' tensors: all F16 or all BF16 keeps them 16-bit.
+  const std::vector<std::string> matrices =
+      w.convention == "torch-in_proj" ? std::vector<std::string>{"in_proj_weight"}
+      : w.convention == "torch-separate"
+          ? std::vector<std::string>{"q_proj_weight", "k_proj_weight", "v_proj_weight"}
+          : std::vector<std::string>{"q_proj.weight", "k_proj.weight", "v_proj.weight"};
+  const DType first = r.dtype("out_proj.weight");
+  bool same = first == DType::f16 || first == DType::bf16;
+  for (const std::string& m : matrices) same = same && r.dtype(m) == first;
+  if (same) w.element_type = first == DType::f16 ? ElementType::f16 : ElementType::bf16;
+  const bool bits16 = w.element_type != ElementType::f32;
+  // Reads a matrix into the float or the 16-bit vector.
+  auto matrix = [&](const std::string& name, const std::vector<std::size_t>& want,
+                    const std::string& meaning, std::vector<float>* f32,
+                    std::vector<std::uint16_t>* b16) {
+    if (bits16)
+      *b16 = r.read_16bit(name, want, meaning);
+    else
+      *f32 = r.read(name, want, meaning);
+  };
   if (w.convention == "torch-in_proj") {
-    const std::vector<float> in =
-        r.read("in_proj_weight", {3 * E, E}, "([3*embed_dim, embed_dim])");
-    w.q.assign(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(E * E));
-    w.k.assign(in.begin() + static_cast<std::ptrdiff_t>(E * E),
-               in.begin() + static_cast<std::ptrdiff_t>(2 * E * E));
-    w.v.assign(in.begin() + static_cast<std::ptrdiff_t>(2 * E * E), in.end());
+    std::vector<float> in;
+    std::vector<std::uint16_t> in16;
+    matrix("in_proj_weight", {3 * E, E}, "([3*embed_dim, embed_dim])", &in, &in16);
+    auto split = [E](const auto& all, auto* q, auto* k, auto* v) {
+      const auto n = static_cast<std::ptrdiff_t>(E * E);
+      q->assign(all.begin(), all.begin() + n);
+      k->assign(all.begin() + n, all.begin() + 2 * n);
+      v->assign(all.begin() + 2 * n, all.end());
+    };
+    if (bits16)
+      split(in16, &w.q16, &w.k16, &w.v16);
+    else
+      split(in, &w.q, &w.k, &w.v);
   } else if (w.convention == "torch-separate") {
-    w.q = r.read("q_proj_weight", {E, E}, ee);
+    matrix("q_proj_weight", {E, E}, ee, &w.q, &w.q16);
     kdim = r.matrix_shape("k_proj_weight")[1];
     vdim = r.matrix_shape("v_proj_weight")[1];
-    w.k = r.read("k_proj_weight", {E, kdim}, "([embed_dim, kdim])");
-    w.v = r.read("v_proj_weight", {E, vdim}, "([embed_dim, vdim])");
+    matrix("k_proj_weight", {E, kdim}, "([embed_dim, kdim])", &w.k, &w.k16);
+    matrix("v_proj_weight", {E, vdim}, "([embed_dim, vdim])", &w.v, &w.v16);
   } else {
-    w.q = r.read("q_proj.weight", {E, E}, ee);
+    matrix("q_proj.weight", {E, E}, ee, &w.q, &w.q16);
     const std::vector<std::size_t> k_shape = r.matrix_shape("k_proj.weight");
     wkv = k_shape[0];
     kdim = k_shape[1];
@@ -121,8 +160,9 @@ AttentionWeights load_attention_weights(const SafeTensors& f, const std::string&
                   std::to_string(wkv) + " rows are not a number of key/value heads of width " +
                   std::to_string(head_dim) + " that divides " + std::to_string(num_heads) +
                   " query heads");
-    w.k = r.read("k_proj.weight", {wkv, kdim}, "([kv_width, kdim])");
-    w.v = r.read("v_proj.weight", {wkv, vdim}, "([kv_width, vdim], kv_width from k_proj.weight)");
+    matrix("k_proj.weight", {wkv, kdim}, "([kv_width, kdim])", &w.k, &w.k16);
+    matrix("v_proj.weight", {wkv, vdim}, "([kv_width, vdim], kv_width from k_proj.weight)", &w.v,
+           &w.v16);
   }
   if (num_kv_heads > 0 && wkv != static_cast<std::size_t>(num_kv_heads) * head_dim)
     fail(f, "the key/value projections are " + std::to_string(wkv) + " wide (" +
@@ -142,7 +182,7 @@ AttentionWeights load_attention_weights(const SafeTensors& f, const std::string&
                     b.begin() + static_cast<std::ptrdiff_t>(2 * E));
     w.v_bias.assign(b.begin() + static_cast<std::ptrdiff_t>(2 * E), b.end());
   }
-  w.out = r.read("out_proj.weight", {E, E}, ee);
+  matrix("out_proj.weight", {E, E}, ee, &w.out, &w.out16);
   w.out_bias = r.optional("out_proj.bias", {E}, "([embed_dim])");
   // nn.MultiheadAttention(add_bias_kv=True) stores bias_k and bias_v as [1, 1, E].
   w.bias_k = r.optional("bias_k", {1, 1, wkv}, "([1, 1, kv_width])");
@@ -169,6 +209,13 @@ LayerSpec AttentionWeights::spec() const {
   s.weight_layout = WeightLayout::out_in;
   s.weights = {ptr(q),      ptr(k),      ptr(v),        ptr(out),    ptr(q_bias),
                ptr(k_bias), ptr(v_bias), ptr(out_bias), ptr(bias_k), ptr(bias_v)};
+  if (element_type != ElementType::f32) {
+    s.weights.q = q16.data();
+    s.weights.k = k16.data();
+    s.weights.v = v16.data();
+    s.weights.out = out16.data();
+    s.weights.element_type = element_type;
+  }
   return s;
 }
 

@@ -22,6 +22,10 @@ struct AttentionWeights {
   int embed_dim = 0, kdim = 0, vdim = 0, kv_width = 0;
   int num_heads = 0, num_kv_heads = 0;
   std::vector<float> q, k, v, out, q_bias, k_bias, v_bias, out_bias, bias_k, bias_v;
+  // Where the four matrices are all F16 or all BF16 in the file they are kept so (q16, k16,
+  // v16, out16: bit patterns), never widened; else they are read to float (q, k, v, out).
+  ElementType element_type = ElementType::f32;
+  std::vector<std::uint16_t> q16, k16, v16, out16;
   // A spec pointing into this object (which must outlive create()).
   LayerSpec spec() const;
 };

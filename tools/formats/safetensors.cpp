@@ -134,26 +134,49 @@ std::vector<std::string> SafeTensors::names() const {
   return out;
 }
 
-std::vector<float> SafeTensors::read_float(const std::string& name) const {
+std::vector<unsigned char> SafeTensors::read_bytes(const std::string& name,
+                                                   const Entry** entry) const {
   auto it = entries_.find(name);
   if (it == entries_.end()) fail(path_, "no tensor named '" + name + "'");
   const Entry& e = it->second;
-  Array a;
-  a.dtype = e.dtype;
-  a.shape = e.shape;
-  if (!memory_.empty()) {
-    a.bytes.assign(memory_.begin() + static_cast<std::ptrdiff_t>(data_start_ + e.begin),
-                   memory_.begin() + static_cast<std::ptrdiff_t>(data_start_ + e.end));
-    return a.to_float();
-  }
+  *entry = &e;
+  if (!memory_.empty())
+    return std::vector<unsigned char>(
+        memory_.begin() + static_cast<std::ptrdiff_t>(data_start_ + e.begin),
+        memory_.begin() + static_cast<std::ptrdiff_t>(data_start_ + e.end));
   std::ifstream f(path_, std::ios::binary);
   if (!f) fail(path_, "cannot open file");
-  a.bytes.resize(e.end - e.begin);
+  std::vector<unsigned char> bytes(e.end - e.begin);
   f.seekg(static_cast<std::streamoff>(data_start_ + e.begin));
-  if (!f.read(reinterpret_cast<char*>(a.bytes.data()),
-              static_cast<std::streamsize>(a.bytes.size())))
+  if (!f.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size())))
     fail(path_, "truncated data for tensor '" + name + "'");
+  return bytes;
+}
+
+std::vector<float> SafeTensors::read_float(const std::string& name) const {
+  const Entry* e = nullptr;
+  Array a;
+  a.bytes = read_bytes(name, &e);
+  a.dtype = e->dtype;
+  a.shape = e->shape;
   return a.to_float();
+}
+
+DType SafeTensors::dtype(const std::string& name) const {
+  auto it = entries_.find(name);
+  if (it == entries_.end()) fail(path_, "no tensor named '" + name + "'");
+  return it->second.dtype;
+}
+
+std::vector<std::uint16_t> SafeTensors::read_16bit(const std::string& name) const {
+  const Entry* e = nullptr;
+  const std::vector<unsigned char> bytes = read_bytes(name, &e);
+  if (e->dtype != DType::f16 && e->dtype != DType::bf16)
+    fail(path_, "tensor '" + name + "' is " + dtype_name(e->dtype) + ", not F16 or BF16");
+  std::vector<std::uint16_t> out(bytes.size() / 2);
+  for (std::size_t i = 0; i < out.size(); ++i)  // safetensors is little-endian
+    out[i] = static_cast<std::uint16_t>(bytes[2 * i] | bytes[2 * i + 1] << 8);
+  return out;
 }
 
 void write_safetensors(

@@ -3,6 +3,7 @@
 // checked against each other and the file before any tensor is read.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ class SafeTensors {
   std::vector<std::size_t> shape(const std::string& name) const;
   // The tensor converted to float32 (F32, F16, BF16, F64); FormatError if missing.
   std::vector<float> read_float(const std::string& name) const;
+  DType dtype(const std::string& name) const;
+  // An F16 or BF16 tensor's elements as they are stored (bit patterns), not widened.
+  std::vector<std::uint16_t> read_16bit(const std::string& name) const;
   std::vector<std::string> names() const;
   const std::string& path() const { return path_; }
 
@@ -34,6 +38,7 @@ class SafeTensors {
   };
   SafeTensors() = default;
   void parse_memory();  // the header of the file held in memory_
+  std::vector<unsigned char> read_bytes(const std::string& name, const Entry** entry) const;
   void parse_header(const std::string& header, std::size_t file_size);
   std::string path_;
   std::vector<unsigned char> memory_;  // the whole file when made from_memory or read from a pipe

@@ -1,0 +1,150 @@
+// f16 and bf16 weights through the whole layer: against the double reference on the same
+// rounded weights (fp32 tightness: only the weights' rounding differs from an f32 layer, and the
+// reference applies it too), 16-bit checkpoints read as they are, the thread-count determinism,
+// weight_bytes() and the errors of narrowing.
+#include <catch2/catch.hpp>
+
+#include <cstring>
+#include <limits>
+
+#include "check_reference.hpp"
+
+using namespace edgeattn;
+using namespace edgeattn::test;
+
+namespace {
+
+CaseConfig gqa_cross_config() {
+  CaseConfig cfg;
+  cfg.embed_dim = 96;
+  cfg.num_heads = 6;
+  cfg.num_kv_heads = 2;
+  cfg.cross = true;
+  cfg.kdim = 40;
+  cfg.vdim = 24;
+  cfg.q_len = 33;
+  cfg.kv_len = 70;
+  cfg.key_padding_mask = MaskType::boolean;
+  cfg.weight_layout = WeightLayout::in_out;
+  return cfg;
+}
+
+}  // namespace
+
+TEST_CASE("f16 and bf16 weights match the reference on the same rounded weights, every port",
+          "[reference][quick]") {
+  for (const ElementType type : {ElementType::f16, ElementType::bf16}) {
+    for (const ElementType source : {ElementType::f32, ElementType::f16, ElementType::bf16}) {
+      for (CaseConfig cfg : {three_head_config(), gqa_cross_config()}) {
+        cfg.weight_type = type;
+        cfg.weight_source = source;
+        require_matches_reference(make_case(cfg, 77));
+      }
+    }
+  }
+}
+
+TEST_CASE("f16 weights differ from f32 ones by the rounding of the weights only",
+          "[reference][quick]") {
+  // The same case with f32 and f16 weights: close (relative RMS within f16's rounding), but not
+  // equal: the f16 kernels really read rounded weights.
+  CaseConfig cfg = three_head_config();
+  const LibraryResult f32 = run_library(make_case(cfg, 5), 2);
+  cfg.weight_type = ElementType::f16;
+  const LibraryResult f16 = run_library(make_case(cfg, 5), 2);
+  REQUIRE(f32.status.ok());
+  REQUIRE(f16.status.ok());
+  double diff = 0, norm = 0;
+  for (std::size_t i = 0; i < f32.output.size(); ++i) {
+    diff += (double(f16.output[i]) - f32.output[i]) * (double(f16.output[i]) - f32.output[i]);
+    norm += double(f32.output[i]) * f32.output[i];
+  }
+  const double rel = std::sqrt(diff / norm);
+  INFO("relative RMS difference " << rel);
+  REQUIRE(rel > 1e-6);
+  REQUIRE(rel < 1e-3);
+}
+
+TEST_CASE("16-bit weights give the same bits for any thread count", "[threads][quick]") {
+  for (const ElementType type : {ElementType::f16, ElementType::bf16}) {
+    CaseConfig cfg = gqa_cross_config();
+    cfg.weight_type = type;
+    const Case c = make_case(cfg, 9);
+    for (const std::string& port : runnable_ports()) {
+      const LibraryResult one = run_library(c, 1, port.c_str());
+      REQUIRE(one.status.ok());
+      for (int threads : {2, 3, 8}) {
+        INFO("port " << port << " threads " << threads);
+        const LibraryResult many = run_library(c, threads, port.c_str());
+        REQUIRE(many.status.ok());
+        REQUIRE(std::memcmp(one.output.data(), many.output.data(),
+                            one.output.size() * sizeof(float)) == 0);
+      }
+    }
+  }
+}
+
+TEST_CASE("weight_bytes: the packed panels with their padding, and the biases",
+          "[weights][quick]") {
+  for (const int E : {384, 768, 100}) {
+    CaseConfig cfg;
+    cfg.embed_dim = E;
+    cfg.num_heads = E == 100 ? 5 : 12;
+    cfg.q_len = cfg.kv_len = 2;
+    const Case c = make_case(cfg, 1);
+    for (const std::string& port : runnable_ports()) {
+      PortInfo info{};
+      REQUIRE(select_port(port.c_str(), &info).ok());
+      const std::size_t panels = static_cast<std::size_t>((E + info.gemm_nr - 1) / info.gemm_nr);
+      const std::size_t elems = panels * info.gemm_nr * E;  // one E × E matrix, padded
+      std::size_t bytes[3] = {};
+      for (const ElementType type : {ElementType::f32, ElementType::f16, ElementType::bf16}) {
+        LayerSpec spec = c.spec();
+        spec.port = port.c_str();
+        spec.weight_type = type;
+        std::unique_ptr<Layer> layer;
+        REQUIRE(Layer::create(spec, &layer).ok());
+        REQUIRE(layer->weight_type() == type);
+        const std::size_t matrix = (elems * element_size(type) + 63) / 64 * 64;
+        const std::size_t want = 4 * matrix + 4 * sizeof(float) * E;  // 4 biases of E floats
+        INFO("port " << port << " E " << E << " type " << element_type_name(type));
+        REQUIRE(layer->weight_bytes() == want);
+        bytes[static_cast<int>(type)] = layer->weight_bytes();
+      }
+      REQUIRE(bytes[1] == bytes[2]);
+      if (E >= 384) REQUIRE(double(bytes[1]) / double(bytes[0]) <= 0.52);  // the bound
+    }
+  }
+}
+
+TEST_CASE("narrowing a weight that does not fit is an error, not an infinity", "[errors][quick]") {
+  CaseConfig cfg;
+  cfg.embed_dim = 16;
+  cfg.num_heads = 2;
+  Case c = make_case(cfg, 3);
+  c.wk[5] = 70000.0f;  // beyond f16's 65504, fine for bf16
+  LayerSpec spec = c.spec();
+  std::unique_ptr<Layer> layer;
+  spec.weight_type = ElementType::f16;
+  Status st = Layer::create(spec, &layer);
+  REQUIRE(st.code() == StatusCode::invalid_argument);
+  REQUIRE(std::strstr(st.message(), "1 weights of k are too large for f16") != nullptr);
+  REQUIRE_FALSE(layer);
+  spec.weight_type = ElementType::bf16;
+  REQUIRE(Layer::create(spec, &layer).ok());
+  // An infinity or NaN the caller gave is not an overflow: it is kept, as f32 keeps it.
+  c.wk[5] = std::numeric_limits<float>::infinity();
+  spec = c.spec();
+  spec.weight_type = ElementType::f16;
+  REQUIRE(Layer::create(spec, &layer).ok());
+  // Unknown types.
+  spec.weight_type = static_cast<ElementType>(7);
+  st = Layer::create(spec, &layer);
+  REQUIRE(st.code() == StatusCode::invalid_argument);
+  REQUIRE(std::strstr(st.message(), "unknown element type") != nullptr);
+  spec.weight_type = ElementType::f32;
+  spec.weights.element_type = static_cast<ElementType>(-1);
+  REQUIRE(Layer::create(spec, &layer).code() == StatusCode::invalid_argument);
+  REQUIRE(std::string(element_type_name(static_cast<ElementType>(7))) == "unknown");
+  REQUIRE(element_size(static_cast<ElementType>(7)) == 0);
+}
