@@ -446,9 +446,11 @@ int cmd_decode(const std::string& shape, int steps, int threads, const std::stri
   const double median = ms[ms.size() / 2], p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
   // What a step must read: the four weight matrices and the cache (at its mean length).
   const double step_bytes =
-      4.0 * E * E * 4.0 + 2.0 * (prompt + steps / 2.0) * cs.kv_heads * cs.head_dim * 4.0;
-  std::printf("edgeattn %s, port %s, %d threads, cpu %s\n", edgeattn::version(), layer->port(),
-              exec.num_threads(), cpu_model().c_str());
+      4.0 * E * E * static_cast<double>(edgeattn::element_size(weight_type)) +
+      2.0 * (prompt + steps / 2.0) * cs.kv_heads * cs.head_dim * 4.0;
+  std::printf("edgeattn %s, port %s, %s weights, %d threads, cpu %s\n", edgeattn::version(),
+              layer->port(), edgeattn::element_type_name(weight_type), exec.num_threads(),
+              cpu_model().c_str());
   std::printf("%s: prompt of %d tokens in %.3f ms, then %d steps (cache %d -> %d positions)\n",
               s->name, prompt, prompt_ms, steps, prompt, prompt + steps);
   std::printf("per-token latency: median %.3f ms, p90 %.3f ms, min %.3f ms, max %.3f ms\n", median,
