@@ -201,7 +201,11 @@ inline IntBatch<xsimd::neon> widen_u16(const std::uint16_t* p, xsimd::neon) {
 }
 inline xsimd::batch<float, xsimd::neon> widen_f16(const std::uint16_t* p, xsimd::neon) {
 #if defined(__ARM_NEON_FP) && (__ARM_NEON_FP & 2)  // VFPv4's half-precision conversions (NEON-FP16)
-  return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));  // vcvt.f32.f16
+  // GCC's arm_neon.h declares vcvt_f32_f16 only under -mfp16-format=ieee, a build-wide option
+  // this port does not impose: the instruction itself.
+  float32x4_t widened;
+  __asm__("vcvt.f32.f16 %q0, %P1" : "=w"(widened) : "w"(vld1_u16(p)));
+  return widened;
 #else
   return f16_bits_to_f32<xsimd::neon>(widen_u16(p, xsimd::neon{}));
 #endif
