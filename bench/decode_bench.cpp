@@ -7,8 +7,9 @@
 //
 //   decode/edgeattn/S6_decode/threads:<n>  one step per iteration, bytes_per_second = the bytes
 //                                          a step must read / time
-//   decode/edgeattn/S6_decode/w:<type>/threads:1   the same with f16 or bf16 weights (the
-//                                          working set sized from their real bytes)
+//   decode/edgeattn/S6_decode/w:<type>[/kv:f16]/threads:1   the same with f16 or bf16 weights
+//                                          (and a f16 cache); the working set and the bytes
+//                                          per step are counted from the types' real sizes
 //   stream/read/threads:<n>                a STREAM-like read (a sum, in the widest vectors, of
 //                                          4 independent streams per thread) over a working
 //                                          set of the same size, one step's bytes per
@@ -22,6 +23,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #if defined(__x86_64__)
@@ -37,17 +39,19 @@ namespace {
 
 const tools::StandardShape& s6() { return tools::kStandardShapes[5]; }
 
-double step_bytes(ElementType weights = ElementType::f32) {
+double step_bytes(ElementType weights = ElementType::f32, ElementType cache = ElementType::f32) {
   const double E = s6().embed_dim, kv = s6().kv_len;
-  return 4.0 * E * E * static_cast<double>(element_size(weights)) + 2.0 * kv * E * 4.0;
+  return 4.0 * E * E * static_cast<double>(element_size(weights)) +
+         2.0 * kv * E * static_cast<double>(element_size(cache));
 }
 
 // Instances whose working set exceeds 4× the largest cache the CPU reports (32 MB if none).
-int instance_count(ElementType weights) {
+int instance_count(ElementType weights, ElementType cache) {
   long long llc = 0;
   for (const auto& c : benchmark::CPUInfo::Get().caches) llc = std::max<long long>(llc, c.size);
   if (llc <= 0) llc = 32ll << 20;
-  return std::max(2, static_cast<int>(4.0 * static_cast<double>(llc) / step_bytes(weights)) + 1);
+  return std::max(
+      2, static_cast<int>(4.0 * static_cast<double>(llc) / step_bytes(weights, cache)) + 1);
 }
 
 struct DecodeInstance {
@@ -62,14 +66,14 @@ struct DecodeSet {
 };
 
 // Built once per weight type (seconds of setup) and shared by the thread counts.
-DecodeSet make_decode_set(ElementType weights) {
+DecodeSet make_decode_set(ElementType weights, ElementType cache) {
   DecodeSet s;
   const auto& shape = s6();
   const int E = shape.embed_dim, H = shape.heads, kv = shape.kv_len;
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> d(-1.0f, 1.0f);
   std::vector<float> k(static_cast<std::size_t>(kv) * E), v(k.size());
-  for (int i = 0, n = instance_count(weights); i < n; ++i) {
+  for (int i = 0, n = instance_count(weights, cache); i < n; ++i) {
     DecodeInstance inst;
     inst.problem = std::make_unique<tools::StandardProblem>(shape);
     LayerSpec spec = inst.problem->spec();
@@ -79,6 +83,7 @@ DecodeSet make_decode_set(ElementType weights) {
     cs.kv_heads = H;
     cs.head_dim = E / H;
     cs.capacity = kv + 1;
+    cs.element_type = cache;
     if (st) st = KvCache::create(cs, &inst.cache);
     for (float& x : k) x = d(rng);
     for (float& x : v) x = d(rng);
@@ -92,16 +97,16 @@ DecodeSet make_decode_set(ElementType weights) {
   return s;
 }
 
-DecodeSet& decode_set(ElementType weights) {
-  static DecodeSet sets[3];
-  static bool made[3] = {};
-  const int i = static_cast<int>(weights);
-  if (!made[i]) sets[i] = make_decode_set(weights), made[i] = true;
-  return sets[i];
+DecodeSet& decode_set(ElementType weights, ElementType cache) {
+  static DecodeSet sets[3][2];
+  static bool made[3][2] = {};
+  const int w = static_cast<int>(weights), c = static_cast<int>(cache);
+  if (!made[w][c]) sets[w][c] = make_decode_set(weights, cache), made[w][c] = true;
+  return sets[w][c];
 }
 
-void bm_decode(benchmark::State& state, int threads, ElementType weights) {
-  DecodeSet& set = decode_set(weights);
+void bm_decode(benchmark::State& state, int threads, ElementType weights, ElementType cache) {
+  DecodeSet& set = decode_set(weights, cache);
   if (!set.error.empty()) {
     state.SkipWithError(set.error.c_str());
     return;
@@ -131,8 +136,8 @@ void bm_decode(benchmark::State& state, int threads, ElementType weights) {
     }
     benchmark::DoNotOptimize(y.data());
   }
-  state.SetBytesProcessed(
-      static_cast<std::int64_t>(static_cast<double>(state.iterations()) * step_bytes(weights)));
+  state.SetBytesProcessed(static_cast<std::int64_t>(static_cast<double>(state.iterations()) *
+                                                    step_bytes(weights, cache)));
   state.counters["instances"] = static_cast<double>(set.instances.size());
   state.SetLabel("port " + std::string(set.instances[0].layer->port()));
 }
@@ -213,7 +218,8 @@ void bm_stream_read(benchmark::State& state) {
   // its share of one step's bytes per iteration, rotating through the buffer.
   static const std::size_t chunk = static_cast<std::size_t>(step_bytes() / sizeof(float));
   static std::vector<float> buffer = [] {
-    std::vector<float> b(chunk * static_cast<std::size_t>(instance_count(ElementType::f32)));
+    std::vector<float> b(
+        chunk * static_cast<std::size_t>(instance_count(ElementType::f32, ElementType::f32)));
     for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<float>(i & 1023) * 1e-3f;
     return b;
   }();
@@ -238,17 +244,22 @@ void register_decode_benchmarks(int max_threads) {
   for (int threads = 1; threads <= max_threads; ++threads) {
     const std::string suffix = std::string(s6().name) + "/threads:" + std::to_string(threads);
     benchmark::RegisterBenchmark(("decode/edgeattn/" + suffix).c_str(), bm_decode, threads,
-                                 ElementType::f32)
+                                 ElementType::f32, ElementType::f32)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
   }
-  for (const ElementType w : {ElementType::f16, ElementType::bf16})
-    benchmark::RegisterBenchmark(
-        ("decode/edgeattn/" + std::string(s6().name) + "/w:" + element_type_name(w) + "/threads:1")
-            .c_str(),
-        bm_decode, 1, w)
+  const std::pair<ElementType, ElementType> types[] = {{ElementType::f16, ElementType::f32},
+                                                       {ElementType::bf16, ElementType::f32},
+                                                       {ElementType::f16, ElementType::f16}};
+  for (const auto& [w, c] : types) {
+    const std::string kv = c == ElementType::f32 ? "" : "/kv:" + std::string(element_type_name(c));
+    benchmark::RegisterBenchmark(("decode/edgeattn/" + std::string(s6().name) +
+                                  "/w:" + element_type_name(w) + kv + "/threads:1")
+                                     .c_str(),
+                                 bm_decode, 1, w, c)
         ->UseRealTime()
         ->Unit(benchmark::kMicrosecond);
+  }
   benchmark::RegisterBenchmark("stream/read", bm_stream_read)
       ->ThreadRange(1, max_threads)
       ->UseRealTime()

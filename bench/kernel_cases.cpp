@@ -68,16 +68,21 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
                          "/kv:" + std::to_string(kAttendKeys),
                      &t, KernelKind::attend, t.attn_tq, kAttendKeys, kAttendHeadDim,
                      4.0 * t.attn_tq * kAttendKeys * kAttendHeadDim, 0.0});
-    cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::decode, kAttendHeadDim) +
-                         "/kv:" + std::to_string(kDecodeKeys),
-                     &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
-                     2.0 * sizeof(float) * kDecodeKeys * kAttendHeadDim});
+    // The decode step over fp32 and f16 caches (bytes: Kᵀ and V as stored).
+    for (int kv = 0; kv < kernels::kKvTypes; ++kv)
+      cases.push_back(
+          {"ukernel/" +
+               name_of(t, registry::KernelOp::decode, kAttendHeadDim, kv ? "f32_f16kv" : "f32") +
+               "/kv:" + std::to_string(kDecodeKeys),
+           &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
+           2.0 * (kv ? 2 : 4) * kDecodeKeys * kAttendHeadDim, kv});
   }
   return cases;
 }
 
 struct KernelRunner::Buffers {
   std::vector<float> a, b, c, bias, scratch;
+  std::vector<std::uint16_t> kt16, v16;  // Kᵀ and V of a f16 cache
   kernels::OutputMap out;
   kernels::HeadView head;
   kernels::MaskView mask;
@@ -91,7 +96,7 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.a = random_floats(static_cast<std::size_t>(c.m) * c.k, 1);
       b.b.resize(kernels::packed_b_elems(c.k, c.n, t.gemm_nr));
       t.pack_b(random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), 0, true, c.k, c.n,
-               b.b.data(), c.weight_type);
+               b.b.data(), c.elem_type);
       b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
       b.c.resize(static_cast<std::size_t>(c.m) * c.n);
       b.out.base = b.c.data();
@@ -123,6 +128,13 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.head.q = b.a.data();
       b.head.kt = b.b.data();
       b.head.v = b.bias.data();
+      if (c.elem_type == 1) {
+        bool overflow = false;
+        for (float x : b.b) b.kt16.push_back(kernels::f32_to_f16(x, &overflow));
+        for (float x : b.bias) b.v16.push_back(kernels::f32_to_f16(x, &overflow));
+        b.head.kt = b.kt16.data();
+        b.head.v = b.v16.data();
+      }
       b.head.kv_ld = kv_ld;
       b.head.kv_total = kv;
       b.head.head_dim = hd;
@@ -142,8 +154,8 @@ void KernelRunner::run() {
   Buffers& b = *b_;
   switch (case_.kind) {
     case KernelKind::gemm:
-      t.gemm_block[case_.weight_type](b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0,
-                                      case_.n / t.gemm_nr, case_.n, b.out);
+      t.gemm_block[case_.elem_type](b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0,
+                                    case_.n / t.gemm_nr, case_.n, b.out);
       break;
     case KernelKind::pack:
       t.pack_b(b.a.data(), 0, true, case_.k, case_.n, b.c.data(), 0);
@@ -155,7 +167,8 @@ void KernelRunner::run() {
       t.attend_tile_for(case_.k, case_.k)(b.head, b.mask, 0, case_.m, b.scratch.data());
       break;
     case KernelKind::decode:  // scores in scratch, the partial state in c
-      t.attend_row_partial(b.head, b.mask, 0, 0, case_.n, b.scratch.data(), b.c.data());
+      t.attend_row_partial[case_.elem_type](b.head, b.mask, 0, 0, case_.n, b.scratch.data(),
+                                            b.c.data());
       break;
   }
 }

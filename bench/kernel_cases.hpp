@@ -29,11 +29,12 @@ struct KernelCase {
   std::string name;
   const KernelTable* table;
   KernelKind kind;
-  int m, n, k;          // gemm: rows, columns, depth; pack: N, K; exp: n; attend: rows, kv,
-                        // head_dim; decode: 1, kv, head_dim
-  double flops;         // per call (gemm, attend), 0 where bytes are the measure
-  double bytes;         // per call, read + written (pack, exp)
-  int weight_type = 0;  // gemm: the packed weights' element type (ElementType's value)
+  int m, n, k;   // gemm: rows, columns, depth; pack: N, K; exp: n; attend: rows, kv,
+                 // head_dim; decode: 1, kv, head_dim
+  double flops;  // per call (gemm, attend), 0 where bytes are the measure
+  double bytes;  // per call, read + written (pack, exp)
+  // gemm: the packed weights' element type; attend, decode: Kᵀ and V's (ElementType's value)
+  int elem_type = 0;
   bool cpu_supported() const;
 };
 

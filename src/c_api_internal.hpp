@@ -78,6 +78,7 @@ inline edgeattn::KvCacheSpec to_cpp(const edgeattn_kv_cache_spec& c) {
   s.v_head_dim = c.v_head_dim;
   s.capacity = c.capacity;
   s.window = c.window;
+  s.element_type = static_cast<ElementType>(c.element_type);
   s.memory = c.memory;
   s.memory_bytes = c.memory_bytes;
   return s;

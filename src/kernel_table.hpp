@@ -39,19 +39,21 @@ struct KernelTable {
   std::size_t (*attend_scratch_floats)(int head_dim);
   using AttendTile = void (*)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
                               int rows, float* scratch);
-  AttendTile attend_tile;  // any head_dim
+  // Indexed by the element type of Kᵀ and V (f32; f16 in a KV cache).
+  AttendTile attend_tile[kernels::kKvTypes];  // any head_dim
   // Specialisations for head_dim 32, 64, 80, 96, 128 (kSpecialHeadDims), same order.
-  AttendTile attend_tile_special[5];
+  AttendTile attend_tile_special[kernels::kKvTypes][5];
   void (*vexp)(const float* x, float* y, int n);  // the softmax's exp, vectorised
   // Split-KV decode: one query row over keys [j0, j1) -> {max, sum, unnormalised output}.
-  void (*attend_row_partial)(const kernels::HeadView& h, const kernels::MaskView& mask, int i,
-                             int j0, int j1, float* scores, float* state);
+  using AttendRowPartial = void (*)(const kernels::HeadView& h, const kernels::MaskView& mask,
+                                    int i, int j0, int j1, float* scores, float* state);
+  AttendRowPartial attend_row_partial[kernels::kKvTypes];
 
-  AttendTile attend_tile_for(int head_dim, int v_dim) const {
-    if (v_dim != head_dim) return attend_tile;
+  AttendTile attend_tile_for(int head_dim, int v_dim, int kv_type = 0) const {
+    if (v_dim != head_dim) return attend_tile[kv_type];
     for (int i = 0; i < 5; ++i)
-      if (kSpecialHeadDims[i] == head_dim) return attend_tile_special[i];
-    return attend_tile;
+      if (kSpecialHeadDims[i] == head_dim) return attend_tile_special[kv_type][i];
+    return attend_tile[kv_type];
   }
   static constexpr int kSpecialHeadDims[5] = {32, 64, 80, 96, 128};
 };
@@ -76,33 +78,40 @@ constexpr int gcd_int(int a, int b) { return b == 0 ? a : gcd_int(b, a % b); }
 // Builds a table from a port's kernel parameters (used by the ports' translation units).
 template <class Vec, class P, class A>
 constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)()) {
-  return KernelTable{name,
-                     P::MR,
-                     P::NR,
-                     P::ROW_BLOCK,
-                     P::PANEL_BLOCK,
-                     A::NR,
-                     A::TQ,
-                     A::TK,
-                     A::NR / gcd_int(A::NR, 16) * 16,  // lcm(NR, 16)
-                     A::NR,
-                     cpu_supports,
-                     &kernels::pack_b<P::NR>,
-                     {&kernels::gemm_block<Vec, P::MR, P::NR, kernels::WeightF32>,
-                      &kernels::gemm_block<Vec, P::MR, P::NR, kernels::WeightF16>,
-                      &kernels::gemm_block<Vec, P::MR, P::NR, kernels::WeightBF16>},
-                     {&kernels::gemm_block<Vec, 1, P::NR, kernels::WeightF32>,
-                      &kernels::gemm_block<Vec, 1, P::NR, kernels::WeightF16>,
-                      &kernels::gemm_block<Vec, 1, P::NR, kernels::WeightBF16>},
-                     &kernels::attend_tile_scratch_floats<A::TQ, A::TK, A::NR>,
-                     &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0>,
-                     {&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 32>,
-                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 64>,
-                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 80>,
-                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 96>,
-                      &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 128>},
-                     &kernels::vexp<Vec>,
-                     &kernels::attend_row_partial<Vec>};
+  return KernelTable{
+      name,
+      P::MR,
+      P::NR,
+      P::ROW_BLOCK,
+      P::PANEL_BLOCK,
+      A::NR,
+      A::TQ,
+      A::TK,
+      A::NR / gcd_int(A::NR, 16) * 16,  // lcm(NR, 16)
+      A::NR,
+      cpu_supports,
+      &kernels::pack_b<P::NR>,
+      {&kernels::gemm_block<Vec, P::MR, P::NR, kernels::ElemF32>,
+       &kernels::gemm_block<Vec, P::MR, P::NR, kernels::ElemF16>,
+       &kernels::gemm_block<Vec, P::MR, P::NR, kernels::ElemBF16>},
+      {&kernels::gemm_block<Vec, 1, P::NR, kernels::ElemF32>,
+       &kernels::gemm_block<Vec, 1, P::NR, kernels::ElemF16>,
+       &kernels::gemm_block<Vec, 1, P::NR, kernels::ElemBF16>},
+      &kernels::attend_tile_scratch_floats<A::TQ, A::TK, A::NR>,
+      {&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0>,
+       &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0, kernels::ElemF16>},
+      {{&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 32>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 64>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 80>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 96>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 128>},
+       {&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 32, kernels::ElemF16>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 64, kernels::ElemF16>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 80, kernels::ElemF16>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 96, kernels::ElemF16>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 128, kernels::ElemF16>}},
+      &kernels::vexp<Vec>,
+      {&kernels::attend_row_partial<Vec>, &kernels::attend_row_partial<Vec, kernels::ElemF16>}};
 }
 
 }  // namespace edgeattn

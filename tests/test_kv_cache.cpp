@@ -27,8 +27,10 @@ std::vector<float> random_vector(std::size_t n, std::mt19937& rng, float lo = -1
 }
 
 std::unique_ptr<KvCache> make_cache(int batch, int kv_heads, int head_dim, int capacity,
-                                    int window = 0, int v_head_dim = 0) {
+                                    int window = 0, int v_head_dim = 0,
+                                    ElementType type = ElementType::f32) {
   KvCacheSpec spec;
+  spec.element_type = type;
   spec.batch = batch;
   spec.kv_heads = kv_heads;
   spec.head_dim = head_dim;
@@ -143,67 +145,76 @@ TEST_CASE("the decode step is bitwise the same for 1, 2, 3 and 8 threads", "[kv_
 
 TEST_CASE("the core API over a cache equals the core API with past and new keys",
           "[kv_cache][quick]") {
+  // An f16 cache too: against the oracle given the same keys and values rounded to f16, at the
+  // fp32 tolerance (the cache's only approximation is that rounding).
   std::mt19937 rng(5);
   const int B = 2, Hq = 6, G = 2, D = 16, Dv = 8, T = 300;
-  for (AttentionLayout layout : {AttentionLayout::bhsd, AttentionLayout::bsd}) {
-    for (const std::string& port : test::runnable_ports()) {
-      INFO("port " << port << (layout == AttentionLayout::bsd ? ", 3-D" : ", 4-D"));
-      auto cache = make_cache(B, G, D, T, 0, Dv);
-      // Everything seen so far, [B, G, t, D] for the oracle's past.
-      std::vector<float> all_k, all_v;
-      Executor exec(3);
-      int t = 0;
-      for (int n : {37, 1, 1, 200, 1, 60}) {
-        const std::vector<float> k = random_vector(static_cast<std::size_t>(B) * G * n * D, rng);
-        const std::vector<float> v = random_vector(static_cast<std::size_t>(B) * G * n * Dv, rng);
-        const std::vector<float> q = random_vector(static_cast<std::size_t>(B) * Hq * n * D, rng);
-        REQUIRE(cache->append(k.data(), v.data(), n, layout).ok());
-        CachedAttentionArgs ca;
-        ca.layout = layout;
-        ca.q_heads = Hq;
-        ca.q_len = n;
-        ca.q = q.data();
-        std::vector<float> y(static_cast<std::size_t>(B) * Hq * n * Dv), want(y.size());
-        ca.y = y.data();
-        ca.port = port.c_str();
-        std::size_t bytes = 0;
-        REQUIRE(attention_workspace_size(*cache, ca, 3, &bytes).ok());
-        test::Workspace ws(bytes);
-        const Status st = attention(*cache, ca, ws.data(), bytes, exec);
-        INFO(st.message());
-        REQUIRE(st.ok());
+  for (const ElementType kv_type : {ElementType::f32, ElementType::f16})
+    for (AttentionLayout layout : {AttentionLayout::bhsd, AttentionLayout::bsd}) {
+      for (const std::string& port : test::runnable_ports()) {
+        INFO("port " << port << (layout == AttentionLayout::bsd ? ", 3-D" : ", 4-D") << ", "
+                     << element_type_name(kv_type) << " cache");
+        auto cache = make_cache(B, G, D, T, 0, Dv, kv_type);
+        REQUIRE(cache->element_type() == kv_type);
+        // Everything seen so far, [B, G, t, D] for the oracle's past.
+        std::vector<float> all_k, all_v;
+        Executor exec(3);
+        int t = 0;
+        for (int n : {37, 1, 1, 200, 1, 60}) {
+          const std::vector<float> k = random_vector(static_cast<std::size_t>(B) * G * n * D, rng);
+          const std::vector<float> v = random_vector(static_cast<std::size_t>(B) * G * n * Dv, rng);
+          const std::vector<float> q = random_vector(static_cast<std::size_t>(B) * Hq * n * D, rng);
+          REQUIRE(cache->append(k.data(), v.data(), n, layout).ok());
+          CachedAttentionArgs ca;
+          ca.layout = layout;
+          ca.q_heads = Hq;
+          ca.q_len = n;
+          ca.q = q.data();
+          std::vector<float> y(static_cast<std::size_t>(B) * Hq * n * Dv), want(y.size());
+          ca.y = y.data();
+          ca.port = port.c_str();
+          std::size_t bytes = 0;
+          REQUIRE(attention_workspace_size(*cache, ca, 3, &bytes).ok());
+          test::Workspace ws(bytes);
+          const Status st = attention(*cache, ca, ws.data(), bytes, exec);
+          INFO(st.message());
+          REQUIRE(st.ok());
 
-        AttentionArgs a;
-        a.layout = layout;
-        a.batch = B;
-        a.q_heads = Hq;
-        a.kv_heads = G;
-        a.q_len = n;
-        a.kv_len = n;
-        a.past_len = t;
-        a.head_dim = D;
-        a.v_head_dim = Dv;
-        a.q = q.data();
-        a.k = k.data();
-        a.v = v.data();
-        a.past_key = t ? all_k.data() : nullptr;
-        a.past_value = t ? all_v.data() : nullptr;
-        a.causal = true;
-        a.y = want.data();
-        std::vector<float> pk(static_cast<std::size_t>(B) * G * (t + n) * D),
-            pv(static_cast<std::size_t>(B) * G * (t + n) * Dv);
-        a.present_key = pk.data();
-        a.present_value = pv.data();
-        REQUIRE(attention(a, exec).ok());
-        const test::Comparison m = test::compare(y.data(), want.data(), y.size(), 1e-6, 1e-5);
-        INFO("block of " << n << " at " << t << ": " << m.describe());
-        REQUIRE(m.ok());
-        all_k = pk;
-        all_v = pv;
-        t += n;
+          std::vector<float> k_held = k, v_held = v;  // as the cache holds them
+          if (kv_type == ElementType::f16)
+            for (auto* held : {&k_held, &v_held})
+              for (float& x : *held) x = test::round_to(x, ElementType::f16);
+          AttentionArgs a;
+          a.layout = layout;
+          a.batch = B;
+          a.q_heads = Hq;
+          a.kv_heads = G;
+          a.q_len = n;
+          a.kv_len = n;
+          a.past_len = t;
+          a.head_dim = D;
+          a.v_head_dim = Dv;
+          a.q = q.data();
+          a.k = k_held.data();
+          a.v = v_held.data();
+          a.past_key = t ? all_k.data() : nullptr;
+          a.past_value = t ? all_v.data() : nullptr;
+          a.causal = true;
+          a.y = want.data();
+          std::vector<float> pk(static_cast<std::size_t>(B) * G * (t + n) * D),
+              pv(static_cast<std::size_t>(B) * G * (t + n) * Dv);
+          a.present_key = pk.data();
+          a.present_value = pv.data();
+          REQUIRE(attention(a, exec).ok());
+          const test::Comparison m = test::compare(y.data(), want.data(), y.size(), 1e-6, 1e-5);
+          INFO("block of " << n << " at " << t << ": " << m.describe());
+          REQUIRE(m.ok());
+          all_k = pk;
+          all_v = pv;
+          t += n;
+        }
       }
     }
-  }
 }
 
 TEST_CASE("a sliding-window cache equals a banded causal mask", "[kv_cache][quick]") {
@@ -359,4 +370,79 @@ TEST_CASE("KV cache errors are statuses and leave the cache as it was", "[kv_cac
   args.attn_weights = AttnWeightsOutput::averaged;
   args.shape = {1, 1, 0};
   CHECK(layer->decode(args, fits.get(), w.data(), ws, exec).code() == StatusCode::unsupported);
+}
+
+TEST_CASE(
+    "a f16 cache: decoding stays within f16's rounding, bitwise the same for any thread count",
+    "[kv_cache][quick]") {
+  // f16 weights and a f16 cache against the fp32 layer over the whole sequence: the relative
+  // RMS error of every step stays within what rounding K, V and the weights to f16 costs.
+  test::CaseConfig cfg;
+  cfg.embed_dim = 128;
+  cfg.num_heads = 2;
+  cfg.batch = 1;
+  cfg.q_len = cfg.kv_len = 300;
+  cfg.causal = true;
+  const test::Case c = test::make_case(cfg, 21);
+  for (const std::string& port : test::runnable_ports()) {
+    INFO("port " << port);
+    LayerSpec spec = c.spec();
+    spec.port = port.c_str();
+    std::unique_ptr<Layer> full_layer, layer;
+    REQUIRE(Layer::create(spec, &full_layer).ok());
+    Executor exec(2);
+    const test::LibraryResult full = test::run_layer(*full_layer, c, exec);
+    REQUIRE(full.status.ok());
+    spec.weight_type = ElementType::f16;
+    REQUIRE(Layer::create(spec, &layer).ok());
+    std::vector<float> first;
+    for (int threads : {1, 2, 3}) {
+      Executor ex(threads);
+      auto cache = make_cache(1, 2, 64, 300, 0, 0, ElementType::f16);
+      decode_block(*layer, *cache, c.query, 1, 300, 0, 260, ex);
+      double err = 0, norm = 0;
+      std::vector<float> steps;
+      for (int t = 260; t < 300; ++t) {
+        const std::vector<float> y = decode_block(*layer, *cache, c.query, 1, 300, t, 1, ex);
+        for (int e = 0; e < 128; ++e) {
+          const double want = full.output[static_cast<std::size_t>(t) * 128 + e];
+          err += (y[e] - want) * (y[e] - want);
+          norm += want * want;
+        }
+        steps.insert(steps.end(), y.begin(), y.end());
+      }
+      INFO(threads << " threads: relative RMS error " << std::sqrt(err / norm));
+      REQUIRE(std::sqrt(err / norm) < 1e-3);
+      REQUIRE(std::sqrt(err / norm) > 1e-6);  // the f16 paths really ran
+      if (first.empty()) first = steps;
+      REQUIRE(std::memcmp(first.data(), steps.data(), steps.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("a f16 cache: half the bytes, too large a value is an error that appends nothing",
+          "[kv_cache][quick]") {
+  KvCacheSpec spec;
+  spec.kv_heads = 2;
+  spec.head_dim = 8;
+  spec.capacity = 10;
+  std::size_t f32_bytes = 0, f16_bytes = 0;
+  REQUIRE(kv_cache_bytes(spec, &f32_bytes).ok());
+  spec.element_type = ElementType::f16;
+  REQUIRE(kv_cache_bytes(spec, &f16_bytes).ok());
+  REQUIRE(f16_bytes * 2 == f32_bytes);
+  auto cache = make_cache(1, 2, 8, 10, 0, 0, ElementType::f16);
+  std::vector<float> k(2 * 3 * 8, 0.5f), v(k.size(), -0.25f);
+  REQUIRE(cache->append(k.data(), v.data(), 3).ok());
+  v[17] = 1e5f;
+  const Status st = cache->append(k.data(), v.data(), 3);
+  REQUIRE(st.code() == StatusCode::invalid_argument);
+  REQUIRE(std::string(st.message()).find("too large for the f16 cache") != std::string::npos);
+  REQUIRE(cache->length() == 3);
+  v[17] = std::numeric_limits<float>::infinity();  // an infinity is kept, as fp32 keeps it
+  REQUIRE(cache->append(k.data(), v.data(), 3).ok());
+  spec.element_type = ElementType::bf16;
+  std::unique_ptr<KvCache> bad;
+  REQUIRE(KvCache::create(spec, &bad).code() == StatusCode::invalid_argument);
+  REQUIRE_FALSE(bad);
 }

@@ -104,6 +104,13 @@ CaseConfig random_config(std::mt19937& rng) {
   return c;
 }
 
+float round_to(float x, ElementType type) {
+  bool overflow = false;
+  if (type == ElementType::f16) return kernels::f16_to_f32(kernels::f32_to_f16(x, &overflow));
+  if (type == ElementType::bf16) return kernels::bf16_to_f32(kernels::f32_to_bf16(x, &overflow));
+  return x;
+}
+
 static std::vector<std::uint16_t> to_16bit(const std::vector<float>& w, ElementType type) {
   std::vector<std::uint16_t> out(w.size());
   bool overflow = false;

@@ -93,6 +93,9 @@ Comparison compare(const float* got, const float* want, std::size_t n, double at
 // reduction (the projection width or the number of keys).
 double output_atol(const CaseConfig& cfg);
 
+// x rounded to `type` (f16, bf16: to nearest even) and widened back; x itself for f32.
+float round_to(float x, ElementType type);
+
 // Number of random cases: EDGEATTN_TEST_CASES overrides the default (sanitizer and emulated
 // runs use fewer).
 int case_count(int default_count);

@@ -186,7 +186,8 @@ typedef struct edgeattn_kv_cache edgeattn_kv_cache;
 typedef struct edgeattn_kv_cache_spec {
   int batch, kv_heads, head_dim, v_head_dim; /* v_head_dim 0: head_dim */
   int capacity;
-  int window;   /* 0: none; W: sliding window over a ring of `capacity` positions */
+  int window; /* 0: none; W: sliding window over a ring of `capacity` positions */
+  edgeattn_element_type element_type; /* EDGEATTN_F32 or EDGEATTN_F16 */
   void* memory; /* caller memory (64-byte aligned) or NULL: allocated at create */
   size_t memory_bytes;
 } edgeattn_kv_cache_spec;

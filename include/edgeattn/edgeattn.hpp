@@ -421,6 +421,10 @@ struct KvCacheSpec {
   // Then capacity must be >= W, and one append may add at most capacity - W + 1 positions
   // (the oldest query of the block still needs the W - 1 positions before it).
   int window = 0;
+  // What the cache stores keys and values as: f32, or f16 (half the memory and the bandwidth
+  // of a decode step; rounded to nearest even on append, widened in the attention kernels'
+  // loads; scores and softmax stay fp32). An appended value too large for f16 is an error.
+  ElementType element_type = ElementType::f32;
   // Caller memory (kWorkspaceAlignment-aligned, kv_cache_bytes(spec) long), or null: the cache
   // allocates it at create().
   void* memory = nullptr;
@@ -443,6 +447,7 @@ class EDGEATTN_API KvCache {
   int v_head_dim() const;
   int capacity() const;
   int window() const;
+  ElementType element_type() const;
   long long length() const;  // positions appended since the last reset
   int stored() const;        // positions held now: min(length, capacity)
 

@@ -55,8 +55,9 @@ void partial_task(void* c, std::size_t t, int slot) {
   const std::size_t bh = t / x.chunks;
   const int h = static_cast<int>(bh % d.q_heads), b = static_cast<int>(bh / d.q_heads);
   const int j0 = chunk * kDecodeChunk, j1 = std::min(x.keys, j0 + kDecodeChunk);
-  x.p->kernels->attend_row_partial(head_view(d, x.keys, *x.s, b, h), mask_view(d, *x.m, b, h), 0,
-                                   j0, j1, x.slot(slot), state_of(x, bh, chunk));
+  x.p->kernels->attend_row_partial[d.kv_type](head_view(d, x.keys, *x.s, b, h),
+                                              mask_view(d, *x.m, b, h), 0, j0, j1, x.slot(slot),
+                                              state_of(x, bh, chunk));
 }
 
 void merge_task(void* c, std::size_t t, int /*slot*/) {
@@ -138,7 +139,7 @@ void plan_attention(const AttentionDims& d, const KernelTable& k, AttendPath pat
   p->d = d;
   p->kernels = &k;
   p->path = path;
-  p->tile = k.attend_tile_for(d.head_dim, d.v_dim);
+  p->tile = k.attend_tile_for(d.head_dim, d.v_dim, d.kv_type);
   p->q_tiles = ceil_div(d.q_len, k.attn_tq);
   const std::size_t tile = k.attend_scratch_floats(d.v_dim);
   std::size_t per_slot = 0;
@@ -163,10 +164,11 @@ void plan_attention(const AttentionDims& d, const KernelTable& k, AttendPath pat
 kernels::HeadView head_view(const AttentionDims& d, int keys, const HeadSources& s, int b, int h) {
   const int g = h / (d.q_heads / d.kv_heads);
   const std::ptrdiff_t bg_kt = b * s.kt_batch + g * s.kt_head, bg_v = b * s.v_batch + g * s.v_head;
+  const std::ptrdiff_t elem = d.kv_type == 1 ? 2 : 4;  // bytes of a Kᵀ/V element
   kernels::HeadView v;
   v.q = s.q + b * s.q_batch + h * s.q_head;
-  v.kt = s.kt + bg_kt;
-  v.v = s.v + bg_v;
+  v.kt = static_cast<const unsigned char*>(s.kt) + bg_kt * elem;
+  v.v = static_cast<const unsigned char*>(s.v) + bg_v * elem;
   v.kv_ld = s.kv_ld;
   v.kv_total = keys;
   v.head_dim = d.head_dim;

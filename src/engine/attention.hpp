@@ -30,6 +30,7 @@ struct AttentionDims {
   int batch = 0, q_heads = 0, kv_heads = 0, q_len = 0;
   int keys = 0;  // positions attended; for a cache the capacity (the most it will hold)
   int head_dim = 0, v_dim = 0;
+  int kv_type = 0;  // element type of Kᵀ and V: 0 fp32, 1 f16 (a f16 KV cache)
 };
 
 enum class AttendPath { tiles, rows, split_kv };
@@ -62,12 +63,13 @@ void plan_attention(const AttentionDims& d, const KernelTable& k, AttendPath pat
 // Head-major operands: head h of batch b reads Q at q + b·q_batch + h·q_head ([q_len][head_dim],
 // pre-scaled), Kᵀ and V of its kv head g = h / (q_heads / kv_heads), and writes its output rows
 // at out + b·out_batch + h·out_head, out_row apart.
+// Kᵀ and V hold elements of the plan's kv_type; their strides count elements.
 struct HeadSources {
   const float* q = nullptr;
   std::ptrdiff_t q_batch = 0, q_head = 0;
-  const float* kt = nullptr;
+  const void* kt = nullptr;
   std::ptrdiff_t kt_batch = 0, kt_head = 0, kv_ld = 0;
-  const float* v = nullptr;
+  const void* v = nullptr;
   std::ptrdiff_t v_batch = 0, v_head = 0;
   float* out = nullptr;
   std::ptrdiff_t out_batch = 0, out_head = 0, out_row = 0;

@@ -107,8 +107,9 @@ std::size_t attend_tile_scratch_floats(int head_dim) {
 //
 // HD > 0 compiles the tile for that head_dim (the common 32, 64, 80, 96, 128) with V as wide
 // (KernelTable::attend_tile_for picks it only then): the Q·Kᵀ depth and the accumulator width
-// become constants the compiler unrolls. HD = 0 takes h.head_dim and h.v_dim.
-template <class Vec, int MR, int NR, int TQ, int TK, int HD>
+// become constants the compiler unrolls. HD = 0 takes h.head_dim and h.v_dim. KV is the element
+// type of Kᵀ and V (fp32, or a f16 KV cache widened in the micro-kernel's loads).
+template <class Vec, int MR, int NR, int TQ, int TK, int HD, class KV = ElemF32>
 void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, float* scratch) {
   static_assert(TK % NR == 0, "TK must be a multiple of NR");
   using V = typename Vec::V;
@@ -132,13 +133,15 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
   const bool masked = mask_any(mask);
   const bool capped = mask.softcap > 0.0f;
   const float* q = h.q + static_cast<std::ptrdiff_t>(i0) * hd;
+  const auto* kt = static_cast<const typename KV::Stored*>(h.kt);
+  const auto* vv = static_cast<const typename KV::Stored*>(h.v);
 
   for (int j0 = 0; j0 < kv_end; j0 += TK) {
     const int cols = std::min(TK, kv_end - j0);
     for (int ir = 0; ir < rows; ir += MR)
       for (int jc = 0; jc < cols; jc += NR)
-        gemm_ukernel<Vec, MR, NR, false>(std::min(MR, rows - ir), hd, q + ir * hd, hd,
-                                         h.kt + j0 + jc, h.kv_ld, s + ir * TK + jc, TK);
+        gemm_ukernel<Vec, MR, NR, false, KV>(std::min(MR, rows - ir), hd, q + ir * hd, hd,
+                                             kt + j0 + jc, h.kv_ld, s + ir * TK + jc, TK);
     const int vec_cols = cols / L * L;
     for (int i = 0; i < rows; ++i) {
       float* si = s + i * TK;
@@ -189,9 +192,9 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
     }
     for (int ir = 0; ir < rows; ir += MR)
       for (int dc = 0; dc < vd; dc += NR)
-        gemm_ukernel<Vec, MR, NR, true>(std::min(MR, rows - ir), cols, s + ir * TK, TK,
-                                        h.v + static_cast<std::ptrdiff_t>(j0) * vd + dc, vd,
-                                        o + ir * vd_pad + dc, vd_pad);
+        gemm_ukernel<Vec, MR, NR, true, KV>(std::min(MR, rows - ir), cols, s + ir * TK, TK,
+                                            vv + static_cast<std::ptrdiff_t>(j0) * vd + dc, vd,
+                                            o + ir * vd_pad + dc, vd_pad);
   }
   for (int i = 0; i < rows; ++i) {
     float* dst = h.out + static_cast<std::ptrdiff_t>(i0 + i) * h.out_ld;
@@ -217,8 +220,8 @@ void vexp(const float* x, float* y, int n) {
 // in `state` = {m, l, o[v_dim]}: the running max, the sum of exp(s − m) and the unnormalised
 // Σ exp(s − m)·V. Chunks are merged by merge_partials in a fixed order. Both passes stream the
 // cache once: Kᵀ row by row (vectorised over keys), V row by row (vectorised over d). `s` is
-// scratch for j1 − j0 scores.
-template <class Vec>
+// scratch for j1 − j0 scores. KV: the element type of Kᵀ and V (a f16 cache widened as loaded).
+template <class Vec, class KV = ElemF32>
 void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, int j1, float* s,
                         float* state) {
   using V = typename Vec::V;
@@ -227,47 +230,52 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
   const int n = j1 - j0, hd = h.head_dim, vd = h.v_dim;
   const int nv = n / L * L;
   const float* q = h.q + static_cast<std::ptrdiff_t>(i) * hd;
+  using E = typename KV::Stored;
+  const E* kt = static_cast<const E*>(h.kt);
+  const E* vv = static_cast<const E*>(h.v);
+  auto load = [](const E* p) { return KV::template load<Vec>(p); };
+  // Generic (auto), so that it is instantiated only where Vec has masked tails.
+  auto load_partial = [](const E* p, auto t) { return KV::template load_partial<Vec>(p, t, 0.0f); };
   for (int j = 0; j < n; ++j) s[j] = 0.0f;
   int d = 0;
   for (; d + 4 <= hd; d += 4) {  // four rows of Kᵀ per pass over s
-    const float* k0 = h.kt + d * h.kv_ld + j0;
-    const float* k1 = k0 + h.kv_ld;
-    const float* k2 = k1 + h.kv_ld;
-    const float* k3 = k2 + h.kv_ld;
+    const E* k0 = kt + d * h.kv_ld + j0;
+    const E* k1 = k0 + h.kv_ld;
+    const E* k2 = k1 + h.kv_ld;
+    const E* k3 = k2 + h.kv_ld;
     const V q0 = Vec::broadcast(q[d]), q1 = Vec::broadcast(q[d + 1]), q2 = Vec::broadcast(q[d + 2]),
             q3 = Vec::broadcast(q[d + 3]);
     for (int j = 0; j < nv; j += L) {
-      V acc = Vec::fma(q0, Vec::load(k0 + j), Vec::load(s + j));
-      acc = Vec::fma(q1, Vec::load(k1 + j), acc);
-      acc = Vec::fma(q2, Vec::load(k2 + j), acc);
-      Vec::store(s + j, Vec::fma(q3, Vec::load(k3 + j), acc));
+      V acc = Vec::fma(q0, load(k0 + j), Vec::load(s + j));
+      acc = Vec::fma(q1, load(k1 + j), acc);
+      acc = Vec::fma(q2, load(k2 + j), acc);
+      Vec::store(s + j, Vec::fma(q3, load(k3 + j), acc));
     }
     if constexpr (Vec::masked_tails) {
       if (nv < n) {
         const int t = n - nv;
-        V acc =
-            Vec::fma(q0, Vec::load_partial(k0 + nv, t, 0.0f), Vec::load_partial(s + nv, t, 0.0f));
-        acc = Vec::fma(q1, Vec::load_partial(k1 + nv, t, 0.0f), acc);
-        acc = Vec::fma(q2, Vec::load_partial(k2 + nv, t, 0.0f), acc);
-        Vec::store_partial(s + nv, t, Vec::fma(q3, Vec::load_partial(k3 + nv, t, 0.0f), acc));
+        V acc = Vec::fma(q0, load_partial(k0 + nv, t), Vec::load_partial(s + nv, t, 0.0f));
+        acc = Vec::fma(q1, load_partial(k1 + nv, t), acc);
+        acc = Vec::fma(q2, load_partial(k2 + nv, t), acc);
+        Vec::store_partial(s + nv, t, Vec::fma(q3, load_partial(k3 + nv, t), acc));
       }
     } else {
       for (int j = nv; j < n; ++j)
-        s[j] += q[d] * k0[j] + q[d + 1] * k1[j] + q[d + 2] * k2[j] + q[d + 3] * k3[j];
+        s[j] += q[d] * KV::to_f32(k0[j]) + q[d + 1] * KV::to_f32(k1[j]) +
+                q[d + 2] * KV::to_f32(k2[j]) + q[d + 3] * KV::to_f32(k3[j]);
     }
   }
   for (; d < hd; ++d) {
-    const float* kd = h.kt + d * h.kv_ld + j0;
+    const E* kd = kt + d * h.kv_ld + j0;
     const V qd = Vec::broadcast(q[d]);
-    for (int j = 0; j < nv; j += L)
-      Vec::store(s + j, Vec::fma(qd, Vec::load(kd + j), Vec::load(s + j)));
+    for (int j = 0; j < nv; j += L) Vec::store(s + j, Vec::fma(qd, load(kd + j), Vec::load(s + j)));
     if constexpr (Vec::masked_tails) {
       if (nv < n)
-        Vec::store_partial(s + nv, n - nv,
-                           Vec::fma(qd, Vec::load_partial(kd + nv, n - nv, 0.0f),
-                                    Vec::load_partial(s + nv, n - nv, 0.0f)));
+        Vec::store_partial(
+            s + nv, n - nv,
+            Vec::fma(qd, load_partial(kd + nv, n - nv), Vec::load_partial(s + nv, n - nv, 0.0f)));
     } else {
-      for (int j = nv; j < n; ++j) s[j] += q[d] * kd[j];
+      for (int j = nv; j < n; ++j) s[j] += q[d] * KV::to_f32(kd[j]);
     }
   }
   if (mask.softcap > 0.0f) apply_softcap(mask.softcap, n, s);
@@ -311,17 +319,16 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
   state[1] = sum;
   const int vdv = vd / L * L;
   for (int j = 0; j < n; ++j) {
-    const float* vj = h.v + static_cast<std::ptrdiff_t>(j0 + j) * vd;
+    const E* vj = vv + static_cast<std::ptrdiff_t>(j0 + j) * vd;
     const V p = Vec::broadcast(s[j]);
-    for (int e = 0; e < vdv; e += L)
-      Vec::store(o + e, Vec::fma(p, Vec::load(vj + e), Vec::load(o + e)));
+    for (int e = 0; e < vdv; e += L) Vec::store(o + e, Vec::fma(p, load(vj + e), Vec::load(o + e)));
     if constexpr (Vec::masked_tails) {
       if (vdv < vd)
         Vec::store_partial(o + vdv, vd - vdv,
-                           Vec::fma(p, Vec::load_partial(vj + vdv, vd - vdv, 0.0f),
+                           Vec::fma(p, load_partial(vj + vdv, vd - vdv),
                                     Vec::load_partial(o + vdv, vd - vdv, 0.0f)));
     } else {
-      for (int e = vdv; e < vd; ++e) o[e] += s[j] * vj[e];
+      for (int e = vdv; e < vd; ++e) o[e] += s[j] * KV::to_f32(vj[e]);
     }
   }
 }
@@ -356,7 +363,8 @@ inline void merge_partials(const float* states, int chunks, int vd, float* out) 
   for (int e = 0; e < vd; ++e) out[e] *= inv;
 }
 
-// One query row with its probabilities materialised into prob[0 .. kv_total). When every key
+// One query row with its probabilities materialised into prob[0 .. kv_total) (fp32 Kᵀ and V: the
+// rows path serves the layer and the attention core, never a KV cache). When every key
 // of the row is masked, prob and the output row are zeros. With `stage_out`, the row is also
 // copied there at one step (ONNX qk_matmul_output modes): 0 the scaled Q·Kᵀ, 1 after the
 // softcap, 2 after the mask, 3 the probabilities.
@@ -374,7 +382,7 @@ inline void attend_row_with_weights(const HeadView& h, const MaskView& mask, int
   for (int j = 0; j < n; ++j) prob[j] = 0.0f;
   for (int d = 0; d < hd; ++d) {
     const float qd = qi[d];
-    const float* kd = h.kt + d * h.kv_ld;
+    const float* kd = static_cast<const float*>(h.kt) + d * h.kv_ld;
     for (int j = 0; j < n; ++j) prob[j] += qd * kd[j];
   }
   snapshot(0);
@@ -405,7 +413,7 @@ inline void attend_row_with_weights(const HeadView& h, const MaskView& mask, int
     prob[j] *= inv;
     const float p = prob[j];
     if (p == 0.0f) continue;
-    const float* vj = h.v + static_cast<std::ptrdiff_t>(j) * vd;
+    const float* vj = static_cast<const float*>(h.v) + static_cast<std::ptrdiff_t>(j) * vd;
     for (int d = 0; d < vd; ++d) dst[d] += p * vj[d];
   }
   snapshot(3);

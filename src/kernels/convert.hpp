@@ -23,15 +23,17 @@ inline float f32_from_bits(std::uint32_t u) {
   return f;
 }
 
+// Branch-free (selects, not jumps), so a compiler can vectorise the loops of the scalar port.
 inline float f16_to_f32(std::uint16_t h) {
   const std::uint32_t sign = static_cast<std::uint32_t>(h & 0x8000u) << 16;
-  const std::uint32_t em = h & 0x7fffu;  // exponent and mantissa
-  if (em >= 0x7c00u) return f32_from_bits(sign | 0x7f800000u | (em & 0x3ffu) << 13);  // inf, NaN
-  if (em >= 0x0400u) return f32_from_bits(sign | ((em << 13) + (112u << 23)));  // normal: rebias
+  const std::uint32_t em = h & 0x7fffu;                    // exponent and mantissa
+  const std::uint32_t normal = (em << 13) + (112u << 23);  // rebias the exponent
+  const std::uint32_t inf_nan = 0x7f800000u | (em & 0x3ffu) << 13;
   // Subnormal (or zero): em · 2^-24, exact in fp32 and computed from an integer, so a CPU that
   // flushes denormals (ARMv7 NEON, DAZ) reads it right.
-  const float v = static_cast<float>(em) * 5.9604644775390625e-8f;
-  return f32_from_bits(sign | f32_bits(v));
+  const std::uint32_t subnormal = f32_bits(static_cast<float>(em) * 5.9604644775390625e-8f);
+  const std::uint32_t bits = em >= 0x7c00u ? inf_nan : em >= 0x0400u ? normal : subnormal;
+  return f32_from_bits(sign | bits);
 }
 
 inline float bf16_to_f32(std::uint16_t h) {

@@ -32,10 +32,11 @@ inline float* output_at(const OutputMap& out, int r, int n) {
   return out.base + g * out.group_step + c * out.col_step + r * out.row_step;
 }
 
-// The packed weights' element types (indices of KernelTable's gemm kernels, the values of the
-// public ElementType): how a panel element is stored, made from fp32 at packing time, and
-// widened back to fp32 by a kernel's loads, so 16-bit weights stay 16-bit in memory and cache.
-struct WeightF32 {
+// Element types of a GEMM's B (packed weights, and the Kᵀ and V of a KV cache): how an element
+// is stored, made from fp32 (when weights are packed, or a cache appended to), and widened back
+// to fp32 by a kernel's loads, so 16-bit data stays 16-bit in memory and cache. Their order is
+// the public ElementType's: the indices of KernelTable's kernels.
+struct ElemF32 {
   using Stored = float;
   static float to_f32(float x) { return x; }
   static float from_f32(float x, bool*) { return x; }
@@ -43,9 +44,23 @@ struct WeightF32 {
   static typename Vec::V load(const float* p) {
     return Vec::load(p);
   }
+  template <class Vec>
+  static typename Vec::V load_partial(const float* p, int n, float fill) {
+    return Vec::load_partial(p, n, fill);
+  }
 };
-struct WeightF16 {
+// What the 16-bit types share: a masked tail widens its n elements through a small buffer.
+template <class Self>
+struct Elem16 {
   using Stored = std::uint16_t;
+  template <class Vec>
+  static typename Vec::V load_partial(const std::uint16_t* p, int n, float fill) {
+    float t[Vec::lanes];
+    for (int i = 0; i < n; ++i) t[i] = Self::to_f32(p[i]);
+    return Vec::load_partial(t, n, fill);
+  }
+};
+struct ElemF16 : Elem16<ElemF16> {
   static float to_f32(std::uint16_t x) { return f16_to_f32(x); }
   static std::uint16_t from_f32(float x, bool* overflow) { return f32_to_f16(x, overflow); }
   template <class Vec>
@@ -53,8 +68,7 @@ struct WeightF16 {
     return Vec::load_f16(p);
   }
 };
-struct WeightBF16 {
-  using Stored = std::uint16_t;
+struct ElemBF16 : Elem16<ElemBF16> {
   static float to_f32(std::uint16_t x) { return bf16_to_f32(x); }
   static std::uint16_t from_f32(float x, bool* overflow) { return f32_to_bf16(x, overflow); }
   template <class Vec>
@@ -62,10 +76,8 @@ struct WeightBF16 {
     return Vec::load_bf16(p);
   }
 };
-constexpr int kWeightTypes = 3;  // f32, f16, bf16: WeightTypeOf<0..2>
-template <int T>
-using WeightTypeOf =
-    std::conditional_t<T == 0, WeightF32, std::conditional_t<T == 1, WeightF16, WeightBF16>>;
+constexpr int kWeightTypes = 3;  // packed weights: f32, f16, bf16
+constexpr int kKvTypes = 2;      // KV caches: f32, f16
 
 // Elements (of any type) of B packed into NR-column panels.
 inline std::size_t packed_b_elems(int K, int N, int NR) {
@@ -124,13 +136,13 @@ std::size_t pack_b_from(const typename S::Stored* src, bool transposed, int K, i
                         int dst_type) {
   switch (dst_type) {
     case 1:
-      return pack_panels<NR, S, WeightF16>(src, transposed, K, N,
-                                           static_cast<std::uint16_t*>(packed));
+      return pack_panels<NR, S, ElemF16>(src, transposed, K, N,
+                                         static_cast<std::uint16_t*>(packed));
     case 2:
-      return pack_panels<NR, S, WeightBF16>(src, transposed, K, N,
-                                            static_cast<std::uint16_t*>(packed));
+      return pack_panels<NR, S, ElemBF16>(src, transposed, K, N,
+                                          static_cast<std::uint16_t*>(packed));
     default:
-      return pack_panels<NR, S, WeightF32>(src, transposed, K, N, static_cast<float*>(packed));
+      return pack_panels<NR, S, ElemF32>(src, transposed, K, N, static_cast<float*>(packed));
   }
 }
 
@@ -140,21 +152,21 @@ std::size_t pack_b(const void* src, int src_type, bool transposed, int K, int N,
                    int dst_type) {
   switch (src_type) {
     case 1:
-      return pack_b_from<NR, WeightF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
-                                        packed, dst_type);
+      return pack_b_from<NR, ElemF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
+                                      packed, dst_type);
     case 2:
-      return pack_b_from<NR, WeightBF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
-                                         packed, dst_type);
+      return pack_b_from<NR, ElemBF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
+                                       packed, dst_type);
     default:
-      return pack_b_from<NR, WeightF32>(static_cast<const float*>(src), transposed, K, N, packed,
-                                        dst_type);
+      return pack_b_from<NR, ElemF32>(static_cast<const float*>(src), transposed, K, N, packed,
+                                      dst_type);
   }
 }
 
 // C[0..mr) × [0..NR) (=|+= with ACCUMULATE) A[0..mr) × [0..K) · B[0..K) × [0..NR).
 // A rows are lda apart, B rows ldb apart, C rows ldc apart; all NR columns of C are written.
 // B's elements are of type BT (fp32, or 16-bit weights widened as they are loaded).
-template <class Vec, int MR, int NR, bool ACCUMULATE, class BT = WeightF32>
+template <class Vec, int MR, int NR, bool ACCUMULATE, class BT = ElemF32>
 inline void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda,
                          const typename BT::Stored* b, std::ptrdiff_t ldb, float* c,
                          std::ptrdiff_t ldc) {
@@ -214,7 +226,7 @@ inline void store_tile(const float* tile, int mr, int nr, int r, int n0, const O
 
 // Projection driver: rows [row0, row0 + rows) × panels [panel0, panel1) of C = A · B, then
 // bias, scale and the OutputMap. A points at row 0; the packed panels hold elements of BT.
-template <class Vec, int MR, int NR, class BT = WeightF32>
+template <class Vec, int MR, int NR, class BT = ElemF32>
 void gemm_block(const float* a, std::ptrdiff_t lda, int row0, int rows, int K, const void* packed,
                 int panel0, int panel1, int N, const OutputMap& out) {
   alignas(64) float tile[MR * NR];

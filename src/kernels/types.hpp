@@ -50,9 +50,10 @@ struct MaskView {
 
 // One (batch, head) of head-major Q, Kᵀ, V and where its output goes.
 struct HeadView {
-  const float* q = nullptr;   // [q_len][head_dim], pre-scaled
-  const float* kt = nullptr;  // [head_dim][kv_ld], kv_ld a multiple of the port's kt_pad_keys
-  const float* v = nullptr;   // [kv_total][v_dim]
+  const float* q = nullptr;  // [q_len][head_dim], pre-scaled
+  // Elements of the kernel's KV type (fp32, or f16 in a KV cache):
+  const void* kt = nullptr;  // [head_dim][kv_ld], kv_ld a multiple of the port's kt_pad_keys
+  const void* v = nullptr;   // [kv_total][v_dim]
   std::ptrdiff_t kv_ld = 0;
   int kv_total = 0;      // kv_len plus the bias_k position, if any
   int head_dim = 0;      // of Q and K

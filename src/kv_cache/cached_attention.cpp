@@ -18,11 +18,12 @@ namespace edgeattn {
 engine::HeadSources cache_sources(const KvCacheImpl& c) {
   const CacheGeometry& g = c.geo;
   engine::HeadSources s;
-  s.kt = c.memory + c.kt_offset;
+  const std::size_t elem = g.kv_type == 1 ? 2 : 4;
+  s.kt = static_cast<const unsigned char*>(c.memory) + c.kt_offset * elem;
   s.kv_ld = static_cast<std::ptrdiff_t>(c.kv_ld);
   s.kt_head = static_cast<std::ptrdiff_t>(g.head_dim) * s.kv_ld;
   s.kt_batch = s.kt_head * g.kv_heads;
-  s.v = c.memory + c.v_offset;
+  s.v = static_cast<const unsigned char*>(c.memory) + c.v_offset * elem;
   s.v_head = static_cast<std::ptrdiff_t>(g.capacity) * g.v_dim;
   s.v_batch = s.v_head * g.kv_heads;
   return s;
@@ -49,7 +50,7 @@ engine::MaskSource cache_masks(const KvCacheImpl& c, int q_len, float softcap) {
 void plan_cached_attention(const CacheGeometry& geo, const KernelTable& k, int q_heads, int q_len,
                            int threads, engine::WorkspaceLayout* ws, engine::AttentionPlan* plan) {
   const engine::AttentionDims d{geo.batch,    q_heads,      geo.kv_heads, q_len,
-                                geo.capacity, geo.head_dim, geo.v_dim};
+                                geo.capacity, geo.head_dim, geo.v_dim,    geo.kv_type};
   engine::plan_attention(d, k,
                          q_len == 1 ? engine::AttendPath::split_kv : engine::AttendPath::tiles,
                          threads, false, ws, plan);

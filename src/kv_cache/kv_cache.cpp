@@ -1,11 +1,14 @@
 // The KV cache: creation (its memory laid out for the attention kernels, see kv_cache_impl.hpp),
 // append, truncate, reset. Attention over it is in cached_attention.cpp.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <new>
 
 #include "access.hpp"
+#include "kernels/gemm.hpp"
 #include "kv_cache/kv_cache_impl.hpp"
 #include "size_math.hpp"
 
@@ -14,7 +17,7 @@ namespace edgeattn {
 namespace {
 
 struct CacheLayout {
-  std::size_t kv_ld = 0, kt = 0, v = 0, total_floats = 0;
+  std::size_t kv_ld = 0, kt = 0, v = 0, total_elems = 0, elem_size = 4;
 };
 
 Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
@@ -25,6 +28,11 @@ Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
         "KV cache: batch, kv_heads, head_dim and capacity must be >= 1 and v_head_dim, "
         "window >= 0, got %d, %d, %d, %d, %d, %d",
         s.batch, s.kv_heads, s.head_dim, s.capacity, s.v_head_dim, s.window);
+  if (s.element_type != ElementType::f32 && s.element_type != ElementType::f16)
+    return Status::error(StatusCode::invalid_argument,
+                         "KV cache: element_type must be f32 or f16, got %s (%d)",
+                         element_type_name(s.element_type), static_cast<int>(s.element_type));
+  out->elem_size = element_size(s.element_type);
   if (s.window > s.capacity)
     return Status::error(StatusCode::invalid_argument, "KV cache: window %d exceeds capacity %d",
                          s.window, s.capacity);
@@ -35,9 +43,9 @@ Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
   const std::size_t BG = static_cast<std::size_t>(s.batch) * static_cast<std::size_t>(s.kv_heads);
   out->kt = acc.add({BG, static_cast<std::size_t>(s.head_dim), out->kv_ld});
   out->v = acc.add({BG, static_cast<std::size_t>(s.capacity), static_cast<std::size_t>(dv)});
-  acc.add({engine::v_slack_floats_any_port()});
-  out->total_floats = acc.total();
-  if (acc.overflowed() || !checked_mul(out->total_floats, sizeof(float), nullptr))
+  acc.add({engine::v_slack_floats_any_port()});  // elements, read and ignored past V
+  out->total_elems = acc.total();
+  if (acc.overflowed() || !checked_mul(out->total_elems, out->elem_size, nullptr))
     return Status::error(StatusCode::size_overflow, "KV cache size overflows");
   return Status();
 }
@@ -48,7 +56,7 @@ Status kv_cache_bytes(const KvCacheSpec& spec, std::size_t* bytes) {
   if (!bytes) return Status::error(StatusCode::null_pointer, "bytes is null");
   CacheLayout l;
   Status st = validate_spec(spec, &l);
-  if (st) *bytes = l.total_floats * sizeof(float);
+  if (st) *bytes = l.total_elems * l.elem_size;
   return st;
 }
 
@@ -62,13 +70,17 @@ Status KvCache::create(const KvCacheSpec& spec, std::unique_ptr<KvCache>* out) {
   if (!st) return st;
   auto impl = std::unique_ptr<KvCacheImpl>(new (std::nothrow) KvCacheImpl);
   if (!impl) return Status::error(StatusCode::out_of_memory, "KV cache: out of memory");
-  impl->geo = {spec.batch,    spec.kv_heads,
-               spec.head_dim, spec.v_head_dim ? spec.v_head_dim : spec.head_dim,
-               spec.capacity, spec.window};
+  impl->geo = {spec.batch,
+               spec.kv_heads,
+               spec.head_dim,
+               spec.v_head_dim ? spec.v_head_dim : spec.head_dim,
+               spec.capacity,
+               spec.window,
+               static_cast<int>(spec.element_type)};
   impl->kv_ld = l.kv_ld;
   impl->kt_offset = l.kt;
   impl->v_offset = l.v;
-  const std::size_t bytes = l.total_floats * sizeof(float);
+  const std::size_t bytes = l.total_elems * l.elem_size;
   if (spec.memory) {
     if (reinterpret_cast<std::uintptr_t>(spec.memory) % kWorkspaceAlignment != 0)
       return Status::error(StatusCode::invalid_argument, "KV cache memory must be %zu-byte aligned",
@@ -77,9 +89,9 @@ Status KvCache::create(const KvCacheSpec& spec, std::unique_ptr<KvCache>* out) {
       return Status::error(StatusCode::workspace_too_small,
                            "KV cache memory has %zu bytes, the spec needs %zu", spec.memory_bytes,
                            bytes);
-    impl->memory = static_cast<float*>(spec.memory);
+    impl->memory = spec.memory;
   } else {
-    impl->owned = allocate_floats(l.total_floats);
+    impl->owned = allocate_floats((bytes + sizeof(float) - 1) / sizeof(float));
     if (!impl->owned)
       return Status::error(StatusCode::out_of_memory, "KV cache: cannot allocate %zu bytes", bytes);
     impl->memory = impl->owned.get();
@@ -97,6 +109,7 @@ int KvCache::head_dim() const { return impl_->geo.head_dim; }
 int KvCache::v_head_dim() const { return impl_->geo.v_dim; }
 int KvCache::capacity() const { return impl_->geo.capacity; }
 int KvCache::window() const { return impl_->geo.window; }
+ElementType KvCache::element_type() const { return static_cast<ElementType>(impl_->geo.kv_type); }
 long long KvCache::length() const { return impl_->length; }
 int KvCache::stored() const { return impl_->stored(); }
 void KvCache::reset() { impl_->length = 0; }
@@ -131,14 +144,18 @@ Status KvCacheImpl::check_append(int n) const {
 
 namespace {
 
-// Copies n new positions of kv head (b, g) into their slots (Kᵀ transposed, V as rows).
+// Copies n new positions of kv head (b, g) into their slots (Kᵀ transposed, V as rows), as
+// elements of E (fp32, or f16 rounded to nearest even).
+template <class E>
 void write_head(const KvCacheImpl& c, const float* k, const float* v, int n, AttentionLayout layout,
                 int b, int g) {
+  using T = typename E::Stored;
   const CacheGeometry& geo = c.geo;
-  float* kt = c.memory + c.kt_offset +
-              (static_cast<std::size_t>(b) * geo.kv_heads + g) * geo.head_dim * c.kv_ld;
-  float* vv = c.memory + c.v_offset +
-              (static_cast<std::size_t>(b) * geo.kv_heads + g) * geo.capacity * geo.v_dim;
+  bool overflow = false;  // checked before any write (append)
+  T* kt = static_cast<T*>(c.memory) + c.kt_offset +
+          (static_cast<std::size_t>(b) * geo.kv_heads + g) * geo.head_dim * c.kv_ld;
+  T* vv = static_cast<T*>(c.memory) + c.v_offset +
+          (static_cast<std::size_t>(b) * geo.kv_heads + g) * geo.capacity * geo.v_dim;
   for (int j = 0; j < n; ++j) {
     const std::size_t row = layout == AttentionLayout::bhsd
                                 ? (static_cast<std::size_t>(b) * geo.kv_heads + g) * n + j
@@ -146,9 +163,27 @@ void write_head(const KvCacheImpl& c, const float* k, const float* v, int n, Att
     const float* krow = k + row * geo.head_dim;
     const float* vrow = v + row * geo.v_dim;
     const int s = c.slot(c.length + j);
-    for (int d = 0; d < geo.head_dim; ++d) kt[static_cast<std::size_t>(d) * c.kv_ld + s] = krow[d];
-    std::copy(vrow, vrow + geo.v_dim, vv + static_cast<std::size_t>(s) * geo.v_dim);
+    for (int d = 0; d < geo.head_dim; ++d)
+      kt[static_cast<std::size_t>(d) * c.kv_ld + s] = E::from_f32(krow[d], &overflow);
+    T* vs = vv + static_cast<std::size_t>(s) * geo.v_dim;
+    for (int d = 0; d < geo.v_dim; ++d) vs[d] = E::from_f32(vrow[d], &overflow);
   }
+}
+
+// The first finite value of the n new positions' keys or values too large for f16, or -1.
+long long first_f16_overflow(const KvCacheImpl& c, const float* k, const float* v, int n) {
+  const CacheGeometry& geo = c.geo;
+  const std::size_t rows = static_cast<std::size_t>(geo.batch) * geo.kv_heads * n;
+  const float* arrays[2] = {k, v};
+  const std::size_t widths[2] = {static_cast<std::size_t>(geo.head_dim),
+                                 static_cast<std::size_t>(geo.v_dim)};
+  for (int a = 0; a < 2; ++a)
+    for (std::size_t i = 0; i < rows * widths[a]; ++i) {
+      const float x = std::fabs(arrays[a][i]);
+      if (x >= 65520.0f && x != std::numeric_limits<float>::infinity())
+        return static_cast<long long>(i);
+    }
+  return -1;
 }
 
 }  // namespace
@@ -161,8 +196,19 @@ Status KvCache::append(const float* k, const float* v, int n, AttentionLayout la
   if (!st) return st;
   if (n > 0 && (!k || !v))
     return Status::error(StatusCode::null_pointer, "KV cache append: k or v is null");
+  const bool f16 = impl_->geo.kv_type == 1;
+  if (f16 && n > 0) {
+    const long long bad = first_f16_overflow(*impl_, k, v, n);
+    if (bad >= 0)
+      return Status::error(StatusCode::invalid_argument,
+                           "KV cache append: a key or value (element %lld) is too large for the "
+                           "f16 cache (|x| >= 65520); nothing appended",
+                           bad);
+  }
   for (int b = 0; b < impl_->geo.batch; ++b)
-    for (int g = 0; g < impl_->geo.kv_heads; ++g) write_head(*impl_, k, v, n, layout, b, g);
+    for (int g = 0; g < impl_->geo.kv_heads; ++g)
+      (f16 ? write_head<kernels::ElemF16> : write_head<kernels::ElemF32>)(*impl_, k, v, n, layout,
+                                                                          b, g);
   impl_->length += n;
   return Status();
 }

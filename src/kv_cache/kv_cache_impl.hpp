@@ -14,9 +14,10 @@ namespace edgeattn {
 // What a plan over a cache depends on: caches of equal geometry share plans.
 struct CacheGeometry {
   int batch = 0, kv_heads = 0, head_dim = 0, v_dim = 0, capacity = 0, window = 0;
+  int kv_type = 0;  // element type of Kᵀ and V: 0 fp32, 1 f16
   bool operator==(const CacheGeometry& o) const {
     return batch == o.batch && kv_heads == o.kv_heads && head_dim == o.head_dim &&
-           v_dim == o.v_dim && capacity == o.capacity && window == o.window;
+           v_dim == o.v_dim && capacity == o.capacity && window == o.window && kv_type == o.kv_type;
   }
 };
 
@@ -26,8 +27,8 @@ struct CacheGeometry {
 struct detail::KvCacheImpl {
   CacheGeometry geo;
   std::size_t kv_ld = 0;  // Kᵀ row length: capacity padded for every port of the build
-  std::size_t kt_offset = 0, v_offset = 0;  // in floats from `memory`
-  float* memory = nullptr;
+  std::size_t kt_offset = 0, v_offset = 0;  // in elements from `memory`
+  void* memory = nullptr;                   // elements of geo.kv_type
   AlignedFloats owned;
   long long length = 0;  // positions appended since the last reset
 

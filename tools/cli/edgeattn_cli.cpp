@@ -445,9 +445,8 @@ int cmd_decode(const std::string& shape, int steps, int threads, const std::stri
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2], p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
   // What a step must read: the four weight matrices and the cache (at its mean length).
-  const double step_bytes =
-      4.0 * E * E * static_cast<double>(edgeattn::element_size(weight_type)) +
-      2.0 * (prompt + steps / 2.0) * cs.kv_heads * cs.head_dim * 4.0;
+  const double step_bytes = 4.0 * E * E * static_cast<double>(edgeattn::element_size(weight_type)) +
+                            2.0 * (prompt + steps / 2.0) * cs.kv_heads * cs.head_dim * 4.0;
   std::printf("edgeattn %s, port %s, %s weights, %d threads, cpu %s\n", edgeattn::version(),
               layer->port(), edgeattn::element_type_name(weight_type), exec.num_threads(),
               cpu_model().c_str());
