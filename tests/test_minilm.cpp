@@ -1,0 +1,179 @@
+// Accuracy of the low-precision modes on a real checkpoint: the six attention layers of
+// all-MiniLM-L6-v2 and their real input hidden states (tests/data/minilm/, made by
+// tools/scripts/make_minilm_data.py). Each mode is measured against the fp32 result, on the
+// port chosen automatically, and held to the bounds:
+//   relative RMS error = ‖y − y32‖ / ‖y32‖ over a layer's output; row cosine = the smallest
+//   cosine similarity of an output row.
+// The fp32 layer itself is checked against torch's output from the same stored inputs. Decode
+// modes run a prompt of 8 tokens, then 256 steps, against edgeattn's own f32-cache decode
+// (MiniLM attends both ways; decoding is causal).
+//
+// EDGEATTN_MINILM_LAYERS=n checks the first n layers only (1 under qemu and the sanitizers).
+// The test prints its table (markdown) to stdout: the README's table comes from
+//   build/native/tests/edgeattn_tests '[minilm]'
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "formats/checkpoint.hpp"
+#include "formats/npy.hpp"
+#include "test_util.hpp"
+
+namespace fs = std::filesystem;
+using namespace edgeattn;
+
+namespace {
+
+constexpr int kE = 384, kHeads = 12, kPrompt = 8;
+
+struct Errors {
+  double rel_rms = 0, min_cos = 1;
+};
+
+Errors measure(const std::vector<float>& y, const std::vector<float>& ref, int rows) {
+  double diff = 0, norm = 0;
+  Errors e;
+  for (int r = 0; r < rows; ++r) {
+    double dot = 0, yy = 0, rr = 0;
+    for (int c = 0; c < kE; ++c) {
+      const double a = y[static_cast<std::size_t>(r) * kE + c];
+      const double b = ref[static_cast<std::size_t>(r) * kE + c];
+      diff += (a - b) * (a - b);
+      norm += b * b;
+      dot += a * b;
+      yy += a * a;
+      rr += b * b;
+    }
+    e.min_cos = std::min(e.min_cos, dot / std::sqrt(yy * rr));
+  }
+  e.rel_rms = std::sqrt(diff / norm);
+  return e;
+}
+
+std::unique_ptr<Layer> make_layer(const formats::AttentionWeights& w, ElementType type) {
+  LayerSpec spec = w.spec();
+  spec.weight_type = type;
+  std::unique_ptr<Layer> layer;
+  const Status st = Layer::create(spec, &layer);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  return layer;
+}
+
+std::vector<float> run_full(const Layer& layer, const std::vector<float>& x, int tokens,
+                            const Executor& exec) {
+  std::vector<float> y(x.size());
+  RunArgs a;
+  a.layout = SequenceLayout::unbatched;
+  a.shape = {1, tokens, tokens};
+  a.query = x.data();
+  a.output = y.data();
+  std::size_t bytes = 0;
+  REQUIRE(layer.workspace_size(a.shape, exec.num_threads(), &bytes).ok());
+  test::Workspace ws(bytes);
+  REQUIRE(layer.run(a, ws.data(), bytes, exec).ok());
+  return y;
+}
+
+// A prompt of kPrompt tokens, then one token per step; the rows of every step.
+std::vector<float> run_decode(const Layer& layer, ElementType cache_type,
+                              const std::vector<float>& x, int tokens, const Executor& exec) {
+  KvCacheSpec cs;
+  cs.kv_heads = kHeads;
+  cs.head_dim = kE / kHeads;
+  cs.capacity = tokens;
+  cs.element_type = cache_type;
+  std::unique_ptr<KvCache> cache;
+  REQUIRE(KvCache::create(cs, &cache).ok());
+  std::vector<float> y(x.size());
+  for (int t = 0; t < tokens;) {
+    const int n = t == 0 ? kPrompt : 1;
+    RunArgs a;
+    a.layout = SequenceLayout::unbatched;
+    a.shape = {1, n, 0};
+    a.query = x.data() + static_cast<std::size_t>(t) * kE;
+    a.output = y.data() + static_cast<std::size_t>(t) * kE;
+    std::size_t bytes = 0;
+    REQUIRE(layer.decode_workspace_size(*cache, a.shape, exec.num_threads(), &bytes).ok());
+    test::Workspace ws(bytes);
+    const Status st = layer.decode(a, cache.get(), ws.data(), bytes, exec);
+    INFO(st.message());
+    REQUIRE(st.ok());
+    t += n;
+  }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("MiniLM layers: every low-precision mode within its bound of fp32", "[minilm][quick]") {
+  const fs::path root = fs::path(EDGEATTN_TEST_DATA) / "minilm";
+  const formats::SafeTensors file((root / "attention.safetensors").string());
+  const char* env = std::getenv("EDGEATTN_MINILM_LAYERS");
+  const int layers = env ? std::max(1, std::min(6, std::atoi(env))) : 6;
+  struct Mode {
+    const char* name;
+    double max_rel, min_cos;
+    std::vector<Errors> got;
+  };
+  Mode modes[] = {{"fp32 weights vs torch", 1e-5, 0.9999999, {}},
+                  {"f16 weights", 1e-3, 0.99999, {}},
+                  {"bf16 weights", 8e-3, 0.9999, {}},
+                  {"f16 KV cache, 256 decode steps", 1e-3, 0.99999, {}},
+                  {"f16 weights + f16 KV cache, 256 decode steps", 1e-3, 0.99999, {}}};
+  Executor exec(2);
+  for (int i = 0; i < layers; ++i) {
+    INFO("layer " << i);
+    const std::string prefix = "layer." + std::to_string(i) + ".";
+    const formats::AttentionWeights w = formats::load_attention_weights(file, prefix, kHeads);
+    const formats::Array h =
+        formats::read_npy((root / ("hidden_" + std::to_string(i) + ".npy")).string());
+    const std::vector<float> x = h.to_float();
+    const int tokens = static_cast<int>(h.shape[0]);
+    REQUIRE(tokens == kPrompt + 256);
+    const std::vector<float> torch =
+        formats::read_npy((root / ("torch_" + std::to_string(i) + ".npy")).string()).to_float();
+
+    const auto f32 = make_layer(w, ElementType::f32);
+    const std::vector<float> y32 = run_full(*f32, x, tokens, exec);
+    modes[0].got.push_back(measure(y32, torch, tokens));
+    modes[1].got.push_back(
+        measure(run_full(*make_layer(w, ElementType::f16), x, tokens, exec), y32, tokens));
+    modes[2].got.push_back(
+        measure(run_full(*make_layer(w, ElementType::bf16), x, tokens, exec), y32, tokens));
+    // Decode: the f32-cache decode is the reference; the steps are the rows after the prompt.
+    const std::vector<float> d32 = run_decode(*f32, ElementType::f32, x, tokens, exec);
+    const std::vector<float> d16 = run_decode(*f32, ElementType::f16, x, tokens, exec);
+    const std::vector<float> d16w =
+        run_decode(*make_layer(w, ElementType::f16), ElementType::f16, x, tokens, exec);
+    auto steps = [&](const std::vector<float>& v) {
+      return std::vector<float>(v.begin() + kPrompt * kE, v.end());
+    };
+    modes[3].got.push_back(measure(steps(d16), steps(d32), tokens - kPrompt));
+    modes[4].got.push_back(measure(steps(d16w), steps(d32), tokens - kPrompt));
+  }
+  std::printf("\n| mode (bound: relative RMS error, row cosine) |");
+  for (int i = 0; i < layers; ++i) std::printf(" layer %d |", i);
+  std::printf("\n|---|");
+  for (int i = 0; i < layers; ++i) std::printf("---|");
+  std::printf("\n");
+  for (const Mode& m : modes) {
+    std::printf("| %s (≤ %g, ≥ %.7g) |", m.name, m.max_rel, m.min_cos);
+    for (const Errors& e : m.got) std::printf(" %.2e, %.7f |", e.rel_rms, e.min_cos);
+    std::printf("\n");
+  }
+  std::fflush(stdout);
+  for (const Mode& m : modes)
+    for (int i = 0; i < layers; ++i) {
+      INFO(m.name << ", layer " << i << ": relative RMS " << m.got[i].rel_rms << ", row cosine "
+                  << m.got[i].min_cos);
+      CHECK(m.got[i].rel_rms <= m.max_rel);
+      CHECK(m.got[i].min_cos >= m.min_cos);
+      CHECK(m.got[i].rel_rms > 0);  // the mode really computed something else than fp32
+    }
+}
