@@ -94,7 +94,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!close(c.y, want.y, &where)) fail("Y differs from the reference", c, where);
   if (c.args.qk_out && !close(c.qk, want.qk, &where)) fail("qk_matmul_output differs", c, where);
 
-  // The same keys through a KV cache (4-D, no past, no mask, causal), in fuzzed blocks.
+  // The same keys through a KV cache (4-D, no past, no mask, causal; f32 or f16), in fuzzed
+  // blocks.
   const AttentionArgs& a = c.args;
   if (a.past_len || a.kv_len < 1) return 0;
   KvCacheSpec cs;
@@ -103,6 +104,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cs.head_dim = a.head_dim;
   cs.v_head_dim = a.v_head_dim;
   cs.capacity = a.kv_len + in.pick(0, 3);
+  cs.element_type = in.flip() ? ElementType::f16 : ElementType::f32;
+  if (cs.element_type == ElementType::f16)  // the oracle sees what the f16 cache holds
+    for (std::vector<float>* kv : {&c.k, &c.v})
+      for (float& x : *kv) x = test::round_to(x, ElementType::f16);
   std::unique_ptr<KvCache> cache;
   if (!KvCache::create(cs, &cache).ok()) fail("KV cache refused", c, "");
   const int Dv = a.v_head_dim ? a.v_head_dim : a.head_dim;

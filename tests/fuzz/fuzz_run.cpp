@@ -48,6 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   c.kpm_sense = in.flip() ? BoolMaskSense::attends_if_true : BoolMaskSense::blocks_if_true;
   c.causal = in.flip();
   c.weights = static_cast<AttnWeightsOutput>(in.pick(0, 2));
+  c.weight_type = static_cast<ElementType>(in.pick(0, 2));  // the reference rounds as packing does
+  c.weight_source = static_cast<ElementType>(in.pick(0, 2));
   std::uint32_t seed = 0;
   for (int i = 0; i < 4; ++i) seed = seed << 8 | in.next();
   const std::vector<std::string> ports = runnable_ports();
