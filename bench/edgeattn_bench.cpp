@@ -123,7 +123,7 @@ void bm_edgeattn(benchmark::State& state, const StandardShape* shape, int thread
   }
   set_flops(state, edgeattn::tools::flops(*shape));
   state.SetLabel(std::string("port ") + layer->port() + ", workspace " + std::to_string(bytes) +
-                 " B");
+                 " B, weights " + std::to_string(layer->weight_bytes()) + " B");
 }
 
 // The composition a careful library user would write with OpenBLAS (openblas_mha.hpp).

@@ -195,6 +195,7 @@ int main() {
     cs.kv_heads = 2;
     cs.head_dim = 16;
     cs.capacity = 299;  // full after the last step: one more is refused
+    cs.element_type = threads == 2 ? ElementType::f16 : ElementType::f32;  // f16 rounds on append
     std::unique_ptr<KvCache> cache;
     if (!KvCache::create(cs, &cache).ok()) return 1;
     Executor exec(threads);
