@@ -139,6 +139,14 @@ struct LayerSpec {
   int num_threads = 0;  // for the owned executor; 0: all hardware threads
 };
 
+// Packed weights as one blob, for Layer::create_packed: the layer's matrices packed (and
+// converted to spec.weight_type) in the panel layout of one port, its biases and dimensions,
+// behind a versioned header with a checksum. `port` names the port the blob is for (null: the
+// one create() would choose here); any build packs for any port (packing is layout, not
+// instructions), so a PC makes blobs for a board. Little-endian, as every supported target.
+EDGEATTN_API Status packed_size(const LayerSpec& spec, const char* port, std::size_t* bytes);
+EDGEATTN_API Status pack(const LayerSpec& spec, const char* port, void* blob, std::size_t size);
+
 // How the [batch, seq, features] data of query, key, value and output lie in memory.
 enum class SequenceLayout {
   batch_first,  // [batch, seq, features]   (torch batch_first=True)
@@ -265,6 +273,13 @@ class EDGEATTN_API Layer {
  public:
   // Validates the spec, copies and packs the weights. Does not throw.
   static Status create(const LayerSpec& spec, std::unique_ptr<Layer>* out);
+  // A layer whose packed weights are read in place from `blob` (made by pack(), e.g. a
+  // read-only mmap of an `edgeattn pack` file, or a blob in flash): nothing of the weights is
+  // copied (the biases are, a few KB). The blob must be 64-byte aligned and outlive the layer.
+  // Every header field, every section's bounds and a checksum of the whole blob are checked:
+  // a truncated, corrupted or foreign blob, or one packed for a port this build or CPU cannot
+  // run, is an error status. Such a layer owns no workspace (LayerSpec's max_* do not apply).
+  static Status create_packed(const void* blob, std::size_t size, std::unique_ptr<Layer>* out);
   ~Layer();
   Layer(const Layer&) = delete;
   Layer& operator=(const Layer&) = delete;

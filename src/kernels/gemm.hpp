@@ -90,9 +90,10 @@ inline std::size_t packed_b_elems(int K, int N, int NR) {
 // its NR row streams are read lines at a time, not one float of each per step (NR = 24 streams
 // outran the hardware prefetcher: 6.4 GB/s, blocked 12.4). Elements are converted from the
 // source's type S to the panels' type D through fp32 (exact for f16 -> f16, bf16 -> bf16).
-// Returns how many finite source values became infinite (too large for D).
-template <int NR, class S, class D>
-std::size_t pack_panels(const typename S::Stored* src, bool transposed, int K, int N,
+// Returns how many finite source values became infinite (too large for D). NR is a run-time
+// value: any build packs for any port's panel width (packed blobs), and packing is memory-bound.
+template <class S, class D>
+std::size_t pack_panels(int NR, const typename S::Stored* src, bool transposed, int K, int N,
                         typename D::Stored* packed) {
   constexpr int KB = 64;
   bool overflow = false;
@@ -131,36 +132,42 @@ std::size_t pack_panels(const typename S::Stored* src, bool transposed, int K, i
   return overflows;
 }
 
-template <int NR, class S>
-std::size_t pack_b_from(const typename S::Stored* src, bool transposed, int K, int N, void* packed,
-                        int dst_type) {
+template <class S>
+std::size_t pack_b_from(int NR, const typename S::Stored* src, bool transposed, int K, int N,
+                        void* packed, int dst_type) {
   switch (dst_type) {
     case 1:
-      return pack_panels<NR, S, ElemF16>(src, transposed, K, N,
-                                         static_cast<std::uint16_t*>(packed));
+      return pack_panels<S, ElemF16>(NR, src, transposed, K, N,
+                                     static_cast<std::uint16_t*>(packed));
     case 2:
-      return pack_panels<NR, S, ElemBF16>(src, transposed, K, N,
-                                          static_cast<std::uint16_t*>(packed));
+      return pack_panels<S, ElemBF16>(NR, src, transposed, K, N,
+                                      static_cast<std::uint16_t*>(packed));
     default:
-      return pack_panels<NR, S, ElemF32>(src, transposed, K, N, static_cast<float*>(packed));
+      return pack_panels<S, ElemF32>(NR, src, transposed, K, N, static_cast<float*>(packed));
   }
 }
 
-// The packing entry of a port's table: element types as the public ElementType's values.
+// Packs for panels NR columns wide; element types as the public ElementType's values.
+inline std::size_t pack_b_any(int NR, const void* src, int src_type, bool transposed, int K,
+                              int N, void* packed, int dst_type) {
+  switch (src_type) {
+    case 1:
+      return pack_b_from<ElemF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K, N,
+                                  packed, dst_type);
+    case 2:
+      return pack_b_from<ElemBF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K, N,
+                                   packed, dst_type);
+    default:
+      return pack_b_from<ElemF32>(NR, static_cast<const float*>(src), transposed, K, N, packed,
+                                  dst_type);
+  }
+}
+
+// The packing entry of a port's table (its own panel width).
 template <int NR>
 std::size_t pack_b(const void* src, int src_type, bool transposed, int K, int N, void* packed,
                    int dst_type) {
-  switch (src_type) {
-    case 1:
-      return pack_b_from<NR, ElemF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
-                                      packed, dst_type);
-    case 2:
-      return pack_b_from<NR, ElemBF16>(static_cast<const std::uint16_t*>(src), transposed, K, N,
-                                       packed, dst_type);
-    default:
-      return pack_b_from<NR, ElemF32>(static_cast<const float*>(src), transposed, K, N, packed,
-                                      dst_type);
-  }
+  return pack_b_any(NR, src, src_type, transposed, K, N, packed, dst_type);
 }
 
 // C[0..mr) × [0..NR) (=|+= with ACCUMULATE) A[0..mr) × [0..K) · B[0..K) × [0..NR).

@@ -16,6 +16,8 @@ namespace {
 
 constexpr int kMaxDim = 1 << 24;  // any single dimension; products are checked separately
 
+}  // namespace
+
 AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
   if (!src) return nullptr;
   AlignedFloats dst = allocate_floats(n);
@@ -27,23 +29,25 @@ AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
   return dst;
 }
 
-// Packs src (in × out, of the spec's element type) at dst, which has room for
-// kernels::packed_b_elems(in, out, NR) elements of the layer's weight type.
-Status pack_into(const LayerImpl& L, const LayerSpec& spec, const void* src, const char* what,
-                 int in, int out, void* dst) {
-  const std::size_t overflows = L.kernels->pack_b(src, static_cast<int>(spec.weights.element_type),
-                                                  spec.weight_layout == WeightLayout::out_in, in,
-                                                  out, dst, static_cast<int>(L.weight_type));
+Status pack_matrix(int panel_columns, const LayerSpec& spec, const void* src, const char* what,
+                   int in, int out, void* dst) {
+  const std::size_t overflows = kernels::pack_b_any(
+      panel_columns, src, static_cast<int>(spec.weights.element_type),
+      spec.weight_layout == WeightLayout::out_in, in, out, dst, static_cast<int>(spec.weight_type));
   if (overflows != 0)
     return Status::error(StatusCode::invalid_argument,
                          "%zu weights of %s are too large for %s (beyond its finite range)",
-                         overflows, what, element_type_name(L.weight_type));
+                         overflows, what, element_type_name(spec.weight_type));
   return Status();
 }
 
+namespace {
+
 bool known_type(ElementType t) { return element_size(t) != 0; }
 
-Status validate_spec(const LayerSpec& s) {
+}  // namespace
+
+Status validate_layer_spec(const LayerSpec& s) {
   if (s.embed_dim <= 0 || s.embed_dim > kMaxDim)
     return Status::error(StatusCode::invalid_argument, "embed_dim must be in [1, %d], got %d",
                          kMaxDim, s.embed_dim);
@@ -84,17 +88,7 @@ Status validate_spec(const LayerSpec& s) {
   return Status();
 }
 
-}  // namespace
-
-Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
-  if (!out) return Status::error(StatusCode::null_pointer, "output layer pointer is null");
-  out->reset();
-  Status st = validate_spec(spec);
-  if (!st) return st;
-
-  std::unique_ptr<LayerImpl> impl(new (std::nothrow) LayerImpl());
-  if (!impl) return Status::error(StatusCode::out_of_memory, "out of memory creating layer");
-  LayerImpl& L = *impl;
+void set_layer_dims(LayerImpl& L, const LayerSpec& spec) {
   L.embed_dim = spec.embed_dim;
   L.num_heads = spec.num_heads;
   L.num_kv_heads = spec.num_kv_heads == 0 ? spec.num_heads : spec.num_kv_heads;
@@ -103,13 +97,25 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   L.vdim = spec.vdim == 0 ? spec.embed_dim : spec.vdim;
   L.kv_width = L.num_kv_heads * L.head_dim;
   L.scale = spec.scale ? *spec.scale : 1.0f / std::sqrt(static_cast<float>(L.head_dim));
+  L.weight_type = spec.weight_type;
+}
+
+Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
+  if (!out) return Status::error(StatusCode::null_pointer, "output layer pointer is null");
+  out->reset();
+  Status st = validate_layer_spec(spec);
+  if (!st) return st;
+
+  std::unique_ptr<LayerImpl> impl(new (std::nothrow) LayerImpl());
+  if (!impl) return Status::error(StatusCode::out_of_memory, "out of memory creating layer");
+  LayerImpl& L = *impl;
+  set_layer_dims(L, spec);
   char port_error[160];
   L.kernels = registry::select(spec.port, port_error, sizeof(port_error));
   if (!L.kernels) return Status::error(StatusCode::unsupported, "%s", port_error);
 
   bool oom = false;
   const Weights& w = spec.weights;
-  L.weight_type = spec.weight_type;
   const int nr = L.kernels->gemm_nr;
   const std::size_t elem = element_size(L.weight_type);
   const std::size_t q_elems = kernels::packed_b_elems(L.embed_dim, L.embed_dim, nr);
@@ -127,12 +133,14 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   L.wq = L.wqkv.get();
   L.wk = L.wqkv.get() + q_floats;
   L.wv = L.wqkv.get() + q_floats + k_floats;
+  L.wout = L.wo.get();
   L.packed_bytes =
       (q_floats + k_floats + floats_for(v_elems) + floats_for(o_elems)) * sizeof(float);
-  st = pack_into(L, spec, w.q, "q", L.embed_dim, L.embed_dim, L.wqkv.get());
-  if (st) st = pack_into(L, spec, w.k, "k", L.kdim, L.kv_width, L.wqkv.get() + q_floats);
-  if (st) st = pack_into(L, spec, w.v, "v", L.vdim, L.kv_width, L.wqkv.get() + q_floats + k_floats);
-  if (st) st = pack_into(L, spec, w.out, "out", L.embed_dim, L.embed_dim, L.wo.get());
+  st = pack_matrix(nr, spec, w.q, "q", L.embed_dim, L.embed_dim, L.wqkv.get());
+  if (st) st = pack_matrix(nr, spec, w.k, "k", L.kdim, L.kv_width, L.wqkv.get() + q_floats);
+  if (st)
+    st = pack_matrix(nr, spec, w.v, "v", L.vdim, L.kv_width, L.wqkv.get() + q_floats + k_floats);
+  if (st) st = pack_matrix(nr, spec, w.out, "out", L.embed_dim, L.embed_dim, L.wo.get());
   if (!st) return st;
   L.bq = copy_floats(w.q_bias, L.embed_dim, &oom);
   L.bk = copy_floats(w.k_bias, L.kv_width, &oom);

@@ -54,7 +54,7 @@ Status plan_decode(const LayerImpl& L, const CacheGeometry& c, const Shape& shap
   p->qkv.add_segment(L.wv, L.kv_width);
   p->qkv.plan_grid();
   p->out.plan(k, L.weight_type, B, Lq, L.embed_dim);
-  p->out.add_segment(L.wo.get(), L.embed_dim);
+  p->out.add_segment(L.wout, L.embed_dim);
   p->out.plan_grid();
   return Status();
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include "aligned_buffer.hpp"
@@ -49,8 +50,10 @@ struct detail::LayerImpl {
   // wqkv, each 64-byte aligned).
   ElementType weight_type = ElementType::f32;
   AlignedFloats wqkv, wo;
-  const void *wq = nullptr, *wk = nullptr, *wv = nullptr;
-  std::size_t packed_bytes = 0;  // of wqkv and wo
+  const void *wq = nullptr, *wk = nullptr, *wv = nullptr, *wout = nullptr;
+  std::size_t packed_bytes = 0;  // of the four matrices' panels
+  // A layer made by create_packed() reads its panels in place in the caller's blob (wqkv and wo
+  // are then empty; the biases are copied, a few KB).
   AlignedFloats bq, bk, bv, bo;  // biases, null when absent
   AlignedFloats bias_k, bias_v;  // add_bias_kv, null when absent
 
@@ -63,6 +66,20 @@ struct detail::LayerImpl {
   bool has_bias_kv() const { return bias_k != nullptr; }
 };
 using LayerImpl = detail::LayerImpl;
+
+// create.cpp: the spec's checks, the dimensions it implies, and copies of biases.
+Status validate_layer_spec(const LayerSpec& spec);
+void set_layer_dims(LayerImpl& L, const LayerSpec& spec);
+AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom);
+// Packs one matrix of spec.weights (in × out) into panels panel_columns wide of
+// spec.weight_type at dst; a weight too large for the type is an error naming `what`.
+Status pack_matrix(int panel_columns, const LayerSpec& spec, const void* src, const char* what,
+                   int in, int out, void* dst);
+
+// packed.cpp: a blob's checksum (its own field read as zero) and where that field lies (tests
+// and the fuzzer use them to make blobs whose header lies with a valid checksum).
+std::uint64_t packed_blob_checksum(const unsigned char* blob, std::size_t size);
+std::size_t packed_blob_checksum_offset();
 
 // validate.cpp: the checks of a run's arguments against the layer and the plan's shape.
 Status validate_run_args(const LayerImpl& L, const RunArgs& a, const Shape& planned);

@@ -66,7 +66,7 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
   p->pv.add_segment(L.wv, L.kv_width);
   p->pv.plan_grid();
   p->out.plan(k, L.weight_type, B, Lq, L.embed_dim);
-  p->out.add_segment(L.wo.get(), L.embed_dim);
+  p->out.add_segment(L.wout, L.embed_dim);
   p->out.plan_grid();
   return Status();
 }
