@@ -39,9 +39,8 @@ void edgeattn_run_args_init(edgeattn_run_args* args) {
   args->attn_mask_rank = 2;
 }
 
-edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* c, edgeattn_layer** out) {
-  if (!c || !out) return c_error(EDGEATTN_NULL_POINTER, "spec or out is null");
-  *out = nullptr;
+namespace {
+edgeattn::LayerSpec to_cpp_spec(const edgeattn_layer_spec* c) {
   edgeattn::LayerSpec s;
   s.embed_dim = c->embed_dim;
   s.num_heads = c->num_heads;
@@ -66,15 +65,47 @@ edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* c, edgeattn_lay
   s.max_q_len = c->max_q_len;
   s.max_kv_len = c->max_kv_len;
   s.num_threads = c->num_threads;
-  edgeattn_layer* handle = new (std::nothrow) edgeattn_layer();
-  if (!handle) return c_error(EDGEATTN_OUT_OF_MEMORY, "out of memory");
-  edgeattn::Status st = edgeattn::Layer::create(s, &handle->layer);
+  return s;
+}
+
+edgeattn_status wrap_layer(edgeattn_layer* handle, const edgeattn::Status& st,
+                           edgeattn_layer** out) {
   if (!st) {
     delete handle;
     return to_c(st);
   }
   *out = handle;
   return to_c(st);
+}
+}  // namespace
+
+edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* c, edgeattn_layer** out) {
+  if (!c || !out) return c_error(EDGEATTN_NULL_POINTER, "spec or out is null");
+  *out = nullptr;
+  const edgeattn::LayerSpec s = to_cpp_spec(c);
+  edgeattn_layer* handle = new (std::nothrow) edgeattn_layer();
+  if (!handle) return c_error(EDGEATTN_OUT_OF_MEMORY, "out of memory");
+  return wrap_layer(handle, edgeattn::Layer::create(s, &handle->layer), out);
+}
+
+edgeattn_status edgeattn_layer_create_packed(const void* blob, size_t size, edgeattn_layer** out) {
+  if (!out) return c_error(EDGEATTN_NULL_POINTER, "out is null");
+  *out = nullptr;
+  edgeattn_layer* handle = new (std::nothrow) edgeattn_layer();
+  if (!handle) return c_error(EDGEATTN_OUT_OF_MEMORY, "out of memory");
+  return wrap_layer(handle, edgeattn::Layer::create_packed(blob, size, &handle->layer), out);
+}
+
+edgeattn_status edgeattn_packed_size(const edgeattn_layer_spec* spec, const char* port,
+                                     size_t* bytes) {
+  if (!spec) return c_error(EDGEATTN_NULL_POINTER, "spec is null");
+  return to_c(edgeattn::packed_size(to_cpp_spec(spec), port, bytes));
+}
+
+edgeattn_status edgeattn_pack(const edgeattn_layer_spec* spec, const char* port, void* blob,
+                              size_t size) {
+  if (!spec) return c_error(EDGEATTN_NULL_POINTER, "spec is null");
+  return to_c(edgeattn::pack(to_cpp_spec(spec), port, blob, size));
 }
 
 void edgeattn_layer_destroy(edgeattn_layer* layer) { delete layer; }

@@ -93,6 +93,26 @@ int main(void) {
     edgeattn_layer_destroy(layer16);
     args.output = y;
   }
+  { /* A packed blob of the same layer, loaded in place: the same output. */
+    size_t blob_bytes = 0;
+    float yp[L * E];
+    edgeattn_layer* packed = NULL;
+    CHECK(edgeattn_packed_size(&spec, NULL, &blob_bytes).code == EDGEATTN_OK);
+    void* blob = aligned_alloc(64, (blob_bytes + 63) / 64 * 64);
+    CHECK(edgeattn_pack(&spec, NULL, blob, blob_bytes - 1).code == EDGEATTN_WORKSPACE_TOO_SMALL);
+    CHECK(edgeattn_pack(&spec, NULL, blob, blob_bytes).code == EDGEATTN_OK);
+    CHECK(edgeattn_layer_create_packed(blob, blob_bytes - 8, &packed).code != EDGEATTN_OK);
+    CHECK(packed == NULL);
+    st = edgeattn_layer_create_packed(blob, blob_bytes, &packed);
+    CHECK(st.code == EDGEATTN_OK);
+    args.output = yp;
+    st = edgeattn_layer_run(packed, &args, ws, bytes, exec);
+    CHECK(st.code == EDGEATTN_OK);
+    CHECK(memcmp(y, yp, sizeof y) == 0);
+    edgeattn_layer_destroy(packed);
+    free(blob);
+    args.output = y;
+  }
 
   /* The same run with a plan made once: the same bytes, the same output. */
   {

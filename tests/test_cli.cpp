@@ -468,6 +468,51 @@ TEST_CASE("edgeattn run keeps an F16 checkpoint in 16 bits (--weight-type)", "[c
                          "--weight-type");
 }
 
+TEST_CASE("edgeattn pack, then run --packed: the same output, foreign blobs refused",
+          "[cli][quick]") {
+  const fs::path d = golden / "torch_self_basic";
+  const fs::path dir = scratch_dir();
+  const std::string w = (d / "weights.safetensors").string(), q = (d / "query.npy").string();
+  for (const char* type : {"f32", "bf16"}) {
+    INFO(type);
+    const std::string blob = (dir / "layer.eapk").string();
+    CliResult r =
+        cli("pack --weights " + w + " --heads 4 --weight-type " + type + " --out " + blob);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(r.out.find("layer.eapk: ") != std::string::npos);
+    r = cli("run --packed " + blob + " --query " + q + " --out " + (dir / "yp.npy").string());
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    r = cli("run --weights " + w + " --heads 4 --weight-type " + type + " --query " + q +
+            " --out " + (dir / "yw.npy").string());
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(slurp(dir / "yp.npy") == slurp(dir / "yw.npy"));
+  }
+  // A port no build of this machine's architecture carries: packed, then refused by run.
+  const std::string other = (dir / "other.eapk").string();
+#if defined(__x86_64__)
+  const char* foreign = "arm-neon64";
+#else
+  const char* foreign = "x86-avx2";
+#endif
+  REQUIRE(
+      cli("pack --weights " + w + " --heads 4 --port " + foreign + " --out " + other).exit_code ==
+      0);
+  require_one_line_error(
+      cli("run --packed " + other + " --query " + q + " --out " + (dir / "y.npy").string()),
+      "packed blob is for port");
+  write_bytes(dir / "short.eapk", slurp(other).substr(0, 300));
+  require_one_line_error(cli("run --packed " + (dir / "short.eapk").string() + " --query " + q +
+                             " --out " + (dir / "y.npy").string()),
+                         "truncated");
+  require_one_line_error(cli("run --packed " + other + " --weights " + w + " --query " + q +
+                             " --out " + (dir / "y.npy").string()),
+                         "either --weights");
+  require_one_line_error(cli("pack --weights " + w + " --heads 4 --port riscv --out " + other),
+                         "no port named 'riscv'");
+}
+
 // `edgeattn sdpa` on ONNX conformance cases: every input the case has goes in as its flag,
 // every output comes back in Q's dtype and matches ONNX's expectation.
 TEST_CASE("edgeattn sdpa runs ONNX conformance cases", "[cli][quick]") {

@@ -118,6 +118,15 @@ EDGEATTN_C_API void edgeattn_run_args_init(edgeattn_run_args* args);
 EDGEATTN_C_API edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* spec,
                                                      edgeattn_layer** out);
 EDGEATTN_C_API void edgeattn_layer_destroy(edgeattn_layer* layer);
+/* Packed weight blobs (see edgeattn.hpp): port NULL is the port create() would choose here.
+   The blob given to edgeattn_layer_create_packed is read in place: 64-byte aligned, it must
+   outlive the layer. */
+EDGEATTN_C_API edgeattn_status edgeattn_packed_size(const edgeattn_layer_spec* spec,
+                                                    const char* port, size_t* bytes);
+EDGEATTN_C_API edgeattn_status edgeattn_pack(const edgeattn_layer_spec* spec, const char* port,
+                                             void* blob, size_t size);
+EDGEATTN_C_API edgeattn_status edgeattn_layer_create_packed(const void* blob, size_t size,
+                                                            edgeattn_layer** out);
 /* Bytes the layer holds for its weights (packed panels with padding, biases); 0 for NULL. */
 EDGEATTN_C_API size_t edgeattn_layer_weight_bytes(const edgeattn_layer* layer);
 EDGEATTN_C_API edgeattn_status edgeattn_layer_workspace_size(const edgeattn_layer* layer, int batch,

@@ -148,8 +148,8 @@ std::size_t pack_b_from(int NR, const typename S::Stored* src, bool transposed, 
 }
 
 // Packs for panels NR columns wide; element types as the public ElementType's values.
-inline std::size_t pack_b_any(int NR, const void* src, int src_type, bool transposed, int K,
-                              int N, void* packed, int dst_type) {
+inline std::size_t pack_b_any(int NR, const void* src, int src_type, bool transposed, int K, int N,
+                              void* packed, int dst_type) {
   switch (src_type) {
     case 1:
       return pack_b_from<ElemF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K, N,

@@ -17,6 +17,10 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>  // POSIX: packed blobs are mapped (mmap), not read
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #if defined(__linux__) && (defined(__aarch64__) || defined(__arm__))
 #include <sys/auxv.h>
 #endif
@@ -122,6 +126,7 @@ struct RunOptions {
       attn_weights_out;
   std::string port;
   std::string weight_type;  // empty: the checkpoint's (f16/bf16 where all four matrices are)
+  std::string packed;       // a packed blob instead of --weights
   int heads = 0, kv_heads = 0, threads = 0;
   bool causal = false, seq_first = false;
 };
@@ -151,12 +156,78 @@ void sequence_dims(const Array& a, const std::string& path, bool seq_first, int*
                       edgeattn::formats::dtype_name(a.dtype));
 }
 
-int cmd_run(const RunOptions& o) {
+// A file mapped read-only (a packed blob, used in place by Layer::create_packed).
+class MappedFile {
+ public:
+  explicit MappedFile(const std::string& path) : path_(path) {
+    const int fd = ::open(path.c_str(), O_RDONLY);
+    if (fd < 0) throw FormatError(path + ": cannot open file");
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+      ::close(fd);
+      throw FormatError(path + ": not a regular, non-empty file");
+    }
+    size_ = static_cast<std::size_t>(st.st_size);
+    data_ = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+    ::close(fd);
+    if (data_ == MAP_FAILED) throw FormatError(path + ": cannot map file");
+  }
+  ~MappedFile() { ::munmap(data_, size_); }
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  const void* data() const { return data_; }
+  std::size_t size() const { return size_; }
+
+ private:
+  std::string path_;
+  void* data_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+// The layer of `run`: from a checkpoint (--weights, --heads) or a packed blob (--packed).
+struct RunLayer {
+  std::unique_ptr<MappedFile> blob;
+  edgeattn::formats::AttentionWeights w;  // empty with --packed
+  std::unique_ptr<edgeattn::Layer> layer;
+  std::string source;  // the file named in messages
+  int embed_dim = 0, kdim = 0, vdim = 0;
+};
+
+void load_run_layer(const RunOptions& o, RunLayer* r) {
+  if (o.weights.empty() == o.packed.empty())
+    throw UsageError("give either --weights (a checkpoint) or --packed (a packed blob)");
+  if (!o.packed.empty()) {
+    if (o.heads || o.kv_heads || !o.prefix.empty() || !o.weight_type.empty() || !o.port.empty())
+      throw UsageError(
+          "--packed takes no --heads, --kv-heads, --prefix, --weight-type or --port: the blob "
+          "fixes them");
+    r->source = o.packed;
+    r->blob = std::make_unique<MappedFile>(o.packed);
+    const edgeattn::Status st =
+        edgeattn::Layer::create_packed(r->blob->data(), r->blob->size(), &r->layer);
+    if (!st) throw FormatError(o.packed + ": " + st.message());
+    r->embed_dim = r->layer->embed_dim();
+    r->kdim = r->layer->kdim();
+    r->vdim = r->layer->vdim();
+    return;
+  }
   if (o.heads <= 0) throw UsageError("--heads must be >= 1");
+  r->source = o.weights;
   const edgeattn::formats::SafeTensors file(o.weights);
   // Checks every tensor's shape against the layer (heads, --kv-heads) before reading it.
-  const edgeattn::formats::AttentionWeights w =
-      edgeattn::formats::load_attention_weights(file, o.prefix, o.heads, o.kv_heads);
+  r->w = edgeattn::formats::load_attention_weights(file, o.prefix, o.heads, o.kv_heads);
+  r->embed_dim = r->w.embed_dim;
+  r->kdim = r->w.kdim;
+  r->vdim = r->w.vdim;
+}
+
+int cmd_run(const RunOptions& o) {
+  RunLayer rl;
+  load_run_layer(o, &rl);
+  struct {
+    int embed_dim, kdim, vdim;
+  } const w{rl.embed_dim, rl.kdim, rl.vdim};
+  const std::string& source = rl.source;
 
   const Array q = edgeattn::formats::read_npy(o.query);
   int B, Lq, Eq;
@@ -164,8 +235,7 @@ int cmd_run(const RunOptions& o) {
   const bool unbatched = q.shape.size() == 2;
   if (Eq != w.embed_dim)
     throw FormatError(o.query + ": last dimension " + std::to_string(Eq) +
-                      " does not match embed_dim " + std::to_string(w.embed_dim) + " of " +
-                      o.weights);
+                      " does not match embed_dim " + std::to_string(w.embed_dim) + " of " + source);
   const std::vector<float> query = q.to_float();
   std::vector<float> key, value;
   int Lkv = Lq;
@@ -184,15 +254,15 @@ int cmd_run(const RunOptions& o) {
                         k.shape_string());
     if (Fk != w.kdim)
       throw FormatError(o.key + ": last dimension " + std::to_string(Fk) + " does not match kdim " +
-                        std::to_string(w.kdim) + " of " + o.weights);
+                        std::to_string(w.kdim) + " of " + source);
     if (Fv != w.vdim)
       throw FormatError(o.value + ": last dimension " + std::to_string(Fv) +
-                        " does not match vdim " + std::to_string(w.vdim) + " of " + o.weights);
+                        " does not match vdim " + std::to_string(w.vdim) + " of " + source);
     key = k.to_float();
     value = v.to_float();
     Lkv = Lk;
   } else if (w.kdim != w.embed_dim || w.vdim != w.embed_dim) {
-    throw UsageError(o.weights + " has kdim/vdim different from embed_dim: pass --key and --value");
+    throw UsageError(source + " has kdim/vdim different from embed_dim: pass --key and --value");
   }
 
   edgeattn::RunArgs args;
@@ -258,12 +328,15 @@ int cmd_run(const RunOptions& o) {
                         edgeattn::formats::dtype_name(m.dtype));
     }
   }
-  std::unique_ptr<edgeattn::Layer> layer;
-  edgeattn::LayerSpec spec = w.spec();
-  spec.port = o.port.empty() ? nullptr : o.port.c_str();
-  spec.weight_type = o.weight_type.empty() ? w.element_type : weight_type_named(o.weight_type);
-  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
-  if (!st) throw FormatError(o.weights + ": " + st.message());
+  std::unique_ptr<edgeattn::Layer>& layer = rl.layer;
+  edgeattn::Status st;
+  if (!layer) {
+    edgeattn::LayerSpec spec = rl.w.spec();
+    spec.port = o.port.empty() ? nullptr : o.port.c_str();
+    spec.weight_type = o.weight_type.empty() ? rl.w.element_type : weight_type_named(o.weight_type);
+    st = edgeattn::Layer::create(spec, &layer);
+    if (!st) throw FormatError(source + ": " + st.message());
+  }
   const int S = Lkv + (layer->has_bias_kv() ? 1 : 0);
   std::vector<float> output(static_cast<std::size_t>(B) * Lq * w.embed_dim);
   std::vector<float> weights;
@@ -294,6 +367,40 @@ int cmd_run(const RunOptions& o) {
     ws_shape.push_back(static_cast<std::size_t>(S));
     edgeattn::formats::write_npy(o.attn_weights_out, ws_shape, weights.data());
   }
+  return 0;
+}
+
+// ---------------------------------------------------------------- pack
+struct PackOptions {
+  std::string weights, prefix, weight_type, port, out;
+  int heads = 0, kv_heads = 0;
+};
+
+// Packs a checkpoint's layer for one port (any port, whatever this machine runs) into a blob
+// file that `run --packed` and Layer::create_packed use in place.
+int cmd_pack(const PackOptions& o) {
+  if (o.heads <= 0) throw UsageError("--heads must be >= 1");
+  const edgeattn::formats::SafeTensors file(o.weights);
+  const edgeattn::formats::AttentionWeights w =
+      edgeattn::formats::load_attention_weights(file, o.prefix, o.heads, o.kv_heads);
+  edgeattn::LayerSpec spec = w.spec();
+  spec.weight_type = o.weight_type.empty() ? w.element_type : weight_type_named(o.weight_type);
+  const char* port = o.port.empty() ? nullptr : o.port.c_str();
+  std::size_t bytes = 0;
+  edgeattn::Status st = edgeattn::packed_size(spec, port, &bytes);
+  if (!st) throw FormatError(o.weights + ": " + st.message());
+  std::vector<unsigned char> blob(bytes);
+  st = edgeattn::pack(spec, port, blob.data(), blob.size());
+  if (!st) throw FormatError(o.weights + ": " + st.message());
+  std::ofstream f(o.out, std::ios::binary);
+  if (!f.write(reinterpret_cast<const char*>(blob.data()), static_cast<std::streamsize>(bytes)))
+    throw FormatError(o.out + ": cannot write");
+  edgeattn::PortInfo info{};
+  const bool here = edgeattn::select_port(port, &info).ok();
+  std::printf("%s: %zu bytes, port %s, %s weights, E %d, %d heads (%d key/value)%s\n",
+              o.out.c_str(), bytes, port ? port : info.name,
+              edgeattn::element_type_name(spec.weight_type), w.embed_dim, w.num_heads,
+              w.num_kv_heads, here ? "" : "; this machine cannot run that port");
   return 0;
 }
 
@@ -531,13 +638,29 @@ int main(int argc, char** argv) {
   info->add_option("--port", port, "Show this port instead of the automatic choice");
 
   RunOptions ro;
+  PackOptions po;
+  CLI::App* packcmd = app.add_subcommand(
+      "pack", "Pack a checkpoint's layer for a port into a blob that run --packed maps in place");
+  packcmd->add_option("--weights", po.weights, "Weights (.safetensors)")->required();
+  packcmd->add_option("--prefix", po.prefix, "Prefix of the layer's tensor names");
+  packcmd->add_option("--heads", po.heads, "Number of attention heads")->required();
+  packcmd->add_option("--kv-heads", po.kv_heads, "Key/value heads (grouped-query)");
+  packcmd
+      ->add_option("--weight-type", po.weight_type, "f32, f16 or bf16 (default: the checkpoint's)")
+      ->check(CLI::IsMember(std::vector<std::string>{"f32", "f16", "bf16"}));
+  packcmd->add_option("--port", po.port,
+                      "The port whose panel layout to write, any port (default: this machine's)");
+  packcmd->add_option("--out", po.out, "The blob file to write")->required();
+
   CLI::App* run = app.add_subcommand(
       "run", "Run one attention layer of a .safetensors checkpoint on .npy inputs");
-  run->add_option("--weights", ro.weights, "Weights (.safetensors), PyTorch or Hugging Face names")
-      ->required();
+  run->add_option("--weights", ro.weights, "Weights (.safetensors), PyTorch or Hugging Face names");
+  run->add_option("--packed", ro.packed,
+                  "A packed blob (from `edgeattn pack`) instead of --weights, mapped and used in "
+                  "place");
   run->add_option("--prefix", ro.prefix,
                   "Prefix of the layer's tensor names, e.g. model.encoder.layers.0.self_attn.");
-  run->add_option("--heads", ro.heads, "Number of attention heads")->required();
+  run->add_option("--heads", ro.heads, "Number of attention heads (with --weights)");
   run->add_option("--kv-heads", ro.kv_heads,
                   "Key/value heads (grouped-query); checked against the checkpoint");
   run->add_option("--query", ro.query, "Query .npy [batch, seq, E] or [seq, E]")->required();
@@ -649,6 +772,7 @@ int main(int argc, char** argv) {
   try {
     if (app.got_subcommand("info")) return cmd_info(port);
     if (app.got_subcommand("run")) return cmd_run(ro);
+    if (app.got_subcommand("pack")) return cmd_pack(po);
     if (app.got_subcommand("sdpa")) return cmd_sdpa(so);
     if (app.got_subcommand("decode"))
       return cmd_decode(decode_shape, steps, threads, port, weight_type_named(weight_type));
