@@ -29,6 +29,8 @@ import sys
 import numpy as np
 import torch
 
+from make_golden import write_safetensors  # the same writer (bookworm has no safetensors module)
+
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data", "minilm")
 E, HEADS, LAYERS = 384, 12, 6
 TOKENS = 264  # a prompt of 8, then 256 decode steps
@@ -61,22 +63,6 @@ def read_safetensors(path):
         dtype = {"F32": "<f4", "I64": "<i8"}[t["dtype"]]
         out[name] = torch.from_numpy(np.frombuffer(data[a:b], dtype=dtype).reshape(t["shape"]).copy())
     return out
-
-
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name, arr in tensors.items():
-        data = np.ascontiguousarray(arr, dtype="<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header).encode()
-    text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
 
 
 def token_ids(vocab_path):
