@@ -70,8 +70,11 @@ typedef enum edgeattn_attn_weights_output {
 
 typedef enum edgeattn_element_type {
   EDGEATTN_F32 = 0,
-  EDGEATTN_F16 = 1, /* IEEE binary16, as uint16_t bit patterns */
-  EDGEATTN_BF16 = 2 /* bfloat16 (fp32's upper half), as uint16_t bit patterns */
+  EDGEATTN_F16 = 1,  /* IEEE binary16, as uint16_t bit patterns */
+  EDGEATTN_BF16 = 2, /* bfloat16 (fp32's upper half), as uint16_t bit patterns */
+  /* Not a type: makes the enum as wide as an int, so that any value a C caller stores is one
+     the library may read (and refuse) without undefined behaviour in C++. */
+  EDGEATTN_ELEMENT_TYPE_MAX_ENUM = 0x7fffffff
 } edgeattn_element_type;
 
 typedef struct edgeattn_layer_spec {
