@@ -75,7 +75,9 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
                name_of(t, registry::KernelOp::decode, kAttendHeadDim, kv ? "f32_f16kv" : "f32") +
                "/kv:" + std::to_string(kDecodeKeys),
            &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
-           2.0 * (kv ? 2 : 4) * kDecodeKeys * kAttendHeadDim, kv});
+           2.0 * static_cast<double>(element_size(static_cast<ElementType>(kv))) * kDecodeKeys *
+               kAttendHeadDim,
+           kv});
   }
   return cases;
 }

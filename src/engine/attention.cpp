@@ -164,7 +164,8 @@ void plan_attention(const AttentionDims& d, const KernelTable& k, AttendPath pat
 kernels::HeadView head_view(const AttentionDims& d, int keys, const HeadSources& s, int b, int h) {
   const int g = h / (d.q_heads / d.kv_heads);
   const std::ptrdiff_t bg_kt = b * s.kt_batch + g * s.kt_head, bg_v = b * s.v_batch + g * s.v_head;
-  const std::ptrdiff_t elem = d.kv_type == 1 ? 2 : 4;  // bytes of a Kᵀ/V element
+  const auto elem =  // bytes of a Kᵀ/V element
+      static_cast<std::ptrdiff_t>(element_size(static_cast<ElementType>(d.kv_type)));
   kernels::HeadView v;
   v.q = s.q + b * s.q_batch + h * s.q_head;
   v.kt = static_cast<const unsigned char*>(s.kt) + bg_kt * elem;

@@ -18,7 +18,7 @@ namespace edgeattn {
 engine::HeadSources cache_sources(const KvCacheImpl& c) {
   const CacheGeometry& g = c.geo;
   engine::HeadSources s;
-  const std::size_t elem = g.kv_type == 1 ? 2 : 4;
+  const std::size_t elem = element_size(static_cast<ElementType>(g.kv_type));
   s.kt = static_cast<const unsigned char*>(c.memory) + c.kt_offset * elem;
   s.kv_ld = static_cast<std::ptrdiff_t>(c.kv_ld);
   s.kt_head = static_cast<std::ptrdiff_t>(g.head_dim) * s.kv_ld;

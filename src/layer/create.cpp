@@ -124,7 +124,7 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   const std::size_t o_elems = kernels::packed_b_elems(L.embed_dim, L.embed_dim, nr);
   // In floats, rounded up: every matrix starts 64-byte aligned (q_elems·elem is a multiple of
   // NR·2 bytes only), so each is placed at its own multiple of 16 floats.
-  auto floats_for = [&](std::size_t elems) { return (elems * elem + 63) / 64 * 16; };
+  auto floats_for = [&](std::size_t elems) { return round_up(elems * elem, 64) / sizeof(float); };
   const std::size_t q_floats = floats_for(q_elems), k_floats = floats_for(k_elems);
   L.wqkv = allocate_floats(q_floats + k_floats + floats_for(v_elems));
   L.wo = allocate_floats(floats_for(o_elems));

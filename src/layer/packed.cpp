@@ -80,8 +80,6 @@ std::size_t packed_blob_checksum_offset() { return offsetof(Header, checksum); }
 
 namespace {
 
-std::size_t round64(std::size_t n) { return (n + 63) / 64 * 64; }
-
 // The sections' sizes in bytes for these dimensions, panel width and weight type.
 void section_bytes(const LayerImpl& L, int columns, std::size_t bytes[kSections],
                    const bool present[kSections]) {
@@ -133,7 +131,7 @@ Status plan_blob(const LayerSpec& spec, const char* port, BlobPlan* p) {
   for (int i = 0; i < kSections; ++i) p->present[i] = i < 4 || biases[i - 4] != nullptr;
   section_bytes(p->dims, p->columns, p->sizes, p->present);
   p->total = kHeaderBytes;
-  for (std::size_t s : p->sizes) p->total += round64(s);
+  for (std::size_t s : p->sizes) p->total += round_up(s, 64);
   return Status();
 }
 
@@ -180,7 +178,7 @@ Status pack(const LayerSpec& spec, const char* port, void* blob, std::size_t siz
   std::size_t at = kHeaderBytes;
   for (int i = 0; i < kSections; ++i) {
     h.offset[i] = present[i] ? at : 0;
-    at += round64(sizes[i]);
+    at += round_up(sizes[i], 64);
   }
   const void* matrices[4] = {w.q, w.k, w.v, w.out};
   const int ins[4] = {L.embed_dim, L.kdim, L.vdim, L.embed_dim};
@@ -269,7 +267,8 @@ Status Layer::create_packed(const void* blob, std::size_t size, std::unique_ptr<
   L.wk = bytes + h.offset[1];
   L.wv = bytes + h.offset[2];
   L.wout = bytes + h.offset[3];
-  L.packed_bytes = round64(sizes[0]) + round64(sizes[1]) + round64(sizes[2]) + round64(sizes[3]);
+  L.packed_bytes = round_up(sizes[0], 64) + round_up(sizes[1], 64) + round_up(sizes[2], 64) +
+                   round_up(sizes[3], 64);
   bool oom = false;
   auto bias = [&](int i) {
     return present[i] ? copy_floats(reinterpret_cast<const float*>(bytes + h.offset[i]),
