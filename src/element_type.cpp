@@ -10,6 +10,8 @@ const char* element_type_name(ElementType type) {
       return "f16";
     case ElementType::bf16:
       return "bf16";
+    case ElementType::int8:
+      return "int8";
   }
   return "unknown";
 }
@@ -21,6 +23,8 @@ std::size_t element_size(ElementType type) {
     case ElementType::f16:
     case ElementType::bf16:
       return 2;
+    case ElementType::int8:
+      return 1;
   }
   return 0;
 }

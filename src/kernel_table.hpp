@@ -6,12 +6,27 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "edgeattn/edgeattn.hpp"
 #include "kernels/attention.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/gemm_int8.hpp"
 
 namespace edgeattn {
+
+// An int8-weight projection kernel (kernels/gemm_int8.hpp) and when the CPU can run it: the
+// instructions that make int8 fast (AVX512-VNNI, AVX-VNNI, dot products) are not implied by a
+// port's base ISA, so a port lists its variants best first, each with its own CPU check.
+struct Int8Gemm {
+  const char* isa;  // in kernel names: the port's name with '_', plus the extension used
+  int mr;           // rows of its register tile (NR is the port's gemm_nr: the packed layout)
+  bool (*cpu_supports)();
+  using Block = void (*)(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scale, int row0,
+                         int rows, int K, const void* packed, int panel0, int panel1, int N,
+                         const kernels::OutputMap& out);
+  Block block, block_1row;
+};
 
 struct KernelTable {
   const char* name;      // the port's spelling: "generic", "x86-avx2", ...
@@ -36,6 +51,12 @@ struct KernelTable {
   // The same for a single row (a decode step's projections): a 1 × NR register tile, so the
   // weights stream through at memory speed instead of feeding MR − 1 unused rows.
   GemmBlock gemm_block_1row[kernels::kWeightTypes];
+  // int8 weights: the variants, best first (the last runs on every CPU the port runs on), and
+  // the activations' per-row quantization.
+  const Int8Gemm* int8_gemms;
+  int int8_gemm_count;
+  void (*quantize_rows)(const float* a, std::ptrdiff_t lda, int rows, int K, std::int8_t* q,
+                        std::ptrdiff_t ldq, float* scales);
   std::size_t (*attend_scratch_floats)(int head_dim);
   using AttendTile = void (*)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
                               int rows, float* scratch);
@@ -56,6 +77,13 @@ struct KernelTable {
     return attend_tile[kv_type];
   }
   static constexpr int kSpecialHeadDims[5] = {32, 64, 80, 96, 128};
+
+  // The int8 kernel this CPU runs best.
+  const Int8Gemm& int8_gemm() const {
+    for (int i = 0; i + 1 < int8_gemm_count; ++i)
+      if (int8_gemms[i].cpu_supports()) return int8_gemms[i];
+    return int8_gemms[int8_gemm_count - 1];
+  }
 };
 
 // A port's tile sizes. Projections: an MR × NR register tile, tasks of up to ROW_BLOCK rows ×
@@ -73,11 +101,19 @@ struct AttentionTiles {
   static_assert(TK_ % NR_ == 0, "an online-softmax step holds whole NR-column tiles");
 };
 
+// An entry of a port's int8 variants: policy D (kernels/gemm_int8.hpp), an MR × NR tile.
+template <class D, int MR, int NR>
+constexpr Int8Gemm make_int8_gemm(const char* isa, bool (*cpu_supports)()) {
+  return Int8Gemm{isa, MR, cpu_supports, &kernels::gemm_i8_block<D, MR, NR>,
+                  &kernels::gemm_i8_block<D, 1, NR>};
+}
+
 constexpr int gcd_int(int a, int b) { return b == 0 ? a : gcd_int(b, a % b); }
 
 // Builds a table from a port's kernel parameters (used by the ports' translation units).
 template <class Vec, class P, class A>
-constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)()) {
+constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)(),
+                                        const Int8Gemm* int8_gemms, int int8_gemm_count) {
   return KernelTable{
       name,
       P::MR,
@@ -97,6 +133,9 @@ constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)()
       {&kernels::gemm_block<Vec, 1, P::NR, kernels::ElemF32>,
        &kernels::gemm_block<Vec, 1, P::NR, kernels::ElemF16>,
        &kernels::gemm_block<Vec, 1, P::NR, kernels::ElemBF16>},
+      int8_gemms,
+      int8_gemm_count,
+      &kernels::quantize_rows,
       &kernels::attend_tile_scratch_floats<A::TQ, A::TK, A::NR>,
       {&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0>,
        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0, kernels::ElemF16>},

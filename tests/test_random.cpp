@@ -4,7 +4,8 @@
 // all three sequence layouts, both weight layouts, custom scales and attention-weights output.
 //
 // Tolerance: |got - want| <= atol + rtol·|want| with rtol = 1e-4 and
-// atol = 8e-6·sqrt(longest reduction) for outputs, 1e-5 absolute on probabilities.
+// atol = 8e-6·sqrt(longest reduction) for outputs (int8 weights: see reference_atol), 1e-5
+// absolute on probabilities.
 #include <catch2/catch.hpp>
 
 #include <set>
@@ -33,7 +34,7 @@ TEST_CASE("random configurations match the double reference", "[reference][full]
         reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));
     const LibraryResult got = run_library(c, threads, port.c_str());
     REQUIRE(got.status.ok());
-    const Comparison out = compare(got.output, want.output, output_atol(cfg), 1e-4);
+    const Comparison out = compare(got.output, want.output, reference_atol(cfg, want), 1e-4);
     INFO("output: " << out.describe());
     REQUIRE(out.ok());
     if (cfg.weights != AttnWeightsOutput::none) {

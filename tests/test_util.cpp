@@ -99,7 +99,7 @@ CaseConfig random_config(std::mt19937& rng) {
   c.causal = coin(0.3);
   c.weights = static_cast<AttnWeightsOutput>(coin(0.7) ? 0 : pick(1, 2));
   // Weight types are drawn too (half the cases stay f32), and sometimes given in 16 bits.
-  c.weight_type = coin(0.5) ? ElementType::f32 : static_cast<ElementType>(pick(1, 2));
+  c.weight_type = coin(0.5) ? ElementType::f32 : static_cast<ElementType>(pick(1, 3));
   if (coin(0.3)) c.weight_source = static_cast<ElementType>(pick(0, 2));
   return c;
 }

@@ -72,6 +72,7 @@ typedef enum edgeattn_element_type {
   EDGEATTN_F32 = 0,
   EDGEATTN_F16 = 1,  /* IEEE binary16, as uint16_t bit patterns */
   EDGEATTN_BF16 = 2, /* bfloat16 (fp32's upper half), as uint16_t bit patterns */
+  EDGEATTN_INT8 = 3, /* symmetric int8 with fp32 scales: packed weights and KV caches only */
   /* Not a type: makes the enum as wide as an int, so that any value a C caller stores is one
      the library may read (and refuse) without undefined behaviour in C++. */
   EDGEATTN_ELEMENT_TYPE_MAX_ENUM = 0x7fffffff
@@ -86,7 +87,7 @@ typedef struct edgeattn_layer_spec {
   const float *q_bias, *k_bias, *v_bias, *out_bias;        /* each optional */
   const float *bias_k, *bias_v;                            /* optional, together */
   edgeattn_element_type weight_element_type;               /* the four matrices as given */
-  edgeattn_element_type weight_type; /* the layer's packed weights (f16/bf16 halve them) */
+  edgeattn_element_type weight_type; /* the layer's packed weights (f16/bf16 halve them, int8 quarters) */
   int has_scale;                     /* 0: 1/sqrt(head_dim) */
   float scale;
   int max_batch, max_q_len, max_kv_len, num_threads; /* owned workspace; see edgeattn.hpp */
@@ -199,7 +200,7 @@ typedef struct edgeattn_kv_cache_spec {
   int batch, kv_heads, head_dim, v_head_dim; /* v_head_dim 0: head_dim */
   int capacity;
   int window; /* 0: none; W: sliding window over a ring of `capacity` positions */
-  edgeattn_element_type element_type; /* EDGEATTN_F32 or EDGEATTN_F16 */
+  edgeattn_element_type element_type; /* EDGEATTN_F32, EDGEATTN_F16 or EDGEATTN_INT8 */
   void* memory; /* caller memory (64-byte aligned) or NULL: allocated at create */
   size_t memory_bytes;
 } edgeattn_kv_cache_spec;

@@ -91,11 +91,12 @@ enum class WeightLayout {
            // [h·head_dim, (h+1)·head_dim), as np.split(W, num_heads, axis=-1)
 };
 
-// Element types of weights: fp32, IEEE binary16 and bfloat16 (fp32's upper 16 bits), the
-// 16-bit ones stored as uint16_t bit patterns.
-enum class ElementType : int { f32 = 0, f16 = 1, bf16 = 2 };
-EDGEATTN_API const char* element_type_name(ElementType type);  // "f32", "f16", "bf16"
-EDGEATTN_API std::size_t element_size(ElementType type);       // bytes: 4, 2, 2 (0 if unknown)
+// Element types: fp32, IEEE binary16 and bfloat16 (fp32's upper 16 bits), the 16-bit ones
+// stored as uint16_t bit patterns; int8 (symmetric, with fp32 scales) for packed weights and KV
+// caches only — never a source type.
+enum class ElementType : int { f32 = 0, f16 = 1, bf16 = 2, int8 = 3 };
+EDGEATTN_API const char* element_type_name(ElementType type);  // "f32", "f16", "bf16", "int8"
+EDGEATTN_API std::size_t element_size(ElementType type);  // bytes: 4, 2, 2, 1 (0 if unknown)
 
 // Weights of one layer. All pointers are the caller's and are only read during create().
 // Widths: E = embed_dim, Wkv = num_kv_heads · head_dim (= E unless grouped-query attention).
@@ -126,6 +127,10 @@ struct LayerSpec {
   // The type the layer keeps its packed weights in and its kernels read: f16/bf16 halve the
   // weights' memory and bandwidth (widened to fp32 in the kernels' loads; arithmetic is fp32).
   // Narrowing rounds to nearest even; a finite weight too large for the type is an error.
+  // int8 quarters them: symmetric per output channel (one fp32 scale per output row of each
+  // matrix, amax / 127); activations are quantized per row at run time (one scale per row),
+  // products accumulate exactly in int32 and are rescaled to fp32 before the bias; attention
+  // stays fp32. int8 needs finite weights and input widths (embed_dim, kdim, vdim) <= 65536.
   ElementType weight_type = ElementType::f32;
   std::optional<float> scale;  // softmax scale; default 1/sqrt(head_dim)
   const char* port = nullptr;  // force a kernel port by name; null: EDGEATTN_PORT or automatic

@@ -15,10 +15,12 @@ namespace edgeattn {
 namespace {
 bool always() { return true; }  // the build targets NEON; the toolchain fixes the port
 using Vec = kernels::SimdVec<xsimd::neon>;
+// int8: vmull.s8 + vpadal.s16; 2 × 8 = 8 accumulator q registers of 16.
+constexpr Int8Gemm kInt8[] = {make_int8_gemm<kernels::I8NeonMull, 2, 8>("arm_neon32", &always)};
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 6, /*NR*/ 8, /*row block*/ 36, /*panels*/ 4>,
                       AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 32, /*TK*/ 64>>("arm-neon32",
-                                                                                &always);
+                                                                                &always, kInt8, 1);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

@@ -16,10 +16,12 @@ namespace edgeattn {
 namespace {
 bool always() { return true; }  // Advanced SIMD is mandatory in AArch64
 using Vec = kernels::SimdVec<xsimd::neon64>;
+// int8: smull + sadalp (ARMv8.0 has no dot product); 4 × 12 = 24 accumulator registers.
+constexpr Int8Gemm kInt8[] = {make_int8_gemm<kernels::I8NeonMull, 4, 12>("arm_neon64", &always)};
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 8, /*NR*/ 12, /*row block*/ 32, /*panels*/ 4>,
                       AttentionTiles</*MR*/ 8, /*NR*/ 12, /*TQ*/ 32, /*TK*/ 96>>("arm-neon64",
-                                                                                 &always);
+                                                                                 &always, kInt8, 1);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

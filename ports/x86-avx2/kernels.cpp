@@ -32,11 +32,16 @@ constexpr int kProjectionMR = 2, kAttentionMR = 3;
 #else
 constexpr int kProjectionMR = 4, kAttentionMR = 6;
 #endif
+// int8: vpmaddubsw/vpmaddwd (kernels/gemm_int8.hpp, I8Avx2Madd) on every AVX2 CPU. An AVX-VNNI
+// variant is not built: neither this project's machines nor qemu 7.2 can execute AVX-VNNI, so
+// it could not be tested.
+constexpr Int8Gemm kInt8[] = {
+    make_int8_gemm<kernels::I8Avx2Madd, 4, 24>("x86_avx2", &x86::cpu_runs_avx2_fma)};
 constexpr KernelTable kTable =
     make_kernel_table<Vec,
                       ProjectionTiles<kProjectionMR, /*NR*/ 24, /*row block*/ 144, /*panels*/ 2>,
                       AttentionTiles<kAttentionMR, /*NR*/ 16, /*TQ*/ 48, /*TK*/ 128>>(
-        "x86-avx2", &x86::cpu_runs_avx2_fma);
+        "x86-avx2", &x86::cpu_runs_avx2_fma, kInt8, 1);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

@@ -10,7 +10,10 @@ CpuidBits read_cpuid_bits() {
   CpuidBits bits;
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(1, &eax, &ebx, &ecx, &edx)) bits.leaf1_ecx = ecx;
-  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) bits.leaf7_ebx = ebx;
+  if (__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) {
+    bits.leaf7_ebx = ebx;
+    bits.leaf7_ecx = ecx;
+  }
   if (bits.leaf1_ecx & kOsxsave) {  // XGETBV faults unless the OS set CR4.OSXSAVE
     unsigned lo = 0, hi = 0;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
@@ -20,5 +23,6 @@ CpuidBits read_cpuid_bits() {
 }
 
 bool cpu_runs_avx512() { return avx512_usable(read_cpuid_bits()); }
+bool cpu_runs_avx512_vnni() { return avx512_vnni_usable(read_cpuid_bits()); }
 
 }  // namespace edgeattn::x86

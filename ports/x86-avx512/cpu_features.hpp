@@ -9,6 +9,7 @@ namespace edgeattn::x86 {
 struct CpuidBits {
   std::uint32_t leaf1_ecx = 0;  // CPUID.(EAX=1):ECX
   std::uint32_t leaf7_ebx = 0;  // CPUID.(EAX=7, ECX=0):EBX
+  std::uint32_t leaf7_ecx = 0;  // CPUID.(EAX=7, ECX=0):ECX
   std::uint64_t xcr0 = 0;       // XGETBV(0), read only where leaf1_ecx has OSXSAVE
 };
 
@@ -29,9 +30,16 @@ constexpr bool avx512_usable(const CpuidBits& c) {
          (c.leaf7_ebx & leaf7) == leaf7 && (c.xcr0 & kXcr0Avx512State) == kXcr0Avx512State;
 }
 
+constexpr std::uint32_t kAvx512Vnni = 1u << 11;  // leaf 7 ECX
+// The port's int8 kernel with vpdpbusd: AVX512-VNNI on top of the port's requirements.
+constexpr bool avx512_vnni_usable(const CpuidBits& c) {
+  return avx512_usable(c) && (c.leaf7_ecx & kAvx512Vnni) != 0;
+}
+
 // This CPU's bits, and the port's cpu_supports (cpu.cpp, compiled without any ISA flag: they
 // run before a port is chosen, on any x86-64).
 CpuidBits read_cpuid_bits();
 bool cpu_runs_avx512();
+bool cpu_runs_avx512_vnni();
 
 }  // namespace edgeattn::x86

@@ -12,10 +12,13 @@ namespace edgeattn {
 namespace {
 bool always() { return true; }  // SSE2 is part of x86-64
 using Vec = kernels::SimdVec<xsimd::sse2>;
+// int8: pmaddwd on sign-extended int16 (SSE2 has no pmaddubsw); 2 × 8 tile, 2 registers per 4
+// columns.
+constexpr Int8Gemm kInt8[] = {make_int8_gemm<kernels::I8Sse2Madd, 2, 8>("x86_sse2", &always)};
 constexpr KernelTable kTable =
     make_kernel_table<Vec, ProjectionTiles</*MR*/ 6, /*NR*/ 8, /*row block*/ 48, /*panels*/ 8>,
                       AttentionTiles</*MR*/ 6, /*NR*/ 8, /*TQ*/ 48, /*TK*/ 128>>("x86-sse2",
-                                                                                 &always);
+                                                                                 &always, kInt8, 1);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "size_math.hpp"
+
 #include "executor.hpp"
 
 namespace edgeattn::engine {
@@ -13,6 +15,18 @@ struct StageContext {
   const Projection* const* p;
   int count;
 };
+
+void quantize_task(void* c, std::size_t t, int /*slot*/) {
+  const StageContext& x = *static_cast<const StageContext*>(c);
+  for (int i = 0; i < x.count; ++i) {
+    const std::size_t n = x.p[i]->quantize_tasks();
+    if (t < n) {
+      x.p[i]->run_quantize_task(t);
+      return;
+    }
+    t -= n;
+  }
+}
 
 void projection_task(void* c, std::size_t t, int /*slot*/) {
   const StageContext& x = *static_cast<const StageContext*>(c);
@@ -37,6 +51,8 @@ void Projection::plan(const KernelTable& kernels, ElementType weight_type_, int 
                       int K_) {
   k = &kernels;
   weight_type = static_cast<int>(weight_type_);
+  int8 = weight_type_ == ElementType::int8 ? &kernels.int8_gemm() : nullptr;
+  K4 = (K_ + 3) / 4 * 4;
   batch = batch_;
   rows = rows_;
   K = K_;
@@ -61,6 +77,40 @@ void Projection::plan_grid() {
   panel_blocks = ceil_div(panels, k->gemm_panel_block);
 }
 
+std::size_t Projection::quantized_bytes() const {
+  return round_up(static_cast<std::size_t>(batch) * rows * K4, 64);
+}
+
+std::size_t Projection::quantized_floats() const {
+  if (!int8) return 0;
+  std::size_t n = 0, bytes = 0;  // rows, and an upper bound of the bytes they take
+  if (!checked_product({static_cast<std::size_t>(batch), static_cast<std::size_t>(rows)}, &n) ||
+      !checked_mul(n, static_cast<std::size_t>(K4) + sizeof(float), &bytes) ||
+      bytes > static_cast<std::size_t>(-1) - 256)
+    return static_cast<std::size_t>(-1);  // the workspace layout reports it as an overflow
+  return (quantized_bytes() + round_up(n * sizeof(float), 64)) / sizeof(float);
+}
+
+std::size_t quantized_floats_sum(std::initializer_list<const Projection*> projections) {
+  std::size_t total = 0;
+  for (const Projection* p : projections) {
+    const std::size_t n = p->quantized_floats();
+    if (n > static_cast<std::size_t>(-1) - total) return static_cast<std::size_t>(-1);
+    total += n;
+  }
+  return total;
+}
+
+void Projection::run_quantize_task(std::size_t t) const {
+  const int rb = static_cast<int>(t % row_blocks);
+  const int b = static_cast<int>(t / row_blocks);
+  const int row0 = rb * row_block;
+  const int nrows = std::min(row_block, rows - row0);
+  const std::size_t first = static_cast<std::size_t>(b) * rows + row0;
+  k->quantize_rows(a + b * in.batch + row0 * in.token, in.token, nrows, K, qa + first * K4, K4,
+                   qscale + first);
+}
+
 void Projection::run_task(std::size_t t) const {
   const int pb = static_cast<int>(t % panel_blocks);
   t /= panel_blocks;
@@ -75,6 +125,13 @@ void Projection::run_task(std::size_t t) const {
     if (lo >= hi) continue;
     kernels::OutputMap m = seg[i].map;
     m.base += b * seg[i].out_batch_step;
+    if (int8) {
+      const std::size_t row_base = static_cast<std::size_t>(b) * rows;
+      (nrows == 1 ? int8->block_1row : int8->block)(qa + row_base * K4, K4, qscale + row_base,
+                                                    row0, nrows, K, seg[i].packed, lo - first,
+                                                    hi - first, seg[i].N, m);
+      continue;
+    }
     (nrows == 1 ? k->gemm_block_1row : k->gemm_block)[weight_type](
         a + b * in.batch, in.token, row0, nrows, K, seg[i].packed, lo - first, hi - first, seg[i].N,
         m);
@@ -83,6 +140,9 @@ void Projection::run_task(std::size_t t) const {
 
 void run_projections(const Projection* const* projections, int count, const Executor& exec) {
   StageContext x{projections, count};
+  std::size_t quantize = 0;
+  for (int i = 0; i < count; ++i) quantize += projections[i]->quantize_tasks();
+  if (quantize > 0) parallel_for(exec, quantize, quantize_task, &x);
   std::size_t tasks = 0;
   for (int i = 0; i < count; ++i) tasks += projections[i]->tasks();
   parallel_for(exec, tasks, projection_task, &x);

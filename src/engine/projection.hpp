@@ -3,9 +3,14 @@
 // port's row block × panel block. Self-attention puts Q, K and V in one projection, so each task
 // reads its rows of X once for all three. The grid is computed when a plan is made; a run binds
 // the pointers (input, outputs) and runs the tasks.
+//
+// int8 weights add a first stage: each input row is quantized to int8 (one scale per row) into
+// the workspace, then the int8 GEMM reads those rows.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <initializer_list>
 
 #include "edgeattn/edgeattn.hpp"
 #include "kernel_table.hpp"
@@ -38,21 +43,47 @@ struct Projection {
   int segments = 0;
   int row_blocks = 0, panel_blocks = 0;
   int row_block = 0;  // rows per task: the port's maximum, evened out over the row blocks
+  // int8 weights: the kernel, the quantized rows' width (K rounded up to 4) and where they lie
+  // in the workspace (set by place_quantized; bound to pointers at run time).
+  const Int8Gemm* int8 = nullptr;
+  int K4 = 0;
+  std::size_t quantized_at = 0;  // in floats from the workspace's start
+  std::int8_t* qa = nullptr;
+  float* qscale = nullptr;
 
   // Planning: the shape, then each segment's width, then the grid.
   void plan(const KernelTable& kernels, ElementType weight_type_, int batch_, int rows_, int K_);
   void add_segment(const void* packed, int N);
   void plan_grid();
+  // Workspace floats the quantized rows and their scales take (0 unless int8), and where they
+  // go.
+  std::size_t quantized_floats() const;
+  void place_quantized(std::size_t offset_floats) { quantized_at = offset_floats; }
   std::size_t tasks() const { return static_cast<std::size_t>(batch) * row_blocks * panel_blocks; }
   // Binding at run time.
   void bind(int segment, const kernels::OutputMap& map, std::ptrdiff_t batch_step) {
     seg[segment].map = map;
     seg[segment].out_batch_step = batch_step;
   }
+  void bind_workspace(float* workspace) {
+    if (!int8) return;
+    qa = reinterpret_cast<std::int8_t*>(workspace + quantized_at);
+    qscale = workspace + quantized_at + quantized_bytes() / sizeof(float);
+  }
+  std::size_t quantize_tasks() const { return int8 ? static_cast<std::size_t>(batch) * row_blocks : 0; }
+  void run_quantize_task(std::size_t t) const;
   void run_task(std::size_t t) const;
+
+ private:
+  std::size_t quantized_bytes() const;  // the int8 rows, rounded up to 64 bytes
 };
 
-// Runs the tasks of up to three projections as one parallel stage.
+// The workspace floats projections that run in one stage take for their quantized rows (side by
+// side); saturates at SIZE_MAX, which the workspace layout reports as an overflow.
+std::size_t quantized_floats_sum(std::initializer_list<const Projection*> projections);
+
+// Runs the tasks of up to three projections as one parallel stage (after one that quantizes
+// the inputs of those with int8 weights).
 void run_projections(const Projection* const* projections, int count, const Executor& exec);
 
 }  // namespace edgeattn::engine

@@ -1,4 +1,5 @@
 // Layer creation: validation of the spec, weight packing, the optional owned workspace.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -31,6 +32,16 @@ AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
 
 Status pack_matrix(int panel_columns, const LayerSpec& spec, const void* src, const char* what,
                    int in, int out, void* dst) {
+  if (spec.weight_type == ElementType::int8) {
+    const std::size_t bad =
+        kernels::pack_int8_any(panel_columns, src, static_cast<int>(spec.weights.element_type),
+                               spec.weight_layout == WeightLayout::out_in, in, out, dst);
+    if (bad != 0)
+      return Status::error(StatusCode::invalid_argument,
+                           "%zu weights of %s are not finite: int8 cannot represent them", bad,
+                           what);
+    return Status();
+  }
   const std::size_t overflows = kernels::pack_b_any(
       panel_columns, src, static_cast<int>(spec.weights.element_type),
       spec.weight_layout == WeightLayout::out_in, in, out, dst, static_cast<int>(spec.weight_type));
@@ -72,6 +83,16 @@ Status validate_layer_spec(const LayerSpec& s) {
     return Status::error(StatusCode::invalid_argument,
                          "unknown element type (weights.element_type %d, weight_type %d)",
                          static_cast<int>(s.weights.element_type), static_cast<int>(s.weight_type));
+  if (s.weights.element_type == ElementType::int8)
+    return Status::error(StatusCode::invalid_argument,
+                         "weights.element_type int8: source weights are f32, f16 or bf16 (int8 is "
+                         "a weight_type, quantized at create)");
+  if (s.weight_type == ElementType::int8 &&
+      std::max({s.embed_dim, s.kdim, s.vdim}) > kernels::kInt8MaxK)
+    return Status::error(StatusCode::invalid_argument,
+                         "int8 weights need embed_dim, kdim and vdim <= %d (int32 accumulation), "
+                         "got %d, %d, %d",
+                         kernels::kInt8MaxK, s.embed_dim, s.kdim, s.vdim);
   if (!s.weights.q) return Status::error(StatusCode::null_pointer, "weights.q is null");
   if (!s.weights.k) return Status::error(StatusCode::null_pointer, "weights.k is null");
   if (!s.weights.v) return Status::error(StatusCode::null_pointer, "weights.v is null");
@@ -117,25 +138,25 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   bool oom = false;
   const Weights& w = spec.weights;
   const int nr = L.kernels->gemm_nr;
-  const std::size_t elem = element_size(L.weight_type);
-  const std::size_t q_elems = kernels::packed_b_elems(L.embed_dim, L.embed_dim, nr);
-  const std::size_t k_elems = kernels::packed_b_elems(L.kdim, L.kv_width, nr);
-  const std::size_t v_elems = kernels::packed_b_elems(L.vdim, L.kv_width, nr);
-  const std::size_t o_elems = kernels::packed_b_elems(L.embed_dim, L.embed_dim, nr);
-  // In floats, rounded up: every matrix starts 64-byte aligned (q_elems·elem is a multiple of
+  const int type = static_cast<int>(L.weight_type);
+  // In floats, rounded up: every matrix starts 64-byte aligned (a 16-bit matrix is a multiple of
   // NR·2 bytes only), so each is placed at its own multiple of 16 floats.
-  auto floats_for = [&](std::size_t elems) { return round_up(elems * elem, 64) / sizeof(float); };
-  const std::size_t q_floats = floats_for(q_elems), k_floats = floats_for(k_elems);
-  L.wqkv = allocate_floats(q_floats + k_floats + floats_for(v_elems));
-  L.wo = allocate_floats(floats_for(o_elems));
+  auto floats_for = [&](int K, int N) {
+    return round_up(kernels::packed_matrix_bytes(K, N, nr, type), 64) / sizeof(float);
+  };
+  const std::size_t q_floats = floats_for(L.embed_dim, L.embed_dim);
+  const std::size_t k_floats = floats_for(L.kdim, L.kv_width);
+  const std::size_t v_floats = floats_for(L.vdim, L.kv_width);
+  const std::size_t o_floats = floats_for(L.embed_dim, L.embed_dim);
+  L.wqkv = allocate_floats(q_floats + k_floats + v_floats);
+  L.wo = allocate_floats(o_floats);
   if (!L.wqkv || !L.wo)
     return Status::error(StatusCode::out_of_memory, "out of memory packing weights");
   L.wq = L.wqkv.get();
   L.wk = L.wqkv.get() + q_floats;
   L.wv = L.wqkv.get() + q_floats + k_floats;
   L.wout = L.wo.get();
-  L.packed_bytes =
-      (q_floats + k_floats + floats_for(v_elems) + floats_for(o_elems)) * sizeof(float);
+  L.packed_bytes = (q_floats + k_floats + v_floats + o_floats) * sizeof(float);
   st = pack_matrix(nr, spec, w.q, "q", L.embed_dim, L.embed_dim, L.wqkv.get());
   if (st) st = pack_matrix(nr, spec, w.k, "k", L.kdim, L.kv_width, L.wqkv.get() + q_floats);
   if (st)

@@ -46,8 +46,6 @@ Status plan_decode(const LayerImpl& L, const CacheGeometry& c, const Shape& shap
   p->v_stage = ws.region("v stage", {Bz, Lqz, static_cast<std::size_t>(L.kv_width)});
   p->concat = ws.region("concat", {Bz, Lqz, static_cast<std::size_t>(L.embed_dim)});
   plan_cached_attention(c, k, L.num_heads, Lq, num_threads, &ws, &p->attn);
-  if (ws.overflowed() || !checked_mul(ws.total_floats(), sizeof(float), nullptr))
-    return Status::error(StatusCode::size_overflow, "decode workspace overflows");
   p->qkv.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->qkv.add_segment(L.wq, L.embed_dim);
   p->qkv.add_segment(L.wk, L.kv_width);
@@ -56,6 +54,13 @@ Status plan_decode(const LayerImpl& L, const CacheGeometry& c, const Shape& shap
   p->out.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->out.add_segment(L.wout, L.embed_dim);
   p->out.plan_grid();
+  if (L.weight_type == ElementType::int8) {  // quantized inputs of the two stages, one region
+    const std::size_t at = ws.region("int8 rows", {p->qkv.quantized_floats()});
+    p->qkv.place_quantized(at);
+    p->out.place_quantized(at);
+  }
+  if (ws.overflowed() || !checked_mul(ws.total_floats(), sizeof(float), nullptr))
+    return Status::error(StatusCode::size_overflow, "decode workspace overflows");
   return Status();
 }
 
@@ -85,6 +90,7 @@ Status decode_planned(const LayerImpl& L, const LayerDecodePlan& p, const RunArg
   engine::Projection qkv = p.qkv;
   qkv.a = a.query;
   qkv.in = engine::seq_strides(a.layout, B, Lq, E);
+  qkv.bind_workspace(ws);
   qkv.bind(0, {ws + p.q, hd, 1, hd, static_cast<std::ptrdiff_t>(Lq) * hd, L.bq.get(), L.scale},
            static_cast<std::ptrdiff_t>(Lq) * E);
   const std::ptrdiff_t stage_step = static_cast<std::ptrdiff_t>(Lq) * L.kv_width;
@@ -109,7 +115,7 @@ Status decode_planned(const LayerImpl& L, const LayerDecodePlan& p, const RunArg
   engine::attend(p.attn, c.stored(), s, cache_masks(c, Lq, 0.0f), ws, exec);
 
   // 4. Output projection.
-  project_output(L, p.out, ws + p.concat, a, exec);
+  project_output(L, p.out, ws, ws + p.concat, a, exec);
   return p.ws.verify(ws);
 }
 

@@ -90,9 +90,9 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
 Status run_planned(const LayerImpl& L, const LayerRunPlan& p, const RunArgs& a, void* workspace,
                    std::size_t workspace_bytes, const Executor& exec);
 // The output projection: the concatenated heads [batch][q_len][E] through Wo (and its bias)
-// into the caller's output, in the caller's layout.
-void project_output(const LayerImpl& L, engine::Projection out, const float* concat,
-                    const RunArgs& a, const Executor& exec);
+// into the caller's output, in the caller's layout (workspace: its quantized rows, int8).
+void project_output(const LayerImpl& L, engine::Projection out, float* workspace,
+                    const float* concat, const RunArgs& a, const Executor& exec);
 
 // decode.cpp
 Status plan_decode(const LayerImpl& L, const CacheGeometry& cache, const Shape& shape,

@@ -2,7 +2,8 @@
 // Layer::create_packed() checks the header and reads the panels in place.
 //
 // Layout (little-endian): a 256-byte header, then ten sections, each 64-byte aligned — the
-// panels of Wq, Wk, Wv and Wo (kernels::packed_b_elems elements of the weight type each) and
+// panels of Wq, Wk, Wv and Wo (kernels::packed_matrix_bytes each: elements of the weight type;
+// for int8 also the column scales and sums) and
 // the biases q, k, v, out, bias_k, bias_v (fp32; offset 0 when absent). The checksum covers
 // the whole blob with its own field read as zero.
 #include <cstddef>
@@ -83,11 +84,11 @@ namespace {
 // The sections' sizes in bytes for these dimensions, panel width and weight type.
 void section_bytes(const LayerImpl& L, int columns, std::size_t bytes[kSections],
                    const bool present[kSections]) {
-  const std::size_t e = element_size(L.weight_type);
-  bytes[0] = kernels::packed_b_elems(L.embed_dim, L.embed_dim, columns) * e;
-  bytes[1] = kernels::packed_b_elems(L.kdim, L.kv_width, columns) * e;
-  bytes[2] = kernels::packed_b_elems(L.vdim, L.kv_width, columns) * e;
-  bytes[3] = kernels::packed_b_elems(L.embed_dim, L.embed_dim, columns) * e;
+  const int t = static_cast<int>(L.weight_type);
+  bytes[0] = kernels::packed_matrix_bytes(L.embed_dim, L.embed_dim, columns, t);
+  bytes[1] = kernels::packed_matrix_bytes(L.kdim, L.kv_width, columns, t);
+  bytes[2] = kernels::packed_matrix_bytes(L.vdim, L.kv_width, columns, t);
+  bytes[3] = kernels::packed_matrix_bytes(L.embed_dim, L.embed_dim, columns, t);
   const int widths[6] = {L.embed_dim, L.kv_width, L.kv_width, L.embed_dim, L.kv_width, L.kv_width};
   for (int i = 0; i < 6; ++i)
     bytes[4 + i] = present[4 + i] ? static_cast<std::size_t>(widths[i]) * sizeof(float) : 0;

@@ -46,11 +46,6 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
   // Rows (attention weights) or tiles, decided per run: the scratch serves both.
   engine::plan_attention(d, k, engine::AttendPath::rows, num_threads, /*also_tiles=*/true, &ws,
                          &p->attn);
-  if (ws.overflowed() || !checked_mul(ws.total_floats(), sizeof(float), nullptr))
-    return Status::error(StatusCode::size_overflow,
-                         "workspace for batch=%d q_len=%d kv_len=%d overflows size_t", shape.batch,
-                         shape.q_len, kv_len);
-
   p->fused.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->fused.add_segment(L.wq, L.embed_dim);
   p->fused.add_segment(L.wk, L.kv_width);
@@ -68,13 +63,31 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
   p->out.plan(k, L.weight_type, B, Lq, L.embed_dim);
   p->out.add_segment(L.wout, L.embed_dim);
   p->out.plan_grid();
+  if (L.weight_type == ElementType::int8) {
+    // One region for the quantized inputs: self-attention's X, or the three inputs of
+    // cross-attention side by side (one stage); the output projection, a later stage, reuses it.
+    const std::size_t floats = std::max({engine::quantized_floats_sum({&p->fused}),
+                                         engine::quantized_floats_sum({&p->pq, &p->pk, &p->pv}),
+                                         engine::quantized_floats_sum({&p->out})});
+    const std::size_t at = ws.region("int8 rows", {floats});
+    p->fused.place_quantized(at);
+    p->pq.place_quantized(at);
+    p->pk.place_quantized(at + p->pq.quantized_floats());
+    p->pv.place_quantized(at + p->pq.quantized_floats() + p->pk.quantized_floats());
+    p->out.place_quantized(at);
+  }
+  if (ws.overflowed() || !checked_mul(ws.total_floats(), sizeof(float), nullptr))
+    return Status::error(StatusCode::size_overflow,
+                         "workspace for batch=%d q_len=%d kv_len=%d overflows size_t", shape.batch,
+                         shape.q_len, kv_len);
   return Status();
 }
 
-void project_output(const LayerImpl& L, engine::Projection out, const float* concat,
-                    const RunArgs& a, const Executor& exec) {
+void project_output(const LayerImpl& L, engine::Projection out, float* workspace,
+                    const float* concat, const RunArgs& a, const Executor& exec) {
   const int B = out.batch, Lq = out.rows;
   out.a = concat;
+  out.bind_workspace(workspace);
   out.in = {static_cast<std::ptrdiff_t>(Lq) * L.embed_dim, L.embed_dim};
   const engine::SeqStrides o = engine::seq_strides(a.layout, B, Lq, L.embed_dim);
   out.bind(0, {a.output, o.token, 1, L.embed_dim, 0, L.bo.get(), 1.0f}, o.batch);
@@ -150,6 +163,7 @@ Status run_planned(const LayerImpl& L, const LayerRunPlan& p, const RunArgs& a, 
   auto bind_input = [&](engine::Projection& pr, const float* x, int rows, int width) {
     pr.a = x;
     pr.in = engine::seq_strides(a.layout, B, rows, width);
+    pr.bind_workspace(ws);
     stage[n++] = &pr;
   };
   if (a.key == nullptr) {  // self-attention: one GEMM over [Wq | Wk | Wv]
@@ -206,7 +220,7 @@ Status run_planned(const LayerImpl& L, const LayerRunPlan& p, const RunArgs& a, 
   }
 
   // 3. Output projection.
-  project_output(L, p.out, ws + p.concat, a, exec);
+  project_output(L, p.out, ws, ws + p.concat, a, exec);
   return p.ws.verify(ws);
 }
 

@@ -1,5 +1,6 @@
 #include "reference.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -10,13 +11,27 @@
 namespace edgeattn::reference {
 namespace {
 
+// int8 as the library documents it (edgeattn.hpp, LayerSpec::weight_type): for a vector x
+// with amax = max|x|, q = x · (127 / amax) rounded to nearest even and clamped to ±127, in fp32
+// arithmetic; x ≈ q · (amax / 127). Written here from that rule, not from the kernels.
+struct Int8Rule {
+  float inv = 0.0f, scale = 0.0f;
+  explicit Int8Rule(float amax)
+      : inv(amax > 0.0f ? 127.0f / amax : 0.0f), scale(amax / 127.0f) {}
+  double dequantized(float x) const {
+    const float t = std::min(std::max(x * inv, -127.0f), 127.0f);
+    return static_cast<double>(std::nearbyint(t)) * static_cast<double>(scale);
+  }
+};
+
 // A weight matrix's `count` elements as the layer holds them: the caller's `source` type
 // widened, rounded to the layer's weight type `held` (as packing rounds) and widened again, so
-// the reference computes with exactly the layer's dequantized weights.
+// the reference computes with exactly the layer's dequantized weights. int8 is quantized per
+// output channel (`out` channels of `in` weights each, stored as `layout` says).
 std::vector<float> dequantized(const void* w, std::size_t count, ElementType source,
-                               ElementType held) {
+                               ElementType held, WeightLayout layout, int in, int out) {
   using namespace edgeattn::kernels;
-  std::vector<float> out(count);
+  std::vector<float> r(count);
   bool overflow = false;
   for (std::size_t i = 0; i < count; ++i) {
     float x = source == ElementType::f16    ? f16_to_f32(static_cast<const std::uint16_t*>(w)[i])
@@ -24,9 +39,32 @@ std::vector<float> dequantized(const void* w, std::size_t count, ElementType sou
                                             : static_cast<const float*>(w)[i];
     if (held == ElementType::f16) x = f16_to_f32(f32_to_f16(x, &overflow));
     if (held == ElementType::bf16) x = bf16_to_f32(f32_to_bf16(x, &overflow));
-    out[i] = x;
+    r[i] = x;
   }
-  return out;
+  if (held == ElementType::int8) {
+    auto index = [&](int n, int k) {
+      return layout == WeightLayout::out_in ? static_cast<std::size_t>(n) * in + k
+                                            : static_cast<std::size_t>(k) * out + n;
+    };
+    for (int n = 0; n < out; ++n) {
+      float amax = 0.0f;
+      for (int k = 0; k < in; ++k) amax = std::max(amax, std::fabs(r[index(n, k)]));
+      const Int8Rule rule(amax);
+      for (int k = 0; k < in; ++k)
+        r[index(n, k)] = static_cast<float>(rule.dequantized(r[index(n, k)]));
+    }
+  }
+  return r;
+}
+
+// A row of a projection's input as the layer's int8 kernels see it (quantized per row).
+std::vector<double> quantized_row(const std::vector<float>& x) {
+  float amax = 0.0f;
+  for (float v : x) amax = std::max(amax, std::fabs(v));
+  const Int8Rule rule(amax);
+  std::vector<double> r(x.size());
+  for (std::size_t i = 0; i < x.size(); ++i) r[i] = rule.dequantized(x[i]);
+  return r;
 }
 
 // Element (token l of batch b, feature f) of a [.., len, width] tensor in `layout`.
@@ -46,18 +84,23 @@ double weight(const float* w, WeightLayout layout, int in, int out, int n, int k
                                         : w[static_cast<std::size_t>(k) * out + n];
 }
 
-// y[l][n] = sum_k x(l, k) W(n, k) + bias[n], for the tokens of batch b.
+// y[l][n] = sum_k x(l, k) W(n, k) + bias[n], for the tokens of batch b; with int8 weights
+// each row of x is quantized first.
 std::vector<std::vector<double>> project(const float* x, SequenceLayout layout, int batch, int len,
                                          int in, int b, const float* w, WeightLayout wl, int out,
-                                         const float* bias) {
+                                         const float* bias, bool int8) {
   std::vector<std::vector<double>> y(len, std::vector<double>(out, 0.0));
-  for (int l = 0; l < len; ++l)
+  for (int l = 0; l < len; ++l) {
+    std::vector<float> row(in);
+    for (int k = 0; k < in; ++k) row[k] = static_cast<float>(at(x, layout, batch, len, in, b, l, k));
+    std::vector<double> xs(row.begin(), row.end());
+    if (int8) xs = quantized_row(row);
     for (int n = 0; n < out; ++n) {
       double s = bias ? bias[n] : 0.0;
-      for (int k = 0; k < in; ++k)
-        s += at(x, layout, batch, len, in, b, l, k) * weight(w, wl, in, out, n, k);
+      for (int k = 0; k < in; ++k) s += xs[k] * weight(w, wl, in, out, n, k);
       y[l][n] = s;
     }
+  }
   return y;
 }
 
@@ -82,25 +125,25 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
   const float* value = a.value ? a.value : a.query;
   const Weights& w = spec.weights;
   const double inf = std::numeric_limits<double>::infinity();
-  const std::vector<float> wq = dequantized(w.q, std::size_t(E) * E, w.element_type,
-                                            spec.weight_type),
-                           wk = dequantized(w.k, std::size_t(G) * hd * kdim, w.element_type,
-                                            spec.weight_type),
-                           wv = dequantized(w.v, std::size_t(G) * hd * vdim, w.element_type,
-                                            spec.weight_type),
-                           wo = dequantized(w.out, std::size_t(E) * E, w.element_type,
-                                            spec.weight_type);
+  const WeightLayout wl = spec.weight_layout;
+  const ElementType held = spec.weight_type;
+  const bool int8 = held == ElementType::int8;
+  const std::vector<float> wq = dequantized(w.q, std::size_t(E) * E, w.element_type, held, wl, E, E),
+                           wk = dequantized(w.k, std::size_t(G) * hd * kdim, w.element_type, held,
+                                            wl, kdim, G * hd),
+                           wv = dequantized(w.v, std::size_t(G) * hd * vdim, w.element_type, held,
+                                            wl, vdim, G * hd),
+                           wo = dequantized(w.out, std::size_t(E) * E, w.element_type, held, wl,
+                                            E, E);
 
   Result r;
   r.output.assign(static_cast<std::size_t>(B) * Lq * E, 0.0);
   r.weights_avg.assign(static_cast<std::size_t>(B) * Lq * S, 0.0);
   r.weights_head.assign(static_cast<std::size_t>(B) * H * Lq * S, 0.0);
   for (int b = 0; b < B; ++b) {
-    auto Q = project(a.query, a.layout, B, Lq, E, b, wq.data(), spec.weight_layout, E, w.q_bias);
-    auto K =
-        project(key, a.layout, B, Lkv, kdim, b, wk.data(), spec.weight_layout, G * hd, w.k_bias);
-    auto V =
-        project(value, a.layout, B, Lkv, vdim, b, wv.data(), spec.weight_layout, G * hd, w.v_bias);
+    auto Q = project(a.query, a.layout, B, Lq, E, b, wq.data(), wl, E, w.q_bias, int8);
+    auto K = project(key, a.layout, B, Lkv, kdim, b, wk.data(), wl, G * hd, w.k_bias, int8);
+    auto V = project(value, a.layout, B, Lkv, vdim, b, wv.data(), wl, G * hd, w.v_bias, int8);
     if (bias_kv) {
       K.emplace_back(w.bias_k, w.bias_k + G * hd);
       V.emplace_back(w.bias_v, w.bias_v + G * hd);
@@ -143,6 +186,16 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
           r.weights_avg[(static_cast<std::size_t>(b) * Lq + i) * S + j] += p[j] / H;
           for (int d = 0; d < hd; ++d) concat[i][h * hd + d] += p[j] * V[j][g * hd + d];
         }
+      }
+    }
+    if (int8) {  // the layer quantizes its fp32 concatenation
+      double wo_max = 0.0;
+      for (float x : wo) wo_max = std::max(wo_max, std::fabs(static_cast<double>(x)));
+      for (auto& row : concat) {
+        double amax = 0.0;
+        for (double x : row) amax = std::max(amax, std::fabs(x));
+        r.int8_step_effect = std::max(r.int8_step_effect, amax / 127.0 * wo_max);
+        row = quantized_row(std::vector<float>(row.begin(), row.end()));
       }
     }
     for (int i = 0; i < Lq; ++i)

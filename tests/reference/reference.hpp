@@ -12,6 +12,11 @@
 namespace edgeattn::reference {
 
 struct Result {
+  // int8 weights: the most one step of one int8 activation of the output projection changes an
+  // output (the largest row scale of the quantized concatenation times the largest |Wo|). The
+  // layer quantizes its fp32 concatenation, the reference its double one: a value near a
+  // rounding boundary may land one step apart. 0 for other weight types.
+  double int8_step_effect = 0.0;
   std::vector<double> output;        // in args.layout, like the library's output
   std::vector<double> weights_avg;   // [batch, q_len, kv_total]
   std::vector<double> weights_head;  // [batch, heads, q_len, kv_total]

@@ -117,6 +117,7 @@ int cmd_info(const std::string& port) {
 edgeattn::ElementType weight_type_named(const std::string& name) {
   if (name == "f16") return edgeattn::ElementType::f16;
   if (name == "bf16") return edgeattn::ElementType::bf16;
+  if (name == "int8") return edgeattn::ElementType::int8;
   return edgeattn::ElementType::f32;
 }
 
@@ -412,15 +413,21 @@ struct BenchResult {
   std::size_t workspace_bytes;
 };
 
+// `packed`: a layer from a blob, used instead of one made from the shape's built-in weights.
 BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, double min_seconds,
-                        const std::string& port, edgeattn::ElementType weight_type) {
+                        const std::string& port, edgeattn::ElementType weight_type,
+                        const edgeattn::Layer* packed) {
   edgeattn::tools::StandardProblem problem(s);
-  edgeattn::LayerSpec spec = problem.spec();
-  spec.port = port.empty() ? nullptr : port.c_str();
-  spec.weight_type = weight_type;
-  std::unique_ptr<edgeattn::Layer> layer;
-  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
-  if (!st) throw UsageError(st.message());
+  std::unique_ptr<edgeattn::Layer> owned;
+  edgeattn::Status st;
+  if (!packed) {
+    edgeattn::LayerSpec spec = problem.spec();
+    spec.port = port.empty() ? nullptr : port.c_str();
+    spec.weight_type = weight_type;
+    st = edgeattn::Layer::create(spec, &owned);
+    if (!st) throw UsageError(st.message());
+  }
+  const edgeattn::Layer* layer = packed ? packed : owned.get();
   const edgeattn::RunArgs args = problem.args();
   edgeattn::Executor exec(threads);
   std::size_t bytes = 0;
@@ -451,22 +458,50 @@ BenchResult bench_shape(const edgeattn::tools::StandardShape& s, int threads, do
 }
 
 int cmd_bench(const std::string& shape, int threads, const std::string& json_path,
-              double min_seconds, const std::string& port, edgeattn::ElementType weight_type) {
+              double min_seconds, const std::string& port, edgeattn::ElementType weight_type,
+              const std::string& packed_path, bool weight_type_given) {
   std::vector<const edgeattn::tools::StandardShape*> shapes;
   for (const auto& s : edgeattn::tools::kStandardShapes)
     if (shape == "all" || shape == s.id || shape == s.name) shapes.push_back(&s);
   if (shapes.empty())
     throw UsageError("--shape must be S1..S6, a full shape name or all, got '" + shape + "'");
+  // --packed: the blob's layer (its port and weight type), on the shapes of its sizes.
+  std::unique_ptr<MappedFile> blob;
+  std::unique_ptr<edgeattn::Layer> packed;
+  std::string port_name = port;
+  if (!packed_path.empty()) {
+    if (!port.empty() || weight_type_given)
+      throw UsageError("--packed: the blob fixes the port and the weight type; drop --port and "
+                       "--weight-type");
+    blob = std::make_unique<MappedFile>(packed_path);
+    const edgeattn::Status st = edgeattn::Layer::create_packed(blob->data(), blob->size(), &packed);
+    if (!st) throw FormatError(packed_path + ": " + st.message());
+    weight_type = packed->weight_type();
+    port_name = packed->port();
+    std::vector<const edgeattn::tools::StandardShape*> fitting;
+    for (const auto* s : shapes)
+      if (s->embed_dim == packed->embed_dim() && s->heads == packed->num_heads() &&
+          packed->kdim() == s->embed_dim && packed->vdim() == s->embed_dim &&
+          packed->num_kv_heads() == s->heads)
+        fitting.push_back(s);
+    if (fitting.empty())
+      throw UsageError(packed_path + ": a layer of embed_dim " +
+                       std::to_string(packed->embed_dim()) + " and " +
+                       std::to_string(packed->num_heads()) +
+                       " heads fits none of the shapes asked for (S1..S6: see docs/benchmarks.md)");
+    shapes = fitting;
+  }
   edgeattn::PortInfo info{};
-  const edgeattn::Status st = edgeattn::select_port(port.c_str(), &info);
+  const edgeattn::Status st = edgeattn::select_port(port_name.c_str(), &info);
   if (!st) throw UsageError(st.message());
-  std::printf("edgeattn %s, port %s, %s weights, cpu %s\n", edgeattn::version(), info.name,
-              edgeattn::element_type_name(weight_type), cpu_model().c_str());
+  std::printf("edgeattn %s, port %s, %s weights%s%s, cpu %s\n", edgeattn::version(), info.name,
+              edgeattn::element_type_name(weight_type), packed ? " from " : "",
+              packed ? packed_path.c_str() : "", cpu_model().c_str());
   std::printf("%-16s %7s %10s %10s %10s %9s %14s\n", "shape", "threads", "median_ms", "min_ms",
               "max_ms", "GFLOP/s", "workspace_B");
   std::vector<BenchResult> results;
   for (const auto* s : shapes) {
-    const BenchResult r = bench_shape(*s, threads, min_seconds, port, weight_type);
+    const BenchResult r = bench_shape(*s, threads, min_seconds, port, weight_type, packed.get());
     std::printf("%-16s %7d %10.3f %10.3f %10.3f %9.2f %14zu\n", r.shape.c_str(), r.threads,
                 r.median_ms, r.min_ms, r.max_ms, r.gflops, r.workspace_bytes);
     std::fflush(stdout);
@@ -478,6 +513,7 @@ int cmd_bench(const std::string& shape, int threads, const std::string& json_pat
                     {"port", info.name},
                     {"edgeattn_version", edgeattn::version()},
                     {"weight_type", edgeattn::element_type_name(weight_type)},
+                    {"packed", packed_path},
                     {"hardware_threads", edgeattn::default_num_threads()}};
     j["results"] = nlohmann::json::array();
     for (const auto& r : results)
@@ -646,8 +682,9 @@ int main(int argc, char** argv) {
   packcmd->add_option("--heads", po.heads, "Number of attention heads")->required();
   packcmd->add_option("--kv-heads", po.kv_heads, "Key/value heads (grouped-query)");
   packcmd
-      ->add_option("--weight-type", po.weight_type, "f32, f16 or bf16 (default: the checkpoint's)")
-      ->check(CLI::IsMember(std::vector<std::string>{"f32", "f16", "bf16"}));
+      ->add_option("--weight-type", po.weight_type,
+                   "f32, f16, bf16 or int8 (default: the checkpoint's)")
+      ->check(CLI::IsMember(std::vector<std::string>{"f32", "f16", "bf16", "int8"}));
   packcmd->add_option("--port", po.port,
                       "The port whose panel layout to write, any port (default: this machine's)");
   packcmd->add_option("--out", po.out, "The blob file to write")->required();
@@ -678,10 +715,10 @@ int main(int argc, char** argv) {
       "Force a kernel port (x86-avx2, generic, ...); default: EDGEATTN_PORT or automatic");
   run->add_option("--threads", ro.threads, "Threads (default: all hardware threads)")
       ->check(CLI::Range(1, 1024));
-  const std::vector<std::string> weight_types = {"f32", "f16", "bf16"};
+  const std::vector<std::string> weight_types = {"f32", "f16", "bf16", "int8"};
   run->add_option("--weight-type", ro.weight_type,
-                  "The layer's weights: f32, f16 or bf16 (default: the checkpoint's, f16/bf16 "
-                  "where all four matrices are)")
+                  "The layer's weights: f32, f16, bf16 or int8 (default: the checkpoint's, "
+                  "f16/bf16 where all four matrices are)")
       ->check(CLI::IsMember(weight_types));
   run->add_option("--out", ro.out, "Output .npy (float32)")->required();
   run->add_option("--attn-weights-out", ro.attn_weights_out,
@@ -743,7 +780,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   decode->add_option("--port", port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
   std::string weight_type = "f32";
-  decode->add_option("--weight-type", weight_type, "The layer's weights: f32, f16 or bf16")
+  decode->add_option("--weight-type", weight_type, "The layer's weights: f32, f16, bf16 or int8")
       ->check(CLI::IsMember(weight_types));
 
   std::string shape = "all", json;
@@ -755,8 +792,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 1024));
   bench->add_option("--port", port, "Force a kernel port; default: EDGEATTN_PORT or automatic");
   bench->add_option("--json", json, "Write the results as JSON to this file");
-  bench->add_option("--weight-type", weight_type, "The layers' weights: f32, f16 or bf16")
+  bench->add_option("--weight-type", weight_type, "The layers' weights: f32, f16, bf16 or int8")
       ->check(CLI::IsMember(weight_types));
+  std::string bench_packed;
+  bench->add_option("--packed", bench_packed,
+                    "Time this packed blob's layer (mapped, used in place) on the shapes whose "
+                    "sizes it has, instead of built-in weights");
   bench->add_option("--min-time", min_time, "Seconds to spend per shape (at least 5 runs)")
       ->check(CLI::Range(0.0, 3600.0));
 
@@ -777,7 +818,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("decode"))
       return cmd_decode(decode_shape, steps, threads, port, weight_type_named(weight_type));
     if (app.got_subcommand("bench"))
-      return cmd_bench(shape, threads, json, min_time, port, weight_type_named(weight_type));
+      return cmd_bench(shape, threads, json, min_time, port, weight_type_named(weight_type),
+                       bench_packed, bench->count("--weight-type") > 0);
   } catch (const std::exception& e) {
     std::string what = e.what();
     std::replace(what.begin(), what.end(), '\n', ' ');

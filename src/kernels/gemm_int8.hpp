@@ -1,0 +1,398 @@
+// int8 weights: symmetric per-output-channel quantization at pack time, per-row int8
+// activations quantized at run time, products accumulated exactly in int32, an epilogue that
+// rescales to fp32 and adds the bias (XNNPACK's qd8_f32_qc8w scheme).
+//
+// Quantization (weights and activations alike): for a vector x with amax = max|x|, scale =
+// amax / 127 and q = round-to-nearest-even(x · 127 / amax), clamped to [-127, 127] (never -128:
+// the AVX2/SSE2/NEON dot products below rely on |q| <= 127 not to saturate). x ≈ q · scale.
+//
+// Packed layout of one matrix (K rows × N columns, panels NR columns wide), 64-byte aligned
+// parts: the int8 panels — panel p holds K4 = K rounded up to 4 rows as K4/4 groups of NR
+// columns × 4 consecutive k (the operand order of vpdpbusd, sdot and the 4-wide dot products
+// below), zero-padded past K and N —, then N rounded up to NR fp32 column scales, then as many
+// int32 column sums (Σ_k q[k][n], for kernels that offset the activations by +128 to make them
+// unsigned: vpdpbusd multiplies u8 by s8).
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "gemm.hpp"
+
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
+#if defined(__ARM_NEON)
+#include <arm_neon.h>
+#endif
+
+namespace edgeattn::kernels {
+namespace {  // internal linkage: see vec.hpp
+
+// Where the parts of one packed int8 matrix lie (bytes from its start).
+struct Int8Layout {
+  int K4 = 0, panels = 0;
+  std::size_t scales = 0, sums = 0, total = 0;
+};
+inline Int8Layout int8_layout(int K, int N, int NR) {
+  auto round64 = [](std::size_t x) { return (x + 63) / 64 * 64; };
+  Int8Layout l;
+  l.K4 = (K + 3) / 4 * 4;
+  l.panels = (N + NR - 1) / NR;
+  const std::size_t columns = static_cast<std::size_t>(l.panels) * NR;
+  l.scales = round64(columns * static_cast<std::size_t>(l.K4));
+  l.sums = l.scales + round64(columns * sizeof(float));
+  l.total = l.sums + round64(columns * sizeof(std::int32_t));
+  return l;
+}
+
+// Bytes of one packed matrix of element type `type` (ElementType's values).
+inline std::size_t packed_matrix_bytes(int K, int N, int NR, int type) {
+  if (type == 3) return int8_layout(K, N, NR).total;
+  return packed_b_elems(K, N, NR) * (type == 0 ? 4 : 2);
+}
+
+// The largest K an int8 GEMM accepts: with activations offset to u8, |Σ| <= K · 255 · 127 must
+// fit int32.
+constexpr int kInt8MaxK = 65536;
+
+// q for x · inv, inv = 127 / amax (finite): the rounding is the float magic-number trick, exact
+// round-to-nearest-even for |t| <= 2^22 (t is at most 127 here); two statements, so that no
+// compiler contracts them into a fused multiply-add.
+inline std::int8_t quantize_value(float x, float inv) {
+  float t = x * inv;
+  t = std::min(std::max(t, -127.0f), 127.0f);
+  constexpr float kMagic = 12582912.0f;  // 1.5 · 2^23
+  const float r = t + kMagic;
+  return static_cast<std::int8_t>(static_cast<int>(r - kMagic));
+}
+
+inline float bits_to_float(std::uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, sizeof f);
+  return f;
+}
+
+// Activations: rows [0, rows) of A (lda floats apart) into q (ldq bytes apart, K4 bytes per
+// row, zero past K) and one scale per row. A row holding a NaN or an infinity gets scale NaN
+// (its outputs are NaN, as fp32 arithmetic would make them) and zeros.
+inline void quantize_rows(const float* a, std::ptrdiff_t lda, int rows, int K, std::int8_t* q,
+                          std::ptrdiff_t ldq, float* scales) {
+  const int K4 = (K + 3) / 4 * 4;
+  for (int r = 0; r < rows; ++r) {
+    const float* x = a + r * lda;
+    std::int8_t* y = q + r * ldq;
+    // max |x| as bits (an integer reduction, which vectorises): NaNs and infinities compare
+    // above every finite value.
+    std::uint32_t amax_bits = 0;
+    for (int k = 0; k < K; ++k) {
+      std::uint32_t b;
+      std::memcpy(&b, x + k, sizeof b);
+      amax_bits = std::max(amax_bits, b & 0x7fffffffu);
+    }
+    if (amax_bits >= 0x7f800000u) {
+      std::fill(y, y + K4, std::int8_t{0});
+      scales[r] = std::numeric_limits<float>::quiet_NaN();
+      continue;
+    }
+    const float amax = bits_to_float(amax_bits);
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    for (int k = 0; k < K; ++k) y[k] = quantize_value(x[k], inv);
+    for (int k = K; k < K4; ++k) y[k] = 0;
+    scales[r] = amax / 127.0f;
+  }
+}
+
+// Packs B[k][n] = src(k, n) (element type S; `transposed`: stored [N][K]) as int8 in the layout
+// above. Returns how many source values are not finite (such a matrix cannot be quantized).
+template <class S>
+std::size_t pack_int8_from(int NR, const typename S::Stored* src, bool transposed, int K, int N,
+                           void* dst) {
+  const Int8Layout l = int8_layout(K, N, NR);
+  auto* base = static_cast<unsigned char*>(dst);
+  auto* scales = reinterpret_cast<float*>(base + l.scales);
+  auto* sums = reinterpret_cast<std::int32_t*>(base + l.sums);
+  auto at = [&](int k, int n) {
+    return S::to_f32(transposed ? src[static_cast<std::size_t>(n) * K + k]
+                                : src[static_cast<std::size_t>(k) * N + n]);
+  };
+  std::size_t bad = 0;
+  for (int p = 0; p < l.panels; ++p) {
+    auto* panel = reinterpret_cast<std::int8_t*>(base) + static_cast<std::size_t>(p) * l.K4 * NR;
+    for (int j = 0; j < NR; ++j) {
+      const int n = p * NR + j;
+      float amax = 0.0f;
+      if (n < N)
+        for (int k = 0; k < K; ++k) {
+          const float w = at(k, n);
+          if (!std::isfinite(w))
+            ++bad;
+          else
+            amax = std::max(amax, std::fabs(w));
+        }
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      std::int32_t sum = 0;
+      for (int k = 0; k < l.K4; ++k) {
+        const std::int8_t q = n < N && k < K ? quantize_value(at(k, n), inv) : std::int8_t{0};
+        panel[static_cast<std::size_t>(k / 4) * NR * 4 + j * 4 + k % 4] = q;
+        sum += q;
+      }
+      scales[n] = amax / 127.0f;
+      sums[n] = sum;
+    }
+  }
+  return bad;
+}
+
+inline std::size_t pack_int8_any(int NR, const void* src, int src_type, bool transposed, int K,
+                                 int N, void* dst) {
+  switch (src_type) {
+    case 1:
+      return pack_int8_from<ElemF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K,
+                                     N, dst);
+    case 2:
+      return pack_int8_from<ElemBF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K,
+                                      N, dst);
+    default:
+      return pack_int8_from<ElemF32>(NR, static_cast<const float*>(src), transposed, K, N, dst);
+  }
+}
+
+inline std::int32_t load_u32(const std::int8_t* p) {
+  std::int32_t x;
+  std::memcpy(&x, p, sizeof x);
+  return x;
+}
+
+// ---------------------------------------------------------------- 4-wide dot products
+// Each policy multiplies the 4 int8 of one activation row at k..k+3 (broadcast) with `cols`
+// packed columns of 4 weights each and adds the 4 products of each column into an int32
+// accumulator: zero(), load_w(p), bcast_a(p), dot4(acc, a, w), store(int32 out[cols], acc).
+// offset128: the policy multiplies (q + 128) (unsigned) and the epilogue subtracts 128 · Σq_w.
+
+// Plain C++ (the generic port; the reference the others are tested against).
+struct I8Scalar {
+  static constexpr int cols = 1;
+  static constexpr bool offset128 = false;
+  using Acc = std::int32_t;
+  struct W {
+    std::int8_t b[4];
+  };
+  using A = W;
+  static Acc zero() { return 0; }
+  static W load_w(const std::int8_t* p) {
+    W w;
+    std::memcpy(w.b, p, 4);
+    return w;
+  }
+  static A bcast_a(const std::int8_t* p) { return load_w(p); }
+  static Acc dot4(Acc acc, const A& a, const W& w) {
+    return acc + a.b[0] * w.b[0] + a.b[1] * w.b[1] + a.b[2] * w.b[2] + a.b[3] * w.b[3];
+  }
+  static void store(std::int32_t* c, Acc v) { *c = v; }
+};
+
+#if defined(__AVX512VNNI__) && defined(__AVX512F__)
+// AVX512-VNNI: vpdpbusd sums 4 u8 × s8 products per int32 lane without intermediate saturation.
+struct I8Avx512Vnni {
+  static constexpr int cols = 16;
+  static constexpr bool offset128 = true;
+  using Acc = __m512i;
+  using W = __m512i;
+  using A = __m512i;
+  static Acc zero() { return _mm512_setzero_si512(); }
+  static W load_w(const std::int8_t* p) { return _mm512_loadu_si512(p); }
+  static A bcast_a(const std::int8_t* p) {
+    return _mm512_set1_epi32(load_u32(p) ^ static_cast<std::int32_t>(0x80808080u));
+  }
+  static Acc dot4(Acc acc, A a, W w) { return _mm512_dpbusd_epi32(acc, a, w); }
+  static void store(std::int32_t* c, Acc v) { _mm512_storeu_si512(c, v); }
+};
+#endif
+
+#if defined(__AVXVNNI__)
+// AVX-VNNI (VEX-encoded vpdpbusd on ymm: Alder Lake, Zen 5): the same, 8 columns.
+struct I8AvxVnni {
+  static constexpr int cols = 8;
+  static constexpr bool offset128 = true;
+  using Acc = __m256i;
+  using W = __m256i;
+  using A = __m256i;
+  static Acc zero() { return _mm256_setzero_si256(); }
+  static W load_w(const std::int8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static A bcast_a(const std::int8_t* p) {
+    return _mm256_set1_epi32(load_u32(p) ^ static_cast<std::int32_t>(0x80808080u));
+  }
+  static Acc dot4(Acc acc, A a, W w) { return _mm256_dpbusd_avx_epi32(acc, a, w); }
+  static void store(std::int32_t* c, Acc v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
+  }
+};
+#endif
+
+#if defined(__AVX2__)
+// AVX2: vpmaddubsw multiplies u8 by s8 and adds pairs into int16 with saturation, so the
+// activation's sign moves onto the weight (vpsignb) and |q_a| <= 127 is the unsigned operand:
+// a pair is at most 2 · 127 · 127 = 32258 < 32767 and never saturates. vpmaddwd by ones then
+// adds the pairs into int32.
+struct I8Avx2Madd {
+  static constexpr int cols = 8;
+  static constexpr bool offset128 = false;
+  using Acc = __m256i;
+  using W = __m256i;
+  struct A {
+    __m256i magnitude, sign;
+  };
+  static Acc zero() { return _mm256_setzero_si256(); }
+  static W load_w(const std::int8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static A bcast_a(const std::int8_t* p) {
+    const __m256i a = _mm256_set1_epi32(load_u32(p));
+    return {_mm256_abs_epi8(a), a};
+  }
+  static Acc dot4(Acc acc, const A& a, W w) {
+    const __m256i pairs = _mm256_maddubs_epi16(a.magnitude, _mm256_sign_epi8(w, a.sign));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+  }
+  static void store(std::int32_t* c, Acc v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
+  }
+};
+#endif
+
+#if defined(__SSE2__)
+// SSE2 (no pmaddubsw): both operands sign-extended to int16, pmaddwd adds pairs into int32
+// (|product| <= 127 · 127: exact). Each accumulator holds 2 partial sums per column.
+struct I8Sse2Madd {
+  static constexpr int cols = 4;
+  static constexpr bool offset128 = false;
+  struct Acc {
+    __m128i lo, hi;  // columns 0-1 and 2-3, two partial sums each
+  };
+  using W = Acc;  // int16: columns 0-1 × 4 k, columns 2-3 × 4 k
+  using A = __m128i;
+  static __m128i widen_lo(__m128i v) { return _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8); }
+  static __m128i widen_hi(__m128i v) { return _mm_srai_epi16(_mm_unpackhi_epi8(v, v), 8); }
+  static Acc zero() { return {_mm_setzero_si128(), _mm_setzero_si128()}; }
+  static W load_w(const std::int8_t* p) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    return {widen_lo(v), widen_hi(v)};
+  }
+  static A bcast_a(const std::int8_t* p) {
+    const __m128i a = widen_lo(_mm_cvtsi32_si128(load_u32(p)));
+    return _mm_unpacklo_epi64(a, a);
+  }
+  static Acc dot4(const Acc& acc, A a, const W& w) {
+    return {_mm_add_epi32(acc.lo, _mm_madd_epi16(w.lo, a)),
+            _mm_add_epi32(acc.hi, _mm_madd_epi16(w.hi, a))};
+  }
+  static void store(std::int32_t* c, const Acc& v) {
+    const __m128 lo = _mm_castsi128_ps(v.lo), hi = _mm_castsi128_ps(v.hi);
+    const __m128i even = _mm_castps_si128(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)));
+    const __m128i odd = _mm_castps_si128(_mm_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1)));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(c), _mm_add_epi32(even, odd));
+  }
+};
+#endif
+
+#if defined(__ARM_NEON)
+// NEON without dot products: smull (int8 × int8 -> int16, exact: |product| <= 127 · 127) and
+// sadalp (adds pairs of int16 into int32 lanes). Each accumulator holds 2 partial sums per column.
+struct I8NeonMull {
+  static constexpr int cols = 4;
+  static constexpr bool offset128 = false;
+  struct Acc {
+    int32x4_t lo, hi;  // columns 0-1 and 2-3, two partial sums each
+  };
+  using W = int8x16_t;
+  using A = int8x16_t;
+  static Acc zero() { return {vdupq_n_s32(0), vdupq_n_s32(0)}; }
+  static W load_w(const std::int8_t* p) { return vld1q_s8(p); }
+  static A bcast_a(const std::int8_t* p) { return vreinterpretq_s8_s32(vdupq_n_s32(load_u32(p))); }
+  static Acc dot4(const Acc& acc, A a, W w) {
+    return {vpadalq_s16(acc.lo, vmull_s8(vget_low_s8(w), vget_low_s8(a))),
+            vpadalq_s16(acc.hi, vmull_s8(vget_high_s8(w), vget_high_s8(a)))};
+  }
+  static void store(std::int32_t* c, const Acc& v) {
+#if defined(__aarch64__)
+    vst1q_s32(c, vpaddq_s32(v.lo, v.hi));
+#else
+    vst1q_s32(c, vcombine_s32(vpadd_s32(vget_low_s32(v.lo), vget_high_s32(v.lo)),
+                              vpadd_s32(vget_low_s32(v.hi), vget_high_s32(v.hi))));
+#endif
+  }
+};
+#endif
+
+// ---------------------------------------------------------------- micro-kernel and driver
+
+// c[0..mr) × [0..NR) = a[0..mr) × [0..K4) · b (one packed panel), exactly, in int32 (without
+// the offset correction). Rows past mr alias the last valid row and are not stored.
+template <class D, int MR, int NR>
+inline void gemm_i8_ukernel(int mr, int K4, const std::int8_t* a, std::ptrdiff_t lda,
+                            const std::int8_t* b, std::int32_t* c) {
+  static_assert(NR % D::cols == 0, "NR must be a multiple of the policy's columns");
+  constexpr int NV = NR / D::cols;
+  const std::int8_t* rows[MR];
+  for (int i = 0; i < MR; ++i) rows[i] = a + std::min(i, mr - 1) * lda;
+  typename D::Acc acc[MR][NV];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) acc[i][v] = D::zero();
+  for (int k = 0; k < K4; k += 4) {
+    const std::int8_t* bk = b + static_cast<std::ptrdiff_t>(k) * NR;  // group k/4: NR × 4 bytes
+    typename D::W bv[NV];
+    for (int v = 0; v < NV; ++v) bv[v] = D::load_w(bk + v * D::cols * 4);
+    for (int i = 0; i < MR; ++i) {
+      const typename D::A ai = D::bcast_a(rows[i] + k);
+      for (int v = 0; v < NV; ++v) acc[i][v] = D::dot4(acc[i][v], ai, bv[v]);
+    }
+  }
+  for (int i = 0; i < MR; ++i) {
+    if (i >= mr) break;
+    for (int v = 0; v < NV; ++v) D::store(c + i * NR + v * D::cols, acc[i][v]);
+  }
+}
+
+// Projection driver for int8 weights: rows [row0, row0 + rows) of the quantized activations
+// (a: K4 bytes per row, lda apart; a_scale: one per row) × panels [panel0, panel1) of the packed
+// matrix, rescaled to fp32, then bias, scale and the OutputMap (store_tile).
+template <class D, int MR, int NR>
+void gemm_i8_block(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scale, int row0,
+                   int rows, int K, const void* packed, int panel0, int panel1, int N,
+                   const OutputMap& out) {
+  const Int8Layout l = int8_layout(K, N, NR);
+  const auto* base = static_cast<const unsigned char*>(packed);
+  const auto* w_scale = reinterpret_cast<const float*>(base + l.scales);
+  const auto* w_sum = reinterpret_cast<const std::int32_t*>(base + l.sums);
+  alignas(64) std::int32_t acc[MR * NR];
+  alignas(64) float tile[MR * NR];
+  for (int p = panel0; p < panel1; ++p) {
+    const auto* bp = reinterpret_cast<const std::int8_t*>(base) +
+                     static_cast<std::size_t>(p) * l.K4 * NR;
+    const int n0 = p * NR;
+    const int nr = std::min(NR, N - n0);
+    std::int32_t correction[NR];
+    for (int j = 0; j < NR; ++j) correction[j] = D::offset128 ? 128 * w_sum[n0 + j] : 0;
+    for (int r = row0; r < row0 + rows; r += MR) {
+      const int mr = std::min(MR, row0 + rows - r);
+      gemm_i8_ukernel<D, MR, NR>(mr, l.K4, a + r * lda, lda, bp, acc);
+      for (int i = 0; i < mr; ++i) {
+        const float s = a_scale[r + i];
+        for (int j = 0; j < NR; ++j)
+          tile[i * NR + j] =
+              static_cast<float>(acc[i * NR + j] - correction[j]) * (s * w_scale[n0 + j]);
+      }
+      store_tile<NR>(tile, mr, nr, r, n0, out);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace edgeattn::kernels
