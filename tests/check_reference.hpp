@@ -4,7 +4,6 @@
 
 #include <catch2/catch.hpp>
 
-
 #include "test_util.hpp"
 
 namespace edgeattn::test {

@@ -110,10 +110,9 @@ TEST_CASE("weight_bytes: the packed panels with their padding, and the biases",
         // int8: the panels (K rounded up to 4, here E is), then a scale and a column sum per
         // padded column, each part 64-byte aligned.
         const std::size_t columns = panels * info.gemm_nr;
-        const std::size_t matrix =
-            type == ElementType::int8
-                ? (elems + 63) / 64 * 64 + 2 * ((columns * 4 + 63) / 64 * 64)
-                : (elems * element_size(type) + 63) / 64 * 64;
+        const std::size_t matrix = type == ElementType::int8
+                                       ? (elems + 63) / 64 * 64 + 2 * ((columns * 4 + 63) / 64 * 64)
+                                       : (elems * element_size(type) + 63) / 64 * 64;
         const std::size_t want = 4 * matrix + 4 * sizeof(float) * E;  // 4 biases of E floats
         INFO("port " << port << " E " << E << " type " << element_type_name(type));
         REQUIRE(layer->weight_bytes() == want);

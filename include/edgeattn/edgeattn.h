@@ -87,8 +87,9 @@ typedef struct edgeattn_layer_spec {
   const float *q_bias, *k_bias, *v_bias, *out_bias;        /* each optional */
   const float *bias_k, *bias_v;                            /* optional, together */
   edgeattn_element_type weight_element_type;               /* the four matrices as given */
-  edgeattn_element_type weight_type; /* the layer's packed weights (f16/bf16 halve them, int8 quarters) */
-  int has_scale;                     /* 0: 1/sqrt(head_dim) */
+  edgeattn_element_type
+      weight_type; /* the layer's packed weights (f16/bf16 halve them, int8 quarters) */
+  int has_scale;   /* 0: 1/sqrt(head_dim) */
   float scale;
   int max_batch, max_q_len, max_kv_len, num_threads; /* owned workspace; see edgeattn.hpp */
 } edgeattn_layer_spec;

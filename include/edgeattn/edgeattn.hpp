@@ -96,7 +96,7 @@ enum class WeightLayout {
 // caches only — never a source type.
 enum class ElementType : int { f32 = 0, f16 = 1, bf16 = 2, int8 = 3 };
 EDGEATTN_API const char* element_type_name(ElementType type);  // "f32", "f16", "bf16", "int8"
-EDGEATTN_API std::size_t element_size(ElementType type);  // bytes: 4, 2, 2, 1 (0 if unknown)
+EDGEATTN_API std::size_t element_size(ElementType type);       // bytes: 4, 2, 2, 1 (0 if unknown)
 
 // Weights of one layer. All pointers are the caller's and are only read during create().
 // Widths: E = embed_dim, Wkv = num_kv_heads · head_dim (= E unless grouped-query attention).

@@ -10,8 +10,9 @@ namespace edgeattn {
 namespace {
 bool always() { return true; }
 // int8: plain C++ over x86-avx512's panel width (its packed layout).
-constexpr Int8Gemm kInt8[] = {make_int8_gemm<kernels::I8Scalar, avx512::Projection::MR,
-                                             avx512::Projection::NR>("emulated_avx512", &always)};
+constexpr Int8Gemm kInt8[] = {
+    make_int8_gemm<kernels::I8Scalar, avx512::Projection::MR, avx512::Projection::NR>(
+        "emulated_avx512", &always)};
 constexpr KernelTable kTable =
     make_kernel_table<kernels::LanesVec<16>, avx512::Projection, avx512::Attention>(
         "emulated-avx512", &always, kInt8, 1);

@@ -14,7 +14,8 @@ constexpr Int8Gemm kInt8[] = {make_int8_gemm<kernels::I8Scalar, 4, 8>("generic",
 constexpr KernelTable kTable =
     make_kernel_table<kernels::ScalarVec,
                       ProjectionTiles</*MR*/ 4, /*NR*/ 8, /*row block*/ 32, /*panels*/ 8>,
-                      AttentionTiles</*MR*/ 4, /*NR*/ 8, /*TQ*/ 16, /*TK*/ 64>>("generic", &always, kInt8, 1);
+                      AttentionTiles</*MR*/ 4, /*NR*/ 8, /*TQ*/ 16, /*TK*/ 64>>("generic", &always,
+                                                                                kInt8, 1);
 }  // namespace
 
 EDGEATTN_REGISTER_PORT(kTable)

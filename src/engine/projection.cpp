@@ -127,9 +127,9 @@ void Projection::run_task(std::size_t t) const {
     m.base += b * seg[i].out_batch_step;
     if (int8) {
       const std::size_t row_base = static_cast<std::size_t>(b) * rows;
-      (nrows == 1 ? int8->block_1row : int8->block)(qa + row_base * K4, K4, qscale + row_base,
-                                                    row0, nrows, K, seg[i].packed, lo - first,
-                                                    hi - first, seg[i].N, m);
+      (nrows == 1 ? int8->block_1row : int8->block)(qa + row_base * K4, K4, qscale + row_base, row0,
+                                                    nrows, K, seg[i].packed, lo - first, hi - first,
+                                                    seg[i].N, m);
       continue;
     }
     (nrows == 1 ? k->gemm_block_1row : k->gemm_block)[weight_type](

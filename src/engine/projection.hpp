@@ -70,7 +70,9 @@ struct Projection {
     qa = reinterpret_cast<std::int8_t*>(workspace + quantized_at);
     qscale = workspace + quantized_at + quantized_bytes() / sizeof(float);
   }
-  std::size_t quantize_tasks() const { return int8 ? static_cast<std::size_t>(batch) * row_blocks : 0; }
+  std::size_t quantize_tasks() const {
+    return int8 ? static_cast<std::size_t>(batch) * row_blocks : 0;
+  }
   void run_quantize_task(std::size_t t) const;
   void run_task(std::size_t t) const;
 

@@ -152,11 +152,11 @@ inline std::size_t pack_int8_any(int NR, const void* src, int src_type, bool tra
                                  int N, void* dst) {
   switch (src_type) {
     case 1:
-      return pack_int8_from<ElemF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K,
-                                     N, dst);
+      return pack_int8_from<ElemF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K, N,
+                                     dst);
     case 2:
-      return pack_int8_from<ElemBF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K,
-                                      N, dst);
+      return pack_int8_from<ElemBF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K, N,
+                                      dst);
     default:
       return pack_int8_from<ElemF32>(NR, static_cast<const float*>(src), transposed, K, N, dst);
   }
@@ -374,8 +374,8 @@ void gemm_i8_block(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scal
   alignas(64) std::int32_t acc[MR * NR];
   alignas(64) float tile[MR * NR];
   for (int p = panel0; p < panel1; ++p) {
-    const auto* bp = reinterpret_cast<const std::int8_t*>(base) +
-                     static_cast<std::size_t>(p) * l.K4 * NR;
+    const auto* bp =
+        reinterpret_cast<const std::int8_t*>(base) + static_cast<std::size_t>(p) * l.K4 * NR;
     const int n0 = p * NR;
     const int nr = std::min(NR, N - n0);
     std::int32_t correction[NR];

@@ -16,8 +16,7 @@ namespace {
 // arithmetic; x ≈ q · (amax / 127). Written here from that rule, not from the kernels.
 struct Int8Rule {
   float inv = 0.0f, scale = 0.0f;
-  explicit Int8Rule(float amax)
-      : inv(amax > 0.0f ? 127.0f / amax : 0.0f), scale(amax / 127.0f) {}
+  explicit Int8Rule(float amax) : inv(amax > 0.0f ? 127.0f / amax : 0.0f), scale(amax / 127.0f) {}
   double dequantized(float x) const {
     const float t = std::min(std::max(x * inv, -127.0f), 127.0f);
     return static_cast<double>(std::nearbyint(t)) * static_cast<double>(scale);
@@ -92,7 +91,8 @@ std::vector<std::vector<double>> project(const float* x, SequenceLayout layout, 
   std::vector<std::vector<double>> y(len, std::vector<double>(out, 0.0));
   for (int l = 0; l < len; ++l) {
     std::vector<float> row(in);
-    for (int k = 0; k < in; ++k) row[k] = static_cast<float>(at(x, layout, batch, len, in, b, l, k));
+    for (int k = 0; k < in; ++k)
+      row[k] = static_cast<float>(at(x, layout, batch, len, in, b, l, k));
     std::vector<double> xs(row.begin(), row.end());
     if (int8) xs = quantized_row(row);
     for (int n = 0; n < out; ++n) {
@@ -128,13 +128,14 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
   const WeightLayout wl = spec.weight_layout;
   const ElementType held = spec.weight_type;
   const bool int8 = held == ElementType::int8;
-  const std::vector<float> wq = dequantized(w.q, std::size_t(E) * E, w.element_type, held, wl, E, E),
+  const std::vector<float> wq =
+                               dequantized(w.q, std::size_t(E) * E, w.element_type, held, wl, E, E),
                            wk = dequantized(w.k, std::size_t(G) * hd * kdim, w.element_type, held,
                                             wl, kdim, G * hd),
                            wv = dequantized(w.v, std::size_t(G) * hd * vdim, w.element_type, held,
                                             wl, vdim, G * hd),
-                           wo = dequantized(w.out, std::size_t(E) * E, w.element_type, held, wl,
-                                            E, E);
+                           wo = dequantized(w.out, std::size_t(E) * E, w.element_type, held, wl, E,
+                                            E);
 
   Result r;
   r.output.assign(static_cast<std::size_t>(B) * Lq * E, 0.0);

@@ -471,8 +471,9 @@ int cmd_bench(const std::string& shape, int threads, const std::string& json_pat
   std::string port_name = port;
   if (!packed_path.empty()) {
     if (!port.empty() || weight_type_given)
-      throw UsageError("--packed: the blob fixes the port and the weight type; drop --port and "
-                       "--weight-type");
+      throw UsageError(
+          "--packed: the blob fixes the port and the weight type; drop --port and "
+          "--weight-type");
     blob = std::make_unique<MappedFile>(packed_path);
     const edgeattn::Status st = edgeattn::Layer::create_packed(blob->data(), blob->size(), &packed);
     if (!st) throw FormatError(packed_path + ": " + st.message());
