@@ -7,9 +7,10 @@
 //
 //   decode/edgeattn/S6_decode/threads:<n>  one step per iteration, bytes_per_second = the bytes
 //                                          a step must read / time
-//   decode/edgeattn/S6_decode/w:<type>[/kv:f16]/threads:1   the same with f16 or bf16 weights
-//                                          (and a f16 cache); the working set and the bytes
-//                                          per step are counted from the types' real sizes
+//   decode/edgeattn/S6_decode/w:<type>[/kv:<type>]/threads:1   the same with f16, bf16 or int8
+//                                          weights (and a f16 or int8 cache); the working set
+//                                          and the bytes per step are counted from the types'
+//                                          real sizes (int8: with its scales)
 //   stream/read/threads:<n>                a STREAM-like read (a sum, in the widest vectors, of
 //                                          4 independent streams per thread) over a working
 //                                          set of the same size, one step's bytes per
@@ -39,10 +40,14 @@ namespace {
 
 const tools::StandardShape& s6() { return tools::kStandardShapes[5]; }
 
+// int8 adds its scales: a scale and a column sum per output column of each weight matrix, a
+// K and a V scale per cached position and head.
 double step_bytes(ElementType weights = ElementType::f32, ElementType cache = ElementType::f32) {
-  const double E = s6().embed_dim, kv = s6().kv_len;
-  return 4.0 * E * E * static_cast<double>(element_size(weights)) +
-         2.0 * kv * E * static_cast<double>(element_size(cache));
+  const double E = s6().embed_dim, kv = s6().kv_len, heads = s6().heads;
+  const bool w8 = weights == ElementType::int8, c8 = cache == ElementType::int8;
+  return 4.0 * E * E * static_cast<double>(element_size(weights)) + (w8 ? 4.0 * E * 8.0 : 0.0) +
+         2.0 * kv * E * static_cast<double>(element_size(cache)) +
+         (c8 ? 2.0 * kv * heads * 4.0 : 0.0);
 }
 
 // Instances whose working set exceeds 4× the largest cache the CPU reports (32 MB if none).
@@ -98,8 +103,8 @@ DecodeSet make_decode_set(ElementType weights, ElementType cache) {
 }
 
 DecodeSet& decode_set(ElementType weights, ElementType cache) {
-  static DecodeSet sets[3][2];
-  static bool made[3][2] = {};
+  static DecodeSet sets[4][4];  // by ElementType value: f32, f16, bf16, int8
+  static bool made[4][4] = {};
   const int w = static_cast<int>(weights), c = static_cast<int>(cache);
   if (!made[w][c]) sets[w][c] = make_decode_set(weights, cache), made[w][c] = true;
   return sets[w][c];
@@ -250,7 +255,9 @@ void register_decode_benchmarks(int max_threads) {
   }
   const std::pair<ElementType, ElementType> types[] = {{ElementType::f16, ElementType::f32},
                                                        {ElementType::bf16, ElementType::f32},
-                                                       {ElementType::f16, ElementType::f16}};
+                                                       {ElementType::f16, ElementType::f16},
+                                                       {ElementType::int8, ElementType::f32},
+                                                       {ElementType::int8, ElementType::int8}};
   for (const auto& [w, c] : types) {
     const std::string kv = c == ElementType::f32 ? "" : "/kv:" + std::string(element_type_name(c));
     benchmark::RegisterBenchmark(("decode/edgeattn/" + std::string(s6().name) +

@@ -3,8 +3,9 @@
 // one run (these machines are shared and noisy), not absolute times across runs.
 //
 //   mha/edgeattn/<shape>/threads:<n>   edgeattn, n executor threads
-//   mha/edgeattn/<shape>/w:<type>/threads:1   the same with f16 or bf16 weights (checked against
-//                                      the reference on the same rounded weights)
+//   mha/edgeattn/<shape>/w:<type>/threads:1   the same with f16, bf16 or int8 weights (checked
+//                                      against the reference on the same rounded or quantized
+//                                      weights and activations)
 //   mha/openblas/<shape>/threads:<n>   the OpenBLAS composition of openblas_mha.hpp (fused
 //                                      Q/K/V sgemm, per-head sgemm, vectorised softmax, heads
 //                                      over the threads); counter softmax_ms
@@ -56,26 +57,30 @@ void set_flops(benchmark::State& state, double flops) {
 }
 
 // The largest error of `output` against the double-precision reference of the shape's problem
-// (with the weights as a layer of `weights` holds them), relative to the reference's largest
-// magnitude (computed once per shape and weight type).
+// (with the weights as a layer of `weights` holds them; int8 quantizes as the layer does),
+// relative to the reference's largest magnitude (computed once per shape and weight type).
+// `allowance`: int8's two steps of the output projection's activations (see the tests'
+// reference_atol), relative to the same magnitude; 0 for the other types.
 double reference_error(const StandardShape& shape, edgeattn::ElementType weights,
-                       const std::vector<float>& output) {
+                       const std::vector<float>& output, double* allowance) {
   static std::mutex mutex;
-  static std::map<std::pair<const StandardShape*, edgeattn::ElementType>, std::vector<double>>
+  static std::map<std::pair<const StandardShape*, edgeattn::ElementType>,
+                  edgeattn::reference::Result>
       cache;
   std::lock_guard<std::mutex> lock(mutex);
-  std::vector<double>& want = cache[{&shape, weights}];
-  if (want.empty()) {
+  edgeattn::reference::Result& want = cache[{&shape, weights}];
+  if (want.output.empty()) {
     edgeattn::tools::StandardProblem p(shape);
     edgeattn::LayerSpec spec = p.spec();
     spec.weight_type = weights;
-    want = edgeattn::reference::multi_head_attention(spec, p.args()).output;
+    want = edgeattn::reference::multi_head_attention(spec, p.args());
   }
   double err = 0.0, scale = 0.0;
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    err = std::max(err, std::abs(static_cast<double>(output[i]) - want[i]));
-    scale = std::max(scale, std::abs(want[i]));
+  for (std::size_t i = 0; i < want.output.size(); ++i) {
+    err = std::max(err, std::abs(static_cast<double>(output[i]) - want.output[i]));
+    scale = std::max(scale, std::abs(want.output[i]));
   }
+  *allowance = 2.0 * want.int8_step_effect / std::max(scale, 1e-30);
   return err / std::max(scale, 1e-30);
 }
 
@@ -86,10 +91,12 @@ constexpr double kMaxReferenceError = 1e-4;
 bool matches_reference(benchmark::State& state, const StandardShape& shape,
                        const std::vector<float>& output,
                        edgeattn::ElementType weights = edgeattn::ElementType::f32) {
-  const double err = reference_error(shape, weights, output);
-  if (err <= kMaxReferenceError) return true;
+  double allowance = 0.0;
+  const double err = reference_error(shape, weights, output, &allowance);
+  if (err <= kMaxReferenceError + allowance) return true;
   state.SkipWithError(("output differs from the double-precision reference by " +
-                       std::to_string(err) + " of its magnitude (more than 1e-4)")
+                       std::to_string(err) + " of its magnitude (more than " +
+                       std::to_string(kMaxReferenceError + allowance) + ")")
                           .c_str());
   return false;
 }
@@ -204,7 +211,8 @@ int main(int argc, char** argv) {
                                    edgeattn::ElementType::f32)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
-      for (const auto w : {edgeattn::ElementType::f16, edgeattn::ElementType::bf16})
+      for (const auto w : {edgeattn::ElementType::f16, edgeattn::ElementType::bf16,
+                           edgeattn::ElementType::int8})
         if (threads == 1)
           benchmark::RegisterBenchmark(("mha/edgeattn/" + std::string(s.name) +
                                         "/w:" + edgeattn::element_type_name(w) + "/" + "threads:1")

@@ -37,7 +37,10 @@ constexpr int kDecodeKeys =
 
 }  // namespace
 
-bool KernelCase::cpu_supported() const { return table->cpu_supports(); }
+bool KernelCase::cpu_supported() const {
+  return table->cpu_supports() &&
+         (int8_variant < 0 || table->int8_gemms[int8_variant].cpu_supports());
+}
 
 std::vector<KernelCase> kernel_cases(CaseSize size) {
   std::vector<KernelCase> cases;
@@ -58,6 +61,23 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
                        &t, KernelKind::gemm, rows, cols, kGemmDepth, 2.0 * rows * cols * kGemmDepth,
                        0.0, w});
     }
+    // int8 weights: every variant of the port (those the CPU lacks are skipped when run).
+    for (int v = 0; v < t.int8_gemm_count; ++v) {
+      char name[96];
+      registry::int8_kernel_name(t, t.int8_gemms[v], name, sizeof(name));
+      KernelCase c{std::string("ukernel/") + name + "/task:" + dims(rows, cols) + "x" +
+                       std::to_string(kGemmDepth),
+                   &t,
+                   KernelKind::gemm_int8,
+                   rows,
+                   cols,
+                   kGemmDepth,
+                   2.0 * rows * cols * kGemmDepth,
+                   0.0,
+                   3};
+      c.int8_variant = v;
+      cases.push_back(c);
+    }
     cases.push_back(
         {"ukernel/" + name_of(t, registry::KernelOp::packb) + "/" + dims(pack_dim, pack_dim), &t,
          KernelKind::pack, 0, pack_dim, pack_dim, 0.0, 2.0 * sizeof(float) * pack_dim * pack_dim});
@@ -68,16 +88,20 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
                          "/kv:" + std::to_string(kAttendKeys),
                      &t, KernelKind::attend, t.attn_tq, kAttendKeys, kAttendHeadDim,
                      4.0 * t.attn_tq * kAttendKeys * kAttendHeadDim, 0.0});
-    // The decode step over fp32 and f16 caches (bytes: Kᵀ and V as stored).
-    for (int kv = 0; kv < kernels::kKvTypes; ++kv)
-      cases.push_back(
-          {"ukernel/" +
-               name_of(t, registry::KernelOp::decode, kAttendHeadDim, kv ? "f32_f16kv" : "f32") +
-               "/kv:" + std::to_string(kDecodeKeys),
-           &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
-           2.0 * static_cast<double>(element_size(static_cast<ElementType>(kv))) * kDecodeKeys *
-               kAttendHeadDim,
-           kv});
+    // The decode step over fp32, f16 and int8 caches (bytes: Kᵀ and V as stored, with int8's
+    // per-position scales).
+    for (const ElementType kv : {ElementType::f32, ElementType::f16, ElementType::int8}) {
+      const char* types = kv == ElementType::f16    ? "f32_f16kv"
+                          : kv == ElementType::int8 ? "f32_qc8kv"
+                                                    : "f32";
+      const double scales = kv == ElementType::int8 ? 2.0 * sizeof(float) * kDecodeKeys : 0.0;
+      cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::decode, kAttendHeadDim, types) +
+                           "/kv:" + std::to_string(kDecodeKeys),
+                       &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
+                       2.0 * static_cast<double>(element_size(kv)) * kDecodeKeys * kAttendHeadDim +
+                           scales,
+                       static_cast<int>(kv)});
+    }
   }
   return cases;
 }
@@ -85,6 +109,8 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
 struct KernelRunner::Buffers {
   std::vector<float> a, b, c, bias, scratch;
   std::vector<std::uint16_t> kt16, v16;  // Kᵀ and V of a f16 cache
+  std::vector<std::int8_t> kt8, v8, a8;   // Kᵀ and V of an int8 cache; int8 activations
+  std::vector<float> k_scale, v_scale, a_scale;
   kernels::OutputMap out;
   kernels::HeadView head;
   kernels::MaskView mask;
@@ -106,6 +132,23 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.out.group_cols = c.n;
       b.out.bias = b.bias.data();
       break;
+    case KernelKind::gemm_int8: {  // activations quantized as a projection's first pass does
+      const int K4 = (c.k + 3) / 4 * 4;
+      const std::vector<float> a = random_floats(static_cast<std::size_t>(c.m) * c.k, 1);
+      b.a8.resize(static_cast<std::size_t>(c.m) * K4);
+      b.a_scale.resize(static_cast<std::size_t>(c.m));
+      t.quantize_rows(a.data(), c.k, c.m, c.k, b.a8.data(), K4, b.a_scale.data());
+      b.b.resize(kernels::int8_layout(c.k, c.n, t.gemm_nr).total / sizeof(float));
+      kernels::pack_int8_any(t.gemm_nr, random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(),
+                             0, true, c.k, c.n, b.b.data());
+      b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
+      b.c.resize(static_cast<std::size_t>(c.m) * c.n);
+      b.out.base = b.c.data();
+      b.out.row_step = c.n;
+      b.out.group_cols = c.n;
+      b.out.bias = b.bias.data();
+      break;
+    }
     case KernelKind::pack:
       b.a = random_floats(static_cast<std::size_t>(c.n) * c.k, 4);
       b.c.resize(kernels::packed_b_elems(c.k, c.n, t.gemm_nr));
@@ -137,6 +180,16 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
         b.head.kt = b.kt16.data();
         b.head.v = b.v16.data();
       }
+      if (c.elem_type == 3) {  // values in [-1, 1]: scale 1/127 for every position
+        for (float x : b.b) b.kt8.push_back(kernels::quantize_value(x, 127.0f));
+        for (float x : b.bias) b.v8.push_back(kernels::quantize_value(x, 127.0f));
+        b.k_scale.assign(static_cast<std::size_t>(kv_ld), 1.0f / 127.0f);
+        b.v_scale.assign(static_cast<std::size_t>(kv) + 1, 1.0f / 127.0f);
+        b.head.kt = b.kt8.data();
+        b.head.v = b.v8.data();
+        b.head.k_scale = b.k_scale.data();
+        b.head.v_scale = b.v_scale.data();
+      }
       b.head.kv_ld = kv_ld;
       b.head.kv_total = kv;
       b.head.head_dim = hd;
@@ -159,6 +212,13 @@ void KernelRunner::run() {
       t.gemm_block[case_.elem_type](b.a.data(), case_.k, 0, case_.m, case_.k, b.b.data(), 0,
                                     case_.n / t.gemm_nr, case_.n, b.out);
       break;
+    case KernelKind::gemm_int8: {
+      const int K4 = (case_.k + 3) / 4 * 4;
+      t.int8_gemms[case_.int8_variant].block(b.a8.data(), K4, b.a_scale.data(), 0, case_.m,
+                                              case_.k, b.b.data(), 0, case_.n / t.gemm_nr,
+                                              case_.n, b.out);
+      break;
+    }
     case KernelKind::pack:
       t.pack_b(b.a.data(), 0, true, case_.k, case_.n, b.c.data(), 0);
       break;
@@ -169,8 +229,8 @@ void KernelRunner::run() {
       t.attend_tile_for(case_.k, case_.k)(b.head, b.mask, 0, case_.m, b.scratch.data());
       break;
     case KernelKind::decode:  // scores in scratch, the partial state in c
-      t.attend_row_partial[case_.elem_type](b.head, b.mask, 0, 0, case_.n, b.scratch.data(),
-                                            b.c.data());
+      t.attend_row_partial[kernels::kv_kernel_index(case_.elem_type)](
+          b.head, b.mask, 0, 0, case_.n, b.scratch.data(), b.c.data());
       break;
   }
 }

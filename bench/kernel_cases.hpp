@@ -7,6 +7,9 @@
 //   ukernel/f32_exp__x86_avx2/n:4096                  the softmax's vectorised exp
 //   ukernel/f32_attend_48x128_hd64__x86_avx2/kv:512   one flash-attention query tile
 //   ukernel/f32_decode_hd64__x86_avx2/kv:256          one split-KV decode chunk (bytes/s)
+//   ukernel/qd8_f32_qc8w_gemm_4x24__x86_avx2/task:... one int8-weight projection task, per
+//                                                     variant of the port (VNNI, ...)
+//   ukernel/f32_qc8kv_decode_hd64__x86_avx2/kv:256    the decode chunk over an int8 cache
 #pragma once
 
 #include <memory>
@@ -19,7 +22,7 @@ struct KernelTable;
 
 namespace edgeattn::bench {
 
-enum class KernelKind { gemm, pack, exp, attend, decode };
+enum class KernelKind { gemm, gemm_int8, pack, exp, attend, decode };
 
 // How big the buffers are: `timing` sizes the memory-bound cases past the last-level cache
 // (packing reads and writes 2 × 64 MiB); `counting` keeps them small for callgrind.
@@ -35,6 +38,7 @@ struct KernelCase {
   double bytes;  // per call, read + written (pack, exp)
   // gemm: the packed weights' element type; attend, decode: Kᵀ and V's (ElementType's value)
   int elem_type = 0;
+  int int8_variant = -1;  // gemm_int8: the index in the port's int8 variants
   bool cpu_supported() const;
 };
 

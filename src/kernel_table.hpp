@@ -60,7 +60,7 @@ struct KernelTable {
   std::size_t (*attend_scratch_floats)(int head_dim);
   using AttendTile = void (*)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
                               int rows, float* scratch);
-  // Indexed by the element type of Kᵀ and V (f32; f16 in a KV cache).
+  // Indexed by kernels::kv_kernel_index of Kᵀ's and V's element type (f32; f16, int8 in a cache).
   AttendTile attend_tile[kernels::kKvTypes];  // any head_dim
   // Specialisations for head_dim 32, 64, 80, 96, 128 (kSpecialHeadDims), same order.
   AttendTile attend_tile_special[kernels::kKvTypes][5];
@@ -70,11 +70,13 @@ struct KernelTable {
                                     int i, int j0, int j1, float* scores, float* state);
   AttendRowPartial attend_row_partial[kernels::kKvTypes];
 
+  // kv_type: ElementType's value.
   AttendTile attend_tile_for(int head_dim, int v_dim, int kv_type = 0) const {
-    if (v_dim != head_dim) return attend_tile[kv_type];
+    const int kv = kernels::kv_kernel_index(kv_type);
+    if (v_dim != head_dim) return attend_tile[kv];
     for (int i = 0; i < 5; ++i)
-      if (kSpecialHeadDims[i] == head_dim) return attend_tile_special[kv_type][i];
-    return attend_tile[kv_type];
+      if (kSpecialHeadDims[i] == head_dim) return attend_tile_special[kv][i];
+    return attend_tile[kv];
   }
   static constexpr int kSpecialHeadDims[5] = {32, 64, 80, 96, 128};
 
@@ -138,7 +140,8 @@ constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)()
       &kernels::quantize_rows,
       &kernels::attend_tile_scratch_floats<A::TQ, A::TK, A::NR>,
       {&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0>,
-       &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0, kernels::ElemF16>},
+       &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0, kernels::ElemF16>,
+       &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 0, kernels::ElemI8>},
       {{&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 32>,
         &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 64>,
         &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 80>,
@@ -148,9 +151,15 @@ constexpr KernelTable make_kernel_table(const char* name, bool (*cpu_supports)()
         &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 64, kernels::ElemF16>,
         &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 80, kernels::ElemF16>,
         &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 96, kernels::ElemF16>,
-        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 128, kernels::ElemF16>}},
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 128, kernels::ElemF16>},
+       {&kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 32, kernels::ElemI8>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 64, kernels::ElemI8>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 80, kernels::ElemI8>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 96, kernels::ElemI8>,
+        &kernels::attend_tile<Vec, A::MR, A::NR, A::TQ, A::TK, 128, kernels::ElemI8>}},
       &kernels::vexp<Vec>,
-      {&kernels::attend_row_partial<Vec>, &kernels::attend_row_partial<Vec, kernels::ElemF16>}};
+      {&kernels::attend_row_partial<Vec>, &kernels::attend_row_partial<Vec, kernels::ElemF16>,
+       &kernels::attend_row_partial<Vec, kernels::ElemI8>}};
 }
 
 }  // namespace edgeattn

@@ -17,6 +17,8 @@ PortInfo to_info(const KernelTable& t) {
   info.attn_query_tile = t.attn_tq;
   info.attn_kv_tile = t.attn_tk;
   info.cpu_supported = t.cpu_supports();
+  registry::int8_kernel_name(t, t.int8_gemm(), info.int8_gemm_kernel,
+                             sizeof(info.int8_gemm_kernel));
   return info;
 }
 }  // namespace

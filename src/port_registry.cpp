@@ -83,6 +83,10 @@ void kernel_name(const KernelTable& t, KernelOp op, int head_dim, char* out, std
   std::snprintf(out, size, "%s_%s%s%s__%s", types, name, tile, hd, isa);
 }
 
+void int8_kernel_name(const KernelTable& t, const Int8Gemm& g, char* out, std::size_t size) {
+  std::snprintf(out, size, "qd8_f32_qc8w_gemm_%dx%d__%s", g.mr, t.gemm_nr, g.isa);
+}
+
 namespace {
 int gcd(int a, int b) { return b == 0 ? a : gcd(b, a % b); }
 }  // namespace

@@ -23,6 +23,8 @@ const KernelTable* select(const char* requested, char* error, std::size_t error_
 enum class KernelOp { gemm, packb, attend, exp, decode };
 void kernel_name(const KernelTable& t, KernelOp op, int head_dim, char* out, std::size_t size,
                  const char* types = "f32");
+// An int8-weight GEMM variant: qd8_f32_qc8w_gemm_<MR>x<NR>__<variant's isa>.
+void int8_kernel_name(const KernelTable& t, const Int8Gemm& g, char* out, std::size_t size);
 
 // Padding rules that hold for every port of the build (storage made before a port is chosen).
 int kt_pad_keys_all();

@@ -7,6 +7,7 @@
 // - capacity, window and shape errors are statuses that leave the cache as it was.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -143,13 +144,30 @@ TEST_CASE("the decode step is bitwise the same for 1, 2, 3 and 8 threads", "[kv_
   }
 }
 
+namespace {
+// Each `width`-float row quantized to int8 by the documented rule (amax / 127 per row) and
+// dequantized: what an int8 cache holds of it.
+void dequantize_rows(std::vector<float>* x, int width) {
+  for (std::size_t r = 0; r < x->size(); r += width) {
+    float amax = 0.0f;
+    for (int d = 0; d < width; ++d) amax = std::max(amax, std::fabs((*x)[r + d]));
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f, scale = amax / 127.0f;
+    for (int d = 0; d < width; ++d) {
+      const float q = std::nearbyint(std::min(std::max((*x)[r + d] * inv, -127.0f), 127.0f));
+      (*x)[r + d] = static_cast<float>(static_cast<double>(q) * scale);
+    }
+  }
+}
+}  // namespace
+
 TEST_CASE("the core API over a cache equals the core API with past and new keys",
           "[kv_cache][quick]") {
-  // An f16 cache too: against the oracle given the same keys and values rounded to f16, at the
+  // f16 and int8 caches too: against the oracle given the same keys and values rounded to f16
+  // or quantized to int8 (per position and head, the documented rule) and dequantized, at the
   // fp32 tolerance (the cache's only approximation is that rounding).
   std::mt19937 rng(5);
   const int B = 2, Hq = 6, G = 2, D = 16, Dv = 8, T = 300;
-  for (const ElementType kv_type : {ElementType::f32, ElementType::f16})
+  for (const ElementType kv_type : {ElementType::f32, ElementType::f16, ElementType::int8})
     for (AttentionLayout layout : {AttentionLayout::bhsd, AttentionLayout::bsd}) {
       for (const std::string& port : test::runnable_ports()) {
         INFO("port " << port << (layout == AttentionLayout::bsd ? ", 3-D" : ", 4-D") << ", "
@@ -184,6 +202,10 @@ TEST_CASE("the core API over a cache equals the core API with past and new keys"
           if (kv_type == ElementType::f16)
             for (auto* held : {&k_held, &v_held})
               for (float& x : *held) x = test::round_to(x, ElementType::f16);
+          if (kv_type == ElementType::int8) {  // rows of D (keys), Dv (values) contiguous
+            dequantize_rows(&k_held, D);
+            dequantize_rows(&v_held, Dv);
+          }
           AttentionArgs a;
           a.layout = layout;
           a.batch = B;
@@ -370,6 +392,80 @@ TEST_CASE("KV cache errors are statuses and leave the cache as it was", "[kv_cac
   args.attn_weights = AttnWeightsOutput::averaged;
   args.shape = {1, 1, 0};
   CHECK(layer->decode(args, fits.get(), w.data(), ws, exec).code() == StatusCode::unsupported);
+}
+
+TEST_CASE("int8 weights and an int8 cache: decoding within int8's error, any thread count",
+          "[kv_cache][quick]") {
+  // Against the fp32 layer over the whole sequence: int8 weights, activations, keys and values
+  // cost about 1e-2 of relative RMS error (the issue's bound for MiniLM is 2e-2).
+  test::CaseConfig cfg;
+  cfg.embed_dim = 128;
+  cfg.num_heads = 2;
+  cfg.q_len = cfg.kv_len = 300;
+  cfg.causal = true;
+  const test::Case c = test::make_case(cfg, 22);
+  for (const std::string& port : test::runnable_ports()) {
+    INFO("port " << port);
+    LayerSpec spec = c.spec();
+    spec.port = port.c_str();
+    std::unique_ptr<Layer> full_layer, layer;
+    REQUIRE(Layer::create(spec, &full_layer).ok());
+    Executor exec(2);
+    const test::LibraryResult full = test::run_layer(*full_layer, c, exec);
+    REQUIRE(full.status.ok());
+    spec.weight_type = ElementType::int8;
+    REQUIRE(Layer::create(spec, &layer).ok());
+    std::vector<float> first;
+    for (int threads : {1, 3}) {
+      Executor ex(threads);
+      auto cache = make_cache(1, 2, 64, 300, 0, 0, ElementType::int8);
+      decode_block(*layer, *cache, c.query, 1, 300, 0, 260, ex);
+      double err = 0, norm = 0;
+      std::vector<float> steps;
+      for (int t = 260; t < 300; ++t) {
+        const std::vector<float> y = decode_block(*layer, *cache, c.query, 1, 300, t, 1, ex);
+        for (int e = 0; e < 128; ++e) {
+          const double want = full.output[static_cast<std::size_t>(t) * 128 + e];
+          err += (y[e] - want) * (y[e] - want);
+          norm += want * want;
+        }
+        steps.insert(steps.end(), y.begin(), y.end());
+      }
+      INFO(threads << " threads: relative RMS error " << std::sqrt(err / norm));
+      REQUIRE(std::sqrt(err / norm) < 2e-2);
+      REQUIRE(std::sqrt(err / norm) > 1e-4);  // the int8 paths really ran
+      if (first.empty()) first = steps;
+      REQUIRE(std::memcmp(first.data(), steps.data(), steps.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("an int8 cache: a quarter of the bytes plus scales; a non-finite value appends nothing",
+          "[kv_cache][quick]") {
+  KvCacheSpec spec;
+  spec.kv_heads = 2;
+  spec.head_dim = 64;
+  spec.capacity = 1000;
+  std::size_t f32_bytes = 0, int8_bytes = 0;
+  REQUIRE(kv_cache_bytes(spec, &f32_bytes).ok());
+  spec.element_type = ElementType::int8;
+  REQUIRE(kv_cache_bytes(spec, &int8_bytes).ok());
+  // Two fp32 scales per position and head (K and V) on top of a quarter.
+  REQUIRE(int8_bytes >= f32_bytes / 4 + 2 * 2 * 1000 * sizeof(float));
+  REQUIRE(double(int8_bytes) / double(f32_bytes) <= 0.25 + 2.0 / 64 + 0.01);
+  auto cache = make_cache(1, 2, 8, 10, 0, 0, ElementType::int8);
+  REQUIRE(cache->element_type() == ElementType::int8);
+  std::vector<float> k(2 * 3 * 8, 0.5f), v(k.size(), -0.25f);
+  REQUIRE(cache->append(k.data(), v.data(), 3).ok());
+  for (const float bad : {std::numeric_limits<float>::infinity(),
+                          std::numeric_limits<float>::quiet_NaN()}) {
+    k[9] = bad;
+    const Status st = cache->append(k.data(), v.data(), 3);
+    REQUIRE(st.code() == StatusCode::invalid_argument);
+    REQUIRE(std::string(st.message()).find("not finite, which the int8 cache cannot hold") !=
+            std::string::npos);
+    REQUIRE(cache->length() == 3);
+  }
 }
 
 TEST_CASE(

@@ -245,6 +245,9 @@ struct PortInfo {
   int attn_query_tile;        // query rows per attention task
   int attn_kv_tile;           // keys per online-softmax step
   bool cpu_supported;         // this CPU can run it
+  // The int8-weight projection kernel this CPU would run, e.g.
+  // "qd8_f32_qc8w_gemm_8x48__x86_avx512_vnni" (the best of the port's variants it supports).
+  char int8_gemm_kernel[64];
 };
 EDGEATTN_API int port_count();               // ports in this build, best first
 EDGEATTN_API PortInfo port_info(int index);  // 0 <= index < port_count()

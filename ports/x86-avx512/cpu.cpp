@@ -23,6 +23,11 @@ CpuidBits read_cpuid_bits() {
 }
 
 bool cpu_runs_avx512() { return avx512_usable(read_cpuid_bits()); }
-bool cpu_runs_avx512_vnni() { return avx512_vnni_usable(read_cpuid_bits()); }
+// Asked each time a plan is made: read once (CPUID traps to the hypervisor in a virtual machine,
+// microseconds per call).
+bool cpu_runs_avx512_vnni() {
+  static const bool usable = avx512_vnni_usable(read_cpuid_bits());
+  return usable;
+}
 
 }  // namespace edgeattn::x86

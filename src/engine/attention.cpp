@@ -55,7 +55,7 @@ void partial_task(void* c, std::size_t t, int slot) {
   const std::size_t bh = t / x.chunks;
   const int h = static_cast<int>(bh % d.q_heads), b = static_cast<int>(bh / d.q_heads);
   const int j0 = chunk * kDecodeChunk, j1 = std::min(x.keys, j0 + kDecodeChunk);
-  x.p->kernels->attend_row_partial[d.kv_type](head_view(d, x.keys, *x.s, b, h),
+  x.p->kernels->attend_row_partial[kernels::kv_kernel_index(d.kv_type)](head_view(d, x.keys, *x.s, b, h),
                                               mask_view(d, *x.m, b, h), 0, j0, j1, x.slot(slot),
                                               state_of(x, bh, chunk));
 }
@@ -170,6 +170,11 @@ kernels::HeadView head_view(const AttentionDims& d, int keys, const HeadSources&
   v.q = s.q + b * s.q_batch + h * s.q_head;
   v.kt = static_cast<const unsigned char*>(s.kt) + bg_kt * elem;
   v.v = static_cast<const unsigned char*>(s.v) + bg_v * elem;
+  if (s.k_scale) {
+    const std::ptrdiff_t bg_scale = b * s.scale_batch + g * s.scale_head;
+    v.k_scale = s.k_scale + bg_scale;
+    v.v_scale = s.v_scale + bg_scale;
+  }
   v.kv_ld = s.kv_ld;
   v.kv_total = keys;
   v.head_dim = d.head_dim;

@@ -30,7 +30,7 @@ struct AttentionDims {
   int batch = 0, q_heads = 0, kv_heads = 0, q_len = 0;
   int keys = 0;  // positions attended; for a cache the capacity (the most it will hold)
   int head_dim = 0, v_dim = 0;
-  int kv_type = 0;  // element type of Kᵀ and V: 0 fp32, 1 f16 (a f16 KV cache)
+  int kv_type = 0;  // element type of Kᵀ and V (ElementType's value): f32; f16, int8 in a cache
 };
 
 enum class AttendPath { tiles, rows, split_kv };
@@ -71,6 +71,10 @@ struct HeadSources {
   std::ptrdiff_t kt_batch = 0, kt_head = 0, kv_ld = 0;
   const void* v = nullptr;
   std::ptrdiff_t v_batch = 0, v_head = 0;
+  // int8 caches: per-position scales of K and V, [batch][kv head][positions] (else null).
+  const float* k_scale = nullptr;
+  const float* v_scale = nullptr;
+  std::ptrdiff_t scale_batch = 0, scale_head = 0;
   float* out = nullptr;
   std::ptrdiff_t out_batch = 0, out_head = 0, out_row = 0;
 };

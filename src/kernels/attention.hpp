@@ -92,6 +92,15 @@ inline int visible_keys(const MaskView& mask, int kv_total, int i0, int rows) {
 
 inline int round_up_int(int n, int m) { return (n + m - 1) / m * m; }
 
+// s[j] *= scale[j] for j < n (an int8 cache's per-position scales).
+template <class Vec>
+inline void scale_columns(const float* scale, int n, float* s) {
+  constexpr int L = Vec::lanes;
+  int j = 0;
+  for (; j + L <= n; j += L) Vec::store(s + j, Vec::mul(Vec::load(s + j), Vec::load(scale + j)));
+  for (; j < n; ++j) s[j] *= scale[j];
+}
+
 template <int TQ, int TK, int NR>
 std::size_t attend_tile_scratch_floats(int head_dim) {
   return static_cast<std::size_t>(TQ) * TK +
@@ -108,7 +117,9 @@ std::size_t attend_tile_scratch_floats(int head_dim) {
 // HD > 0 compiles the tile for that head_dim (the common 32, 64, 80, 96, 128) with V as wide
 // (KernelTable::attend_tile_for picks it only then): the Q·Kᵀ depth and the accumulator width
 // become constants the compiler unrolls. HD = 0 takes h.head_dim and h.v_dim. KV is the element
-// type of Kᵀ and V (fp32, or a f16 KV cache widened in the micro-kernel's loads).
+// type of Kᵀ and V (fp32, or a f16 or int8 KV cache widened in the micro-kernel's loads; int8's
+// per-position scales multiply the scores' columns (keys) and the probabilities (values) —
+// the softmax's sum uses the probabilities themselves).
 template <class Vec, int MR, int NR, int TQ, int TK, int HD, class KV = ElemF32>
 void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, float* scratch) {
   static_assert(TK % NR == 0, "TK must be a multiple of NR");
@@ -145,6 +156,7 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
     const int vec_cols = cols / L * L;
     for (int i = 0; i < rows; ++i) {
       float* si = s + i * TK;
+      if constexpr (kScaledElem<KV>) scale_columns<Vec>(h.k_scale + j0, cols, si);
       if (capped) apply_softcap(mask.softcap, cols, si);
       if (masked) apply_mask(mask, i0 + i, j0, cols, si);
       V vmax = Vec::broadcast(kNegInf);
@@ -184,6 +196,7 @@ void attend_tile(const HeadView& h, const MaskView& mask, int i0, int rows, floa
         for (int j = vec_cols; j < cols; ++j) sum += (si[j] = std::exp(si[j] - mx));
       l[i] = l[i] * alpha + sum;
       m[i] = mx;
+      if constexpr (kScaledElem<KV>) scale_columns<Vec>(h.v_scale + j0, cols, si);
       if (alpha != 1.0f) {
         float* oi = o + i * vd_pad;
         const V va = Vec::broadcast(alpha);
@@ -216,11 +229,34 @@ void vexp(const float* x, float* y, int n) {
   }
 }
 
+// o[0 .. U·lanes) = Σ_j p[j] · v[j][0 .. U·lanes) over j < n (v rows ld apart), accumulated in
+// U registers.
+template <class Vec, class KV, int U>
+inline void accumulate_pv(const float* p, int n, const typename KV::Stored* v, std::ptrdiff_t ld,
+                          float* o) {
+  using V = typename Vec::V;
+  constexpr int L = Vec::lanes;
+  V acc[U];
+  for (int u = 0; u < U; ++u) acc[u] = Vec::zero();
+  constexpr int kAhead = 16;  // rows: see the Kᵀ prefetch in attend_row_partial
+  constexpr int kBytes = U * L * static_cast<int>(sizeof(typename KV::Stored));
+  for (int j = 0; j < n; ++j) {
+    const V pj = Vec::broadcast(p[j]);
+    const typename KV::Stored* vj = v + j * ld;
+    if (j + kAhead < n)
+      for (int b = 0; b < kBytes; b += 64)
+        __builtin_prefetch(reinterpret_cast<const char*>(vj + kAhead * ld) + b);
+    for (int u = 0; u < U; ++u) acc[u] = Vec::fma(pj, KV::template load<Vec>(vj + u * L), acc[u]);
+  }
+  for (int u = 0; u < U; ++u) Vec::store(o + u * L, acc[u]);
+}
+
 // Split-KV decode: one query row against keys [j0, j1) only, leaving the partial softmax state
 // in `state` = {m, l, o[v_dim]}: the running max, the sum of exp(s − m) and the unnormalised
 // Σ exp(s − m)·V. Chunks are merged by merge_partials in a fixed order. Both passes stream the
 // cache once: Kᵀ row by row (vectorised over keys), V row by row (vectorised over d). `s` is
-// scratch for j1 − j0 scores. KV: the element type of Kᵀ and V (a f16 cache widened as loaded).
+// scratch for j1 − j0 scores. KV: the element type of Kᵀ and V (a f16 or int8 cache widened as
+// loaded; int8's scales as in attend_tile).
 template <class Vec, class KV = ElemF32>
 void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, int j1, float* s,
                         float* state) {
@@ -238,7 +274,20 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
   auto load_partial = [](const E* p, auto t) { return KV::template load_partial<Vec>(p, t, 0.0f); };
   for (int j = 0; j < n; ++j) s[j] = 0.0f;
   int d = 0;
+  // Kᵀ's rows of this chunk are short runs (n elements) kv_ld apart, too short for the hardware
+  // prefetchers to follow from memory: each pass requests the lines of the rows kAhead on (a
+  // pass takes less time than a load from memory).
+  constexpr int kLine = 64, kAhead = 16;
+  const int row_bytes = n * static_cast<int>(sizeof(E));
+  auto prefetch_rows = [&](int d0, int d1) {
+    for (int r = d0; r < std::min(d1, hd); ++r) {
+      const char* row = reinterpret_cast<const char*>(kt + r * h.kv_ld + j0);
+      for (int b = 0; b < row_bytes; b += kLine) __builtin_prefetch(row + b);
+    }
+  };
+  prefetch_rows(0, kAhead);
   for (; d + 4 <= hd; d += 4) {  // four rows of Kᵀ per pass over s
+    prefetch_rows(d + kAhead, d + kAhead + 4);
     const E* k0 = kt + d * h.kv_ld + j0;
     const E* k1 = k0 + h.kv_ld;
     const E* k2 = k1 + h.kv_ld;
@@ -278,6 +327,7 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
       for (int j = nv; j < n; ++j) s[j] += q[d] * KV::to_f32(kd[j]);
     }
   }
+  if constexpr (kScaledElem<KV>) scale_columns<Vec>(h.k_scale + j0, n, s);
   if (mask.softcap > 0.0f) apply_softcap(mask.softcap, n, s);
   if (mask_any(mask)) apply_mask(mask, i, j0, n, s);
 
@@ -317,18 +367,37 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
   if constexpr (!Vec::masked_tails)
     for (int j = nv; j < n; ++j) sum += (s[j] = std::exp(s[j] - mx));
   state[1] = sum;
+  if constexpr (kScaledElem<KV>) scale_columns<Vec>(h.v_scale + j0, n, s);
+  // O = P·V in blocks of up to 4 vectors of o held in registers over all n keys (o lies at an
+  // odd offset in the state: accumulating through memory would split a cache line per access
+  // and chain every key's store to the next key's load).
   const int vdv = vd / L * L;
-  for (int j = 0; j < n; ++j) {
-    const E* vj = vv + static_cast<std::ptrdiff_t>(j0 + j) * vd;
-    const V p = Vec::broadcast(s[j]);
-    for (int e = 0; e < vdv; e += L) Vec::store(o + e, Vec::fma(p, load(vj + e), Vec::load(o + e)));
-    if constexpr (Vec::masked_tails) {
-      if (vdv < vd)
+  const E* v0 = vv + static_cast<std::ptrdiff_t>(j0) * vd;
+  int e0 = 0;
+  for (; e0 + 4 * L <= vdv; e0 += 4 * L) accumulate_pv<Vec, KV, 4>(s, n, v0 + e0, vd, o + e0);
+  switch ((vdv - e0) / L) {
+    case 3:
+      accumulate_pv<Vec, KV, 3>(s, n, v0 + e0, vd, o + e0);
+      break;
+    case 2:
+      accumulate_pv<Vec, KV, 2>(s, n, v0 + e0, vd, o + e0);
+      break;
+    case 1:
+      accumulate_pv<Vec, KV, 1>(s, n, v0 + e0, vd, o + e0);
+      break;
+    default:
+      break;
+  }
+  if (vdv < vd) {
+    for (int j = 0; j < n; ++j) {
+      const E* vj = v0 + static_cast<std::ptrdiff_t>(j) * vd;
+      if constexpr (Vec::masked_tails) {
         Vec::store_partial(o + vdv, vd - vdv,
-                           Vec::fma(p, load_partial(vj + vdv, vd - vdv),
+                           Vec::fma(Vec::broadcast(s[j]), load_partial(vj + vdv, vd - vdv),
                                     Vec::load_partial(o + vdv, vd - vdv, 0.0f)));
-    } else {
-      for (int e = vdv; e < vd; ++e) o[e] += s[j] * KV::to_f32(vj[e]);
+      } else {
+        for (int e = vdv; e < vd; ++e) o[e] += s[j] * KV::to_f32(vj[e]);
+      }
     }
   }
 }

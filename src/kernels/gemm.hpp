@@ -75,8 +75,32 @@ struct ElemBF16 : Elem16<ElemBF16> {
     return Vec::load_bf16(p);
   }
 };
-constexpr int kWeightTypes = 3;  // packed weights: f32, f16, bf16
-constexpr int kKvTypes = 2;      // KV caches: f32, f16
+// int8 in a KV cache: symmetric, one fp32 scale per cached position and head, which the
+// attention kernels fold into the scores' columns (keys) and the probabilities (values); the
+// loads widen the int8 values only.
+struct ElemI8 {
+  using Stored = std::int8_t;
+  static float to_f32(std::int8_t x) { return static_cast<float>(x); }
+  template <class Vec>
+  static typename Vec::V load(const std::int8_t* p) {
+    return Vec::load_i8(p);
+  }
+  template <class Vec>
+  static typename Vec::V load_partial(const std::int8_t* p, int n, float fill) {
+    float t[Vec::lanes];
+    for (int i = 0; i < n; ++i) t[i] = to_f32(p[i]);
+    return Vec::load_partial(t, n, fill);
+  }
+};
+template <class E>
+constexpr bool kScaledElem = false;  // whether elements carry per-position scales (int8 caches)
+template <>
+constexpr bool kScaledElem<ElemI8> = true;
+
+constexpr int kWeightTypes = 3;  // packed fp32-arithmetic weights: f32, f16, bf16 (int8: own GEMM)
+constexpr int kKvTypes = 3;      // KV caches: f32, f16, int8
+// The kernel tables' KV index of an element type (ElementType's value): f32 0, f16 1, int8 2.
+constexpr int kv_kernel_index(int element_type) { return element_type == 3 ? 2 : element_type; }
 
 // Elements (of any type) of B packed into NR-column panels.
 inline std::size_t packed_b_elems(int K, int N, int NR) {

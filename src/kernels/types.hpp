@@ -54,6 +54,9 @@ struct HeadView {
   // Elements of the kernel's KV type (fp32, or f16 in a KV cache):
   const void* kt = nullptr;  // [head_dim][kv_ld], kv_ld a multiple of the port's kt_pad_keys
   const void* v = nullptr;   // [kv_total][v_dim]
+  // int8 KV caches: one scale per position of Kᵀ's columns and of V's rows (else null).
+  const float* k_scale = nullptr;
+  const float* v_scale = nullptr;
   std::ptrdiff_t kv_ld = 0;
   int kv_total = 0;      // kv_len plus the bias_k position, if any
   int head_dim = 0;      // of Q and K

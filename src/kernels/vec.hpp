@@ -34,6 +34,7 @@ struct ScalarVec {
   static V load(const float* p) { return *p; }
   static V load_f16(const std::uint16_t* p) { return f16_to_f32(*p); }
   static V load_bf16(const std::uint16_t* p) { return bf16_to_f32(*p); }
+  static V load_i8(const std::int8_t* p) { return static_cast<float>(*p); }
   static void store(float* p, V v) { *p = v; }
   static V broadcast(float x) { return x; }
   static V zero() { return 0.0f; }
@@ -72,6 +73,9 @@ struct LanesVec {
   }
   static V load_bf16(const std::uint16_t* p) {
     return map([&](int i) { return bf16_to_f32(p[i]); });
+  }
+  static V load_i8(const std::int8_t* p) {
+    return map([&](int i) { return static_cast<float>(p[i]); });
   }
   static void store(float* p, V v) {
     for (int i = 0; i < N; ++i) p[i] = v.x[i];
@@ -142,6 +146,8 @@ struct LanesVec {
 // 16-bit weights widened to fp32 inside a kernel's loads, one vector of lanes at a time.
 // widen_u16: `lanes` uint16 zero-extended to int32 lanes. widen_f16: binary16 -> fp32, with the
 // ISA's conversion where it has one (F16C, AVX-512F, AArch64's fcvtl), else f16_bits_to_f32.
+// widen_i8: `lanes` int8 (an int8 KV cache) sign-extended to int32 lanes, reading exactly
+// `lanes` bytes.
 template <class Arch>
 using IntBatch = xsimd::batch<std::int32_t, Arch>;
 
@@ -169,6 +175,13 @@ inline IntBatch<xsimd::sse2> widen_u16(const std::uint16_t* p, xsimd::sse2) {
 inline xsimd::batch<float, xsimd::sse2> widen_f16(const std::uint16_t* p, xsimd::sse2) {
   return f16_bits_to_f32<xsimd::sse2>(widen_u16(p, xsimd::sse2{}));  // F16C is not SSE2
 }
+inline IntBatch<xsimd::sse2> widen_i8(const std::int8_t* p, xsimd::sse2) {
+  std::int32_t four;
+  std::memcpy(&four, p, sizeof four);
+  __m128i x = _mm_cvtsi32_si128(four);
+  x = _mm_unpacklo_epi8(x, x);
+  return _mm_srai_epi32(_mm_unpacklo_epi16(x, x), 24);  // sign-extended bytes
+}
 #endif
 #if defined(__AVX2__) && defined(__F16C__)
 inline IntBatch<xsimd::fma3<xsimd::avx2>> widen_u16(const std::uint16_t* p,
@@ -179,6 +192,10 @@ inline xsimd::batch<float, xsimd::fma3<xsimd::avx2>> widen_f16(const std::uint16
                                                                xsimd::fma3<xsimd::avx2>) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));  // vcvtph2ps
 }
+inline IntBatch<xsimd::fma3<xsimd::avx2>> widen_i8(const std::int8_t* p,
+                                                   xsimd::fma3<xsimd::avx2>) {
+  return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+}
 #endif
 #if defined(__AVX512F__)
 inline IntBatch<xsimd::avx512bw> widen_u16(const std::uint16_t* p, xsimd::avx512bw) {
@@ -186,6 +203,9 @@ inline IntBatch<xsimd::avx512bw> widen_u16(const std::uint16_t* p, xsimd::avx512
 }
 inline xsimd::batch<float, xsimd::avx512bw> widen_f16(const std::uint16_t* p, xsimd::avx512bw) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+inline IntBatch<xsimd::avx512bw> widen_i8(const std::int8_t* p, xsimd::avx512bw) {
+  return _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 #endif
 #if defined(__ARM_NEON) && defined(__aarch64__)
@@ -195,9 +215,19 @@ inline IntBatch<xsimd::neon64> widen_u16(const std::uint16_t* p, xsimd::neon64) 
 inline xsimd::batch<float, xsimd::neon64> widen_f16(const std::uint16_t* p, xsimd::neon64) {
   return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(p)));  // fcvtl
 }
+inline IntBatch<xsimd::neon64> widen_i8(const std::int8_t* p, xsimd::neon64) {
+  std::int32_t four;
+  std::memcpy(&four, p, sizeof four);
+  return vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(vdup_n_s32(four)))));
+}
 #elif defined(__ARM_NEON)
 inline IntBatch<xsimd::neon> widen_u16(const std::uint16_t* p, xsimd::neon) {
   return vreinterpretq_s32_u32(vmovl_u16(vld1_u16(p)));
+}
+inline IntBatch<xsimd::neon> widen_i8(const std::int8_t* p, xsimd::neon) {
+  std::int32_t four;
+  std::memcpy(&four, p, sizeof four);
+  return vmovl_s16(vget_low_s16(vmovl_s8(vreinterpret_s8_s32(vdup_n_s32(four)))));
 }
 inline xsimd::batch<float, xsimd::neon> widen_f16(const std::uint16_t* p, xsimd::neon) {
 #if defined(__ARM_NEON_FP) && (__ARM_NEON_FP & 2)  // VFPv4's half-precision conversions (NEON-FP16)
@@ -245,6 +275,7 @@ struct SimdVec : SimdWords<Arch> {
   static constexpr int lanes = static_cast<int>(V::size);
   static V load(const float* p) { return V::load_unaligned(p); }
   static V load_f16(const std::uint16_t* p) { return widen_f16(p, Arch{}); }
+  static V load_i8(const std::int8_t* p) { return xsimd::to_float(widen_i8(p, Arch{})); }
   static V load_bf16(const std::uint16_t* p) {  // bf16 is fp32's upper half: a shift
     return xsimd::bitwise_cast<V>(widen_u16(p, Arch{}) << 16);
   }

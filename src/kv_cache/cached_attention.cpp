@@ -26,6 +26,13 @@ engine::HeadSources cache_sources(const KvCacheImpl& c) {
   s.v = static_cast<const unsigned char*>(c.memory) + c.v_offset * elem;
   s.v_head = static_cast<std::ptrdiff_t>(g.capacity) * g.v_dim;
   s.v_batch = s.v_head * g.kv_heads;
+  if (g.kv_type == static_cast<int>(ElementType::int8)) {
+    const auto* base = static_cast<const unsigned char*>(c.memory);
+    s.k_scale = reinterpret_cast<const float*>(base + c.k_scale_offset);
+    s.v_scale = reinterpret_cast<const float*>(base + c.v_scale_offset);
+    s.scale_head = g.capacity;
+    s.scale_batch = s.scale_head * g.kv_heads;
+  }
   return s;
 }
 

@@ -9,6 +9,7 @@
 
 #include "access.hpp"
 #include "kernels/gemm.hpp"
+#include "kernels/gemm_int8.hpp"
 #include "kv_cache/kv_cache_impl.hpp"
 #include "size_math.hpp"
 
@@ -18,6 +19,7 @@ namespace {
 
 struct CacheLayout {
   std::size_t kv_ld = 0, kt = 0, v = 0, total_elems = 0, elem_size = 4;
+  std::size_t k_scale = 0, v_scale = 0, total_bytes = 0;  // bytes; scales: int8 only
 };
 
 Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
@@ -28,9 +30,10 @@ Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
         "KV cache: batch, kv_heads, head_dim and capacity must be >= 1 and v_head_dim, "
         "window >= 0, got %d, %d, %d, %d, %d, %d",
         s.batch, s.kv_heads, s.head_dim, s.capacity, s.v_head_dim, s.window);
-  if (s.element_type != ElementType::f32 && s.element_type != ElementType::f16)
+  if (s.element_type != ElementType::f32 && s.element_type != ElementType::f16 &&
+      s.element_type != ElementType::int8)
     return Status::error(StatusCode::invalid_argument,
-                         "KV cache: element_type must be f32 or f16, got %s (%d)",
+                         "KV cache: element_type must be f32, f16 or int8, got %s (%d)",
                          element_type_name(s.element_type), static_cast<int>(s.element_type));
   out->elem_size = element_size(s.element_type);
   if (s.window > s.capacity)
@@ -45,8 +48,17 @@ Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
   out->v = acc.add({BG, static_cast<std::size_t>(s.capacity), static_cast<std::size_t>(dv)});
   acc.add({engine::v_slack_floats_any_port()});  // elements, read and ignored past V
   out->total_elems = acc.total();
-  if (acc.overflowed() || !checked_mul(out->total_elems, out->elem_size, nullptr))
+  if (acc.overflowed() || !checked_mul(out->total_elems, out->elem_size, &out->total_bytes))
     return Status::error(StatusCode::size_overflow, "KV cache size overflows");
+  if (s.element_type == ElementType::int8) {  // K and V scales per (batch, kv head, slot)
+    SizeAccumulator scales;  // in floats, after the elements
+    const std::size_t first = round_up(out->total_bytes, 64) / sizeof(float);
+    scales.add({first});
+    out->k_scale = scales.add({BG, static_cast<std::size_t>(s.capacity)}) * sizeof(float);
+    out->v_scale = scales.add({BG, static_cast<std::size_t>(s.capacity)}) * sizeof(float);
+    if (scales.overflowed() || !checked_mul(scales.total(), sizeof(float), &out->total_bytes))
+      return Status::error(StatusCode::size_overflow, "KV cache size overflows");
+  }
   return Status();
 }
 
@@ -56,7 +68,7 @@ Status kv_cache_bytes(const KvCacheSpec& spec, std::size_t* bytes) {
   if (!bytes) return Status::error(StatusCode::null_pointer, "bytes is null");
   CacheLayout l;
   Status st = validate_spec(spec, &l);
-  if (st) *bytes = l.total_elems * l.elem_size;
+  if (st) *bytes = l.total_bytes;
   return st;
 }
 
@@ -80,7 +92,9 @@ Status KvCache::create(const KvCacheSpec& spec, std::unique_ptr<KvCache>* out) {
   impl->kv_ld = l.kv_ld;
   impl->kt_offset = l.kt;
   impl->v_offset = l.v;
-  const std::size_t bytes = l.total_elems * l.elem_size;
+  impl->k_scale_offset = l.k_scale;
+  impl->v_scale_offset = l.v_scale;
+  const std::size_t bytes = l.total_bytes;
   if (spec.memory) {
     if (reinterpret_cast<std::uintptr_t>(spec.memory) % kWorkspaceAlignment != 0)
       return Status::error(StatusCode::invalid_argument, "KV cache memory must be %zu-byte aligned",
@@ -170,6 +184,50 @@ void write_head(const KvCacheImpl& c, const float* k, const float* v, int n, Att
   }
 }
 
+// int8: each new position's key and value rows of kv head (b, g) quantized on their own
+// (symmetric, scale amax / 127 per row, the rule of gemm_int8.hpp), Kᵀ transposed.
+void write_head_int8(const KvCacheImpl& c, const float* k, const float* v, int n,
+                     AttentionLayout layout, int b, int g) {
+  const CacheGeometry& geo = c.geo;
+  const std::size_t bg = static_cast<std::size_t>(b) * geo.kv_heads + g;
+  auto* base = static_cast<unsigned char*>(c.memory);
+  auto* kt = reinterpret_cast<std::int8_t*>(base) + c.kt_offset + bg * geo.head_dim * c.kv_ld;
+  auto* vv = reinterpret_cast<std::int8_t*>(base) + c.v_offset + bg * geo.capacity * geo.v_dim;
+  auto* ks = reinterpret_cast<float*>(base + c.k_scale_offset) + bg * geo.capacity;
+  auto* vs = reinterpret_cast<float*>(base + c.v_scale_offset) + bg * geo.capacity;
+  auto quantize = [](const float* x, int width, auto&& store) {
+    float amax = 0.0f;
+    for (int d = 0; d < width; ++d) amax = std::max(amax, std::fabs(x[d]));
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+    for (int d = 0; d < width; ++d) store(d, kernels::quantize_value(x[d], inv));
+    return amax / 127.0f;
+  };
+  for (int j = 0; j < n; ++j) {
+    const std::size_t row = layout == AttentionLayout::bhsd
+                                ? bg * n + j
+                                : (static_cast<std::size_t>(b) * n + j) * geo.kv_heads + g;
+    const int s = c.slot(c.length + j);
+    ks[s] = quantize(k + row * geo.head_dim, geo.head_dim, [&](int d, std::int8_t q) {
+      kt[static_cast<std::size_t>(d) * c.kv_ld + s] = q;
+    });
+    std::int8_t* vrow = vv + static_cast<std::size_t>(s) * geo.v_dim;
+    vs[s] = quantize(v + row * geo.v_dim, geo.v_dim, [&](int d, std::int8_t q) { vrow[d] = q; });
+  }
+}
+
+// The first of the n new positions' keys or values an int8 cache cannot hold (not finite), or -1.
+long long first_non_finite(const KvCacheImpl& c, const float* k, const float* v, int n) {
+  const CacheGeometry& geo = c.geo;
+  const std::size_t rows = static_cast<std::size_t>(geo.batch) * geo.kv_heads * n;
+  const float* arrays[2] = {k, v};
+  const std::size_t widths[2] = {static_cast<std::size_t>(geo.head_dim),
+                                 static_cast<std::size_t>(geo.v_dim)};
+  for (int a = 0; a < 2; ++a)
+    for (std::size_t i = 0; i < rows * widths[a]; ++i)
+      if (!std::isfinite(arrays[a][i])) return static_cast<long long>(i);
+  return -1;
+}
+
 // The first finite value of the n new positions' keys or values too large for f16, or -1.
 long long first_f16_overflow(const KvCacheImpl& c, const float* k, const float* v, int n) {
   const CacheGeometry& geo = c.geo;
@@ -196,7 +254,16 @@ Status KvCache::append(const float* k, const float* v, int n, AttentionLayout la
   if (!st) return st;
   if (n > 0 && (!k || !v))
     return Status::error(StatusCode::null_pointer, "KV cache append: k or v is null");
-  const bool f16 = impl_->geo.kv_type == 1;
+  const bool f16 = impl_->geo.kv_type == static_cast<int>(ElementType::f16);
+  const bool int8 = impl_->geo.kv_type == static_cast<int>(ElementType::int8);
+  if (int8 && n > 0) {
+    const long long bad = first_non_finite(*impl_, k, v, n);
+    if (bad >= 0)
+      return Status::error(StatusCode::invalid_argument,
+                           "KV cache append: a key or value (element %lld) is not finite, which "
+                           "the int8 cache cannot hold; nothing appended",
+                           bad);
+  }
   if (f16 && n > 0) {
     const long long bad = first_f16_overflow(*impl_, k, v, n);
     if (bad >= 0)
@@ -207,8 +274,9 @@ Status KvCache::append(const float* k, const float* v, int n, AttentionLayout la
   }
   for (int b = 0; b < impl_->geo.batch; ++b)
     for (int g = 0; g < impl_->geo.kv_heads; ++g)
-      (f16 ? write_head<kernels::ElemF16> : write_head<kernels::ElemF32>)(*impl_, k, v, n, layout,
-                                                                          b, g);
+      (int8  ? write_head_int8
+       : f16 ? write_head<kernels::ElemF16>
+             : write_head<kernels::ElemF32>)(*impl_, k, v, n, layout, b, g);
   impl_->length += n;
   return Status();
 }

@@ -14,7 +14,7 @@ namespace edgeattn {
 // What a plan over a cache depends on: caches of equal geometry share plans.
 struct CacheGeometry {
   int batch = 0, kv_heads = 0, head_dim = 0, v_dim = 0, capacity = 0, window = 0;
-  int kv_type = 0;  // element type of Kᵀ and V: 0 fp32, 1 f16
+  int kv_type = 0;  // element type of Kᵀ and V (ElementType's value): f32, f16 or int8
   bool operator==(const CacheGeometry& o) const {
     return batch == o.batch && kv_heads == o.kv_heads && head_dim == o.head_dim &&
            v_dim == o.v_dim && capacity == o.capacity && window == o.window && kv_type == o.kv_type;
@@ -23,11 +23,13 @@ struct CacheGeometry {
 
 // Per (batch, kv head) Kᵀ [head_dim][kv_ld] and V [capacity][v_dim] — what the attention
 // kernels read — so a step reads each cached key and value once and copies nothing. Position p
-// lives in slot p (or p mod capacity in sliding-window mode, a ring).
+// lives in slot p (or p mod capacity in sliding-window mode, a ring). An int8 cache also keeps
+// one fp32 scale per (batch, kv head, slot) for K and for V.
 struct detail::KvCacheImpl {
   CacheGeometry geo;
   std::size_t kv_ld = 0;  // Kᵀ row length: capacity padded for every port of the build
   std::size_t kt_offset = 0, v_offset = 0;  // in elements from `memory`
+  std::size_t k_scale_offset = 0, v_scale_offset = 0;  // int8: in bytes from `memory`
   void* memory = nullptr;                   // elements of geo.kv_type
   AlignedFloats owned;
   long long length = 0;  // positions appended since the last reset

@@ -103,6 +103,8 @@ int cmd_info(const std::string& port) {
               selected.gemm_nr);
   std::printf("attention tile:  %s (%d query rows x %d keys)\n", selected.attention_kernel,
               selected.attn_query_tile, selected.attn_kv_tile);
+  std::printf("int8 gemm:       %s (the port's best int8 kernel this CPU runs)\n",
+              selected.int8_gemm_kernel);
   std::printf("default threads: %d\n", edgeattn::default_num_threads());
   std::printf("ports built:    ");
   for (int i = 0; i < edgeattn::port_count(); ++i) {

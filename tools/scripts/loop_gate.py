@@ -3,7 +3,8 @@
 
 For a port that valgrind cannot run (x86-avx512: valgrind has no AVX-512), the callgrind gate
 cannot count instructions. This gate reads them instead: it disassembles the port's object
-(objdump), finds in every kernel function the innermost loops that do vector FMAs, and counts
+(objdump), finds in every kernel function the innermost loops that do vector FMAs (or int8
+dot products), and counts
 each loop's instructions by class — FMAs, broadcasts, vector loads and stores, accesses to the
 stack (register spills) and the rest — then compares them with the committed counts
 (bench/loops/<port>.json; GCC's -O3 x86-64 code). The counts depend only on the compiler and the code, never on the
@@ -39,9 +40,12 @@ def simplify(name):
 
 def classify(mnemonic, operands):
     memory = "(" in operands
-    if mnemonic.startswith(("vfmadd", "vfnmadd", "vfmsub", "vfnmsub")):
+    # Multiply-adds: fp32 FMAs, and the int8 kernels' dot products (vpdpbusd; vpmaddubsw and
+    # vpmaddwd where the CPU lacks VNNI), so their loops are gated too.
+    if mnemonic.startswith(("vfmadd", "vfnmadd", "vfmsub", "vfnmsub", "vpdpbusd", "vpmaddubsw",
+                            "vpmaddwd")):
         kind = "fma"
-    elif mnemonic.startswith("vbroadcast"):
+    elif mnemonic.startswith(("vbroadcast", "vpbroadcast")):
         kind = "broadcast"
     elif mnemonic.startswith("vmov") and memory:
         # AT&T syntax: source first. A memory operand before the comma is a load.
@@ -101,7 +105,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--object", required=True,
                     help="the port's compiled kernels.cpp.o, or a ';'-separated list of objects "
-                         "(CMake's $<TARGET_OBJECTS:...>) holding ports/<port>/kernels.cpp.o")
+                         "(CMake's $<TARGET_OBJECTS:...>): those under ports/<port>/ are read")
     ap.add_argument("--port", required=True, help="the port's name (bench/loops/<port>.json)")
     ap.add_argument("--counts", help="committed counts (default bench/loops/<port>.json)")
     ap.add_argument("--update", action="store_true", help="write the counts found")
@@ -109,14 +113,16 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     path = args.counts or os.path.join(root, "bench", "loops", f"{args.port}.json")
     objects = [o for o in args.object.split(";") if o]
-    if len(objects) > 1:
-        objects = [o for o in objects if o.endswith(f"ports/{args.port}/kernels.cpp.o")]
-    if len(objects) != 1 or not os.path.exists(objects[0]):
+    if len(objects) > 1:  # the port's objects (kernels.cpp.o, int8_vnni.cpp.o, ...)
+        objects = [o for o in objects if f"ports/{args.port}/" in o]
+    if not objects or not all(os.path.exists(o) for o in objects):
         print(f"loop_gate: no object of port {args.port} in {args.object}", file=sys.stderr)
         return 2
-    args.object = objects[0]
-    found = loops_of(args.object)
-    compiler = compiler_of(args.object)
+    args.object = ";".join(objects)
+    found = {}
+    for o in objects:
+        found.update(loops_of(o))
+    compiler = compiler_of(objects[0])
     if not found:
         print(f"loop_gate: no FMA loop in {args.object}", file=sys.stderr)
         return 2
