@@ -211,8 +211,8 @@ int main(int argc, char** argv) {
                                    edgeattn::ElementType::f32)
           ->UseRealTime()
           ->Unit(benchmark::kMillisecond);
-      for (const auto w : {edgeattn::ElementType::f16, edgeattn::ElementType::bf16,
-                           edgeattn::ElementType::int8})
+      for (const auto w :
+           {edgeattn::ElementType::f16, edgeattn::ElementType::bf16, edgeattn::ElementType::int8})
         if (threads == 1)
           benchmark::RegisterBenchmark(("mha/edgeattn/" + std::string(s.name) +
                                         "/w:" + edgeattn::element_type_name(w) + "/" + "threads:1")

@@ -95,12 +95,12 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
                           : kv == ElementType::int8 ? "f32_qc8kv"
                                                     : "f32";
       const double scales = kv == ElementType::int8 ? 2.0 * sizeof(float) * kDecodeKeys : 0.0;
-      cases.push_back({"ukernel/" + name_of(t, registry::KernelOp::decode, kAttendHeadDim, types) +
-                           "/kv:" + std::to_string(kDecodeKeys),
-                       &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
-                       2.0 * static_cast<double>(element_size(kv)) * kDecodeKeys * kAttendHeadDim +
-                           scales,
-                       static_cast<int>(kv)});
+      cases.push_back(
+          {"ukernel/" + name_of(t, registry::KernelOp::decode, kAttendHeadDim, types) +
+               "/kv:" + std::to_string(kDecodeKeys),
+           &t, KernelKind::decode, 1, kDecodeKeys, kAttendHeadDim, 0.0,
+           2.0 * static_cast<double>(element_size(kv)) * kDecodeKeys * kAttendHeadDim + scales,
+           static_cast<int>(kv)});
     }
   }
   return cases;
@@ -109,7 +109,7 @@ std::vector<KernelCase> kernel_cases(CaseSize size) {
 struct KernelRunner::Buffers {
   std::vector<float> a, b, c, bias, scratch;
   std::vector<std::uint16_t> kt16, v16;  // Kᵀ and V of a f16 cache
-  std::vector<std::int8_t> kt8, v8, a8;   // Kᵀ and V of an int8 cache; int8 activations
+  std::vector<std::int8_t> kt8, v8, a8;  // Kᵀ and V of an int8 cache; int8 activations
   std::vector<float> k_scale, v_scale, a_scale;
   kernels::OutputMap out;
   kernels::HeadView head;
@@ -139,8 +139,9 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.a_scale.resize(static_cast<std::size_t>(c.m));
       t.quantize_rows(a.data(), c.k, c.m, c.k, b.a8.data(), K4, b.a_scale.data());
       b.b.resize(kernels::int8_layout(c.k, c.n, t.gemm_nr).total / sizeof(float));
-      kernels::pack_int8_any(t.gemm_nr, random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(),
-                             0, true, c.k, c.n, b.b.data());
+      kernels::pack_int8_any(t.gemm_nr,
+                             random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), 0, true,
+                             c.k, c.n, b.b.data());
       b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
       b.c.resize(static_cast<std::size_t>(c.m) * c.n);
       b.out.base = b.c.data();
@@ -214,9 +215,8 @@ void KernelRunner::run() {
       break;
     case KernelKind::gemm_int8: {
       const int K4 = (case_.k + 3) / 4 * 4;
-      t.int8_gemms[case_.int8_variant].block(b.a8.data(), K4, b.a_scale.data(), 0, case_.m,
-                                              case_.k, b.b.data(), 0, case_.n / t.gemm_nr,
-                                              case_.n, b.out);
+      t.int8_gemms[case_.int8_variant].block(b.a8.data(), K4, b.a_scale.data(), 0, case_.m, case_.k,
+                                             b.b.data(), 0, case_.n / t.gemm_nr, case_.n, b.out);
       break;
     }
     case KernelKind::pack:
@@ -229,8 +229,8 @@ void KernelRunner::run() {
       t.attend_tile_for(case_.k, case_.k)(b.head, b.mask, 0, case_.m, b.scratch.data());
       break;
     case KernelKind::decode:  // scores in scratch, the partial state in c
-      t.attend_row_partial[kernels::kv_kernel_index(case_.elem_type)](
-          b.head, b.mask, 0, 0, case_.n, b.scratch.data(), b.c.data());
+      t.attend_row_partial[kernels::kv_kernel_index(case_.elem_type)](b.head, b.mask, 0, 0, case_.n,
+                                                                      b.scratch.data(), b.c.data());
       break;
   }
 }

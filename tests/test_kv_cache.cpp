@@ -457,8 +457,8 @@ TEST_CASE("an int8 cache: a quarter of the bytes plus scales; a non-finite value
   REQUIRE(cache->element_type() == ElementType::int8);
   std::vector<float> k(2 * 3 * 8, 0.5f), v(k.size(), -0.25f);
   REQUIRE(cache->append(k.data(), v.data(), 3).ok());
-  for (const float bad : {std::numeric_limits<float>::infinity(),
-                          std::numeric_limits<float>::quiet_NaN()}) {
+  for (const float bad :
+       {std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()}) {
     k[9] = bad;
     const Status st = cache->append(k.data(), v.data(), 3);
     REQUIRE(st.code() == StatusCode::invalid_argument);

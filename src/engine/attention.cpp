@@ -55,9 +55,9 @@ void partial_task(void* c, std::size_t t, int slot) {
   const std::size_t bh = t / x.chunks;
   const int h = static_cast<int>(bh % d.q_heads), b = static_cast<int>(bh / d.q_heads);
   const int j0 = chunk * kDecodeChunk, j1 = std::min(x.keys, j0 + kDecodeChunk);
-  x.p->kernels->attend_row_partial[kernels::kv_kernel_index(d.kv_type)](head_view(d, x.keys, *x.s, b, h),
-                                              mask_view(d, *x.m, b, h), 0, j0, j1, x.slot(slot),
-                                              state_of(x, bh, chunk));
+  x.p->kernels->attend_row_partial[kernels::kv_kernel_index(d.kv_type)](
+      head_view(d, x.keys, *x.s, b, h), mask_view(d, *x.m, b, h), 0, j0, j1, x.slot(slot),
+      state_of(x, bh, chunk));
 }
 
 void merge_task(void* c, std::size_t t, int /*slot*/) {

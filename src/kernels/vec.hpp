@@ -192,8 +192,7 @@ inline xsimd::batch<float, xsimd::fma3<xsimd::avx2>> widen_f16(const std::uint16
                                                                xsimd::fma3<xsimd::avx2>) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));  // vcvtph2ps
 }
-inline IntBatch<xsimd::fma3<xsimd::avx2>> widen_i8(const std::int8_t* p,
-                                                   xsimd::fma3<xsimd::avx2>) {
+inline IntBatch<xsimd::fma3<xsimd::avx2>> widen_i8(const std::int8_t* p, xsimd::fma3<xsimd::avx2>) {
   return _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
 }
 #endif

@@ -51,7 +51,7 @@ Status validate_spec(const KvCacheSpec& s, CacheLayout* out) {
   if (acc.overflowed() || !checked_mul(out->total_elems, out->elem_size, &out->total_bytes))
     return Status::error(StatusCode::size_overflow, "KV cache size overflows");
   if (s.element_type == ElementType::int8) {  // K and V scales per (batch, kv head, slot)
-    SizeAccumulator scales;  // in floats, after the elements
+    SizeAccumulator scales;                   // in floats, after the elements
     const std::size_t first = round_up(out->total_bytes, 64) / sizeof(float);
     scales.add({first});
     out->k_scale = scales.add({BG, static_cast<std::size_t>(s.capacity)}) * sizeof(float);

@@ -28,9 +28,9 @@ struct CacheGeometry {
 struct detail::KvCacheImpl {
   CacheGeometry geo;
   std::size_t kv_ld = 0;  // Kᵀ row length: capacity padded for every port of the build
-  std::size_t kt_offset = 0, v_offset = 0;  // in elements from `memory`
+  std::size_t kt_offset = 0, v_offset = 0;             // in elements from `memory`
   std::size_t k_scale_offset = 0, v_scale_offset = 0;  // int8: in bytes from `memory`
-  void* memory = nullptr;                   // elements of geo.kv_type
+  void* memory = nullptr;                              // elements of geo.kv_type
   AlignedFloats owned;
   long long length = 0;  // positions appended since the last reset
 
