@@ -136,3 +136,71 @@ TEST_CASE("attention core rejects bad arguments with a status", "[core][errors][
         StatusCode::invalid_argument);
   CHECK(attention(good, nullptr, bytes, exec).code() == StatusCode::null_pointer);
 }
+
+TEST_CASE("attention core with K and V staged in f16: the rounding of K and V, and its errors",
+          "[core][quick]") {
+  // Against the f32 core given K and V rounded to f16 by hand: equal within fp32 tolerance, on
+  // every port; and not equal to the f32 core on the unrounded K and V (the f16 path ran).
+  std::mt19937 rng(31);
+  std::normal_distribution<float> d(0.0f, 1.0f);
+  const int B = 2, Hq = 4, G = 2, Lq = 5, L = 70, D = 32;
+  std::vector<float> q(static_cast<std::size_t>(B) * Hq * Lq * D), k(std::size_t(B) * G * L * D),
+      v(k.size());
+  for (auto* x : {&q, &k, &v})
+    for (float& e : *x) e = d(rng);
+  std::vector<float> k16 = k, v16 = v;
+  for (auto* x : {&k16, &v16})
+    for (float& e : *x) e = test::round_to(e, ElementType::f16);
+  AttentionArgs a;
+  a.batch = B;
+  a.q_heads = Hq;
+  a.kv_heads = G;
+  a.q_len = Lq;
+  a.kv_len = L;
+  a.head_dim = D;
+  a.q = q.data();
+  a.causal = true;
+  Executor exec(2);
+  for (const std::string& port : test::runnable_ports()) {
+    INFO("port " << port);
+    a.port = port.c_str();
+    std::vector<float> got(q.size()), want(q.size()), exact(q.size());
+    a.k = k.data();
+    a.v = v.data();
+    a.y = exact.data();
+    REQUIRE(attention(a, exec).ok());
+    a.k = k16.data();
+    a.v = v16.data();
+    a.y = want.data();
+    REQUIRE(attention(a, exec).ok());
+    a.k = k.data();
+    a.v = v.data();
+    a.y = got.data();
+    a.kv_element_type = ElementType::f16;
+    REQUIRE(attention(a, exec).ok());
+    const test::Comparison c = test::compare(got.data(), want.data(), got.size(), 1e-6, 1e-5);
+    INFO(c.describe());
+    CHECK(c.ok());
+    CHECK_FALSE(test::compare(got.data(), exact.data(), got.size(), 1e-7, 1e-7).ok());
+    a.kv_element_type = ElementType::f32;
+  }
+  a.port = nullptr;
+  a.k = k.data();
+  a.v = v.data();
+  std::vector<float> y(q.size()), qk(std::size_t(B) * Hq * Lq * L);
+  a.y = y.data();
+  a.kv_element_type = ElementType::f16;
+  k[17] = 1e5f;  // beyond f16
+  Status st = attention(a, exec);
+  CHECK(st.code() == StatusCode::invalid_argument);
+  CHECK(std::string(st.message()).find("k[17] = 100000 is too large for kv_element_type f16") !=
+        std::string::npos);
+  k[17] = 0.5f;
+  a.qk_out = qk.data();
+  CHECK(attention(a, exec).code() == StatusCode::unsupported);
+  a.qk_out = nullptr;
+  a.kv_element_type = ElementType::int8;
+  st = attention(a, exec);
+  CHECK(st.code() == StatusCode::invalid_argument);
+  CHECK(std::string(st.message()).find("kv_element_type must be f32 or f16") != std::string::npos);
+}

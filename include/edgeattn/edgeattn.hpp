@@ -406,6 +406,10 @@ struct AttentionArgs {
   float* qk_out = nullptr;         // optional: [batch, q_heads, q_len, past_len + kv_len]
   QkOutputMode qk_mode = QkOutputMode::scaled;
   const char* port = nullptr;  // force a kernel port; null: EDGEATTN_PORT or automatic
+  // How K and V (past and new) are staged for the kernels: f32, or f16 as a f16 KV cache holds
+  // them (half the workspace and bandwidth; rounded to nearest even, a finite value beyond
+  // f16's range is an error; not with qk_out). Part of the plan.
+  ElementType kv_element_type = ElementType::f32;
 };
 
 // Plans attention() for these arguments' sizes, options and port with executors of up to

@@ -40,10 +40,13 @@ Status plan_core(const AttentionArgs& a, int threads, CorePlan* p) {
   p->ws = engine::WorkspaceLayout();
   p->q = p->ws.region("q", {B, static_cast<std::size_t>(d.Hq), static_cast<std::size_t>(d.Lq),
                             static_cast<std::size_t>(d.D)});
-  p->kt = p->ws.region("k", {B, G, static_cast<std::size_t>(d.D), p->kv_ld});
-  p->v = p->ws.region("v",
-                      {B * G * static_cast<std::size_t>(d.Lt) * d.Dv + engine::v_slack_floats(k)});
-  const engine::AttentionDims ad{d.B, d.Hq, d.G, d.Lq, d.Lt, d.D, d.Dv};
+  // Kᵀ and V in elements of the staged type, as floats: halved for f16 (kv_ld is even).
+  const std::size_t per_float = d.kv_type == static_cast<int>(ElementType::f16) ? 2 : 1;
+  p->kt = p->ws.region("k", {B, G, static_cast<std::size_t>(d.D), p->kv_ld / per_float});
+  p->v = p->ws.region("v", {(B * G * static_cast<std::size_t>(d.Lt) * d.Dv +
+                             engine::v_slack_floats(k) + per_float - 1) /
+                            per_float});
+  const engine::AttentionDims ad{d.B, d.Hq, d.G, d.Lq, d.Lt, d.D, d.Dv, d.kv_type};
   engine::plan_attention(ad, k, p->scores ? engine::AttendPath::rows : engine::AttendPath::tiles,
                          threads, false, &p->ws, &p->attn);
   if (p->ws.overflowed())
@@ -70,29 +73,44 @@ struct GatherContext {
 // Tasks [0, B·G) gather K and V of one (batch, kv head) — past and new keys into Kᵀ
 // [head_dim][kv_ld], values into V [total][v_dim], writing present_key/present_value on the way;
 // then [B·G, B·G + B·Hq) scale Q of one (batch, q head) into [q_len][head_dim].
+// The keys and values of task t (one (batch, kv head)) as elements of E (f32, or f16).
+template <class E>
+void gather_kv(const GatherContext& ctx, std::size_t t) {
+  const CoreDims& d = ctx.p->d;
+  const AttentionArgs& a = *ctx.a;
+  const std::size_t kv_ld = ctx.p->kv_ld;
+  const int b = static_cast<int>(t / d.G), g = static_cast<int>(t % d.G);
+  using T = typename E::Stored;
+  bool overflow = false;  // checked before the run (first_f16_overflow)
+  T* kt = reinterpret_cast<T*>(ctx.ws + ctx.p->kt) + t * d.D * kv_ld;
+  T* v = reinterpret_cast<T*>(ctx.ws + ctx.p->v) + t * d.Lt * d.Dv;
+  float* pk = a.present_key ? a.present_key + t * d.Lt * d.D : nullptr;
+  float* pv = a.present_value ? a.present_value + t * d.Lt * d.Dv : nullptr;
+  for (int j = 0; j < d.Lt; ++j) {
+    const bool past = j < d.Lp;
+    const float* krow = past ? a.past_key + (t * d.Lp + j) * d.D
+                             : ctx.input_row(a.k, d.G, d.Lkv, d.D, b, g, j - d.Lp);
+    const float* vrow = past ? a.past_value + (t * d.Lp + j) * d.Dv
+                             : ctx.input_row(a.v, d.G, d.Lkv, d.Dv, b, g, j - d.Lp);
+    for (int i = 0; i < d.D; ++i)
+      kt[static_cast<std::size_t>(i) * kv_ld + j] = E::from_f32(krow[i], &overflow);
+    T* vj = v + static_cast<std::size_t>(j) * d.Dv;
+    for (int i = 0; i < d.Dv; ++i) vj[i] = E::from_f32(vrow[i], &overflow);
+    if (pk) std::copy(krow, krow + d.D, pk + static_cast<std::size_t>(j) * d.D);
+    if (pv) std::copy(vrow, vrow + d.Dv, pv + static_cast<std::size_t>(j) * d.Dv);
+  }
+}
+
 void gather_task(void* c, std::size_t t, int /*slot*/) {
   const GatherContext& ctx = *static_cast<const GatherContext*>(c);
   const CoreDims& d = ctx.p->d;
   const AttentionArgs& a = *ctx.a;
   const std::size_t kv_tasks = static_cast<std::size_t>(d.B) * d.G;
-  const std::size_t kv_ld = ctx.p->kv_ld;
   if (t < kv_tasks) {
-    const int b = static_cast<int>(t / d.G), g = static_cast<int>(t % d.G);
-    float* kt = ctx.ws + ctx.p->kt + t * d.D * kv_ld;
-    float* v = ctx.ws + ctx.p->v + t * d.Lt * d.Dv;
-    float* pk = a.present_key ? a.present_key + t * d.Lt * d.D : nullptr;
-    float* pv = a.present_value ? a.present_value + t * d.Lt * d.Dv : nullptr;
-    for (int j = 0; j < d.Lt; ++j) {
-      const bool past = j < d.Lp;
-      const float* krow = past ? a.past_key + (t * d.Lp + j) * d.D
-                               : ctx.input_row(a.k, d.G, d.Lkv, d.D, b, g, j - d.Lp);
-      const float* vrow = past ? a.past_value + (t * d.Lp + j) * d.Dv
-                               : ctx.input_row(a.v, d.G, d.Lkv, d.Dv, b, g, j - d.Lp);
-      for (int i = 0; i < d.D; ++i) kt[static_cast<std::size_t>(i) * kv_ld + j] = krow[i];
-      std::copy(vrow, vrow + d.Dv, v + static_cast<std::size_t>(j) * d.Dv);
-      if (pk) std::copy(krow, krow + d.D, pk + static_cast<std::size_t>(j) * d.D);
-      if (pv) std::copy(vrow, vrow + d.Dv, pv + static_cast<std::size_t>(j) * d.Dv);
-    }
+    if (d.kv_type == static_cast<int>(ElementType::f16))
+      gather_kv<kernels::ElemF16>(ctx, t);
+    else
+      gather_kv<kernels::ElemF32>(ctx, t);
     return;
   }
   t -= kv_tasks;
@@ -102,6 +120,31 @@ void gather_task(void* c, std::size_t t, int /*slot*/) {
     const float* src = ctx.input_row(a.q, d.Hq, d.Lq, d.D, b, h, i);
     for (int e = 0; e < d.D; ++e) q[static_cast<std::size_t>(i) * d.D + e] = src[e] * ctx.scale;
   }
+}
+
+// f16 staging: a finite key or value beyond f16's range (|x| >= 65520 rounds to infinity) is an
+// error, as for a f16 KvCache, not a silent infinity.
+Status check_f16_range(const AttentionArgs& a, const CoreDims& d) {
+  const std::size_t BG = static_cast<std::size_t>(d.B) * d.G;
+  const struct {
+    const float* data;
+    std::size_t count;
+    const char* name;
+  } arrays[] = {{a.k, BG * d.Lkv * d.D, "k"},
+                {a.v, BG * d.Lkv * d.Dv, "v"},
+                {a.past_key, BG * d.Lp * d.D, "past_key"},
+                {a.past_value, BG * d.Lp * d.Dv, "past_value"}};
+  for (const auto& x : arrays) {
+    if (!x.data) continue;
+    for (std::size_t i = 0; i < x.count; ++i) {
+      const float m = std::fabs(x.data[i]);
+      if (m >= 65520.0f && m != std::numeric_limits<float>::infinity())
+        return Status::error(StatusCode::invalid_argument,
+                             "%s[%zu] = %g is too large for kv_element_type f16", x.name, i,
+                             static_cast<double>(x.data[i]));
+    }
+  }
+  return Status();
 }
 
 // The ONNX masks: the attention mask broadcast NumPy style (strides 0 where a dimension is 1),
@@ -155,6 +198,10 @@ Status run_core(const CorePlan& p, const AttentionArgs& a, void* workspace,
   st = engine::check_workspace(workspace, workspace_bytes, p.ws, "call");
   if (!st) return st;
 
+  if (d.kv_type == static_cast<int>(ElementType::f16)) {  // before anything is written
+    st = check_f16_range(a, d);
+    if (!st) return st;
+  }
   float* ws = static_cast<float*>(workspace);
   p.ws.arm(ws);
   GatherContext g{&a, &p, ws, a.scale ? *a.scale : 1.0f / std::sqrt(static_cast<float>(d.D))};

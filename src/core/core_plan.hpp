@@ -14,9 +14,10 @@ namespace edgeattn {
 struct CoreDims {
   AttentionLayout layout = AttentionLayout::bhsd;
   int B = 0, Hq = 0, G = 0, Lq = 0, Lkv = 0, Lp = 0, Lt = 0, D = 0, Dv = 0;
+  int kv_type = 0;  // the staged Kᵀ and V: ElementType f32 or f16
   bool operator==(const CoreDims& o) const {
     return layout == o.layout && B == o.B && Hq == o.Hq && G == o.G && Lq == o.Lq && Lkv == o.Lkv &&
-           Lp == o.Lp && D == o.D && Dv == o.Dv;
+           Lp == o.Lp && D == o.D && Dv == o.Dv && kv_type == o.kv_type;
   }
 };
 
@@ -26,7 +27,7 @@ struct CorePlan {
   int threads = 0;
   const KernelTable* kernels = nullptr;
   engine::WorkspaceLayout ws;
-  std::size_t q = 0, kt = 0, v = 0, kv_ld = 0;
+  std::size_t q = 0, kt = 0, v = 0, kv_ld = 0;  // regions in floats; kv_ld in elements
   engine::AttentionPlan attn;
 };
 

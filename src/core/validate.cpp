@@ -34,6 +34,11 @@ Status validate_sizes(const AttentionArgs& a, CoreDims* d) {
         StatusCode::invalid_argument,
         "kv_len, past_len, kv_heads and v_head_dim must be >= 0, got %d, %d, %d, %d", a.kv_len,
         a.past_len, a.kv_heads, a.v_head_dim);
+  if (a.kv_element_type != ElementType::f32 && a.kv_element_type != ElementType::f16)
+    return Status::error(StatusCode::invalid_argument,
+                         "kv_element_type must be f32 or f16, got %s (%d) (int8: a KvCache)",
+                         element_type_name(a.kv_element_type), static_cast<int>(a.kv_element_type));
+  d->kv_type = static_cast<int>(a.kv_element_type);
   d->layout = a.layout;
   d->B = a.batch;
   d->Hq = a.q_heads;
@@ -104,6 +109,9 @@ Status validate_options(const AttentionArgs& a, const CoreDims& d, int* mask_dim
           "attn_mask's last dimension is %d: it must be in [1, past_len + kv_len = %d]", md[3],
           d.Lt);
   }
+  if (a.qk_out && d.kv_type != static_cast<int>(ElementType::f32))
+    return Status::error(StatusCode::unsupported,
+                         "qk_out needs kv_element_type f32 (the scores' rows path reads fp32 K)");
   if (a.qk_out && (static_cast<int>(a.qk_mode) < 0 || static_cast<int>(a.qk_mode) > 3))
     return Status::error(StatusCode::invalid_argument, "qk_mode must be 0..3, got %d",
                          static_cast<int>(a.qk_mode));

@@ -144,6 +144,7 @@ SdpaOutputs run_sdpa(const SdpaInputs& in, const Executor& executor) {
   a.scale = in.scale;
   a.softcap = in.softcap;
   a.port = in.port;
+  a.kv_element_type = in.kv_type;
 
   SdpaOutputs out;
   out.half = in.q.dtype == DType::f16;

@@ -25,6 +25,7 @@ struct SdpaInputs {
   bool want_qk = false;
   int qk_mode = 0;
   const char* port = nullptr;
+  ElementType kv_type = ElementType::f32;  // how the core stages K and V (f32 or f16)
 };
 
 struct SdpaTensor {

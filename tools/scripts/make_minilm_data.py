@@ -19,6 +19,9 @@ only: no tokenizer library) and writes
                             in fp32 from exactly the stored hidden_<i> (both ways attention)
     emulation.json          the low-precision schemes emulated in torch on these layers:
                             relative RMS error and smallest row cosine against fp32
+
+    /usr/bin/python3 tools/scripts/make_minilm_data.py --emulate
+recomputes emulation.json alone from the committed layers and hidden states (no checkpoint).
 """
 import json
 import math
@@ -109,9 +112,6 @@ def main():
     x = x + sd["embeddings.token_type_embeddings.weight"][0]
     x = layer_norm(x, sd["embeddings.LayerNorm.weight"], sd["embeddings.LayerNorm.bias"])
     tensors, emulation = {}, {}
-    causal = torch.triu(torch.ones(TOKENS, TOKENS, dtype=torch.bool), diagonal=1)
-    f16 = lambda w: w.half().float()
-    bf16 = lambda w: w.bfloat16().float()
     for i in range(LAYERS):
         pre = "encoder.layer.%d." % i
         p = {}
@@ -127,13 +127,7 @@ def main():
         with torch.no_grad():
             y = attention(hidden, p)
             np.save(os.path.join(OUT, "torch_%d.npy" % i), y.numpy().astype("<f4"))
-            # The schemes, emulated: weights rounded (fake-quantized), arithmetic in fp32.
-            emulation["layer %d" % i] = {
-                "f16 weights": errors(attention(hidden, p, fake=f16), y),
-                "bf16 weights": errors(attention(hidden, p, fake=bf16), y),
-                # K and V rounded to f16 as a f16 cache stores them, under the causal mask.
-                "f16 KV cache (causal)": errors(attention_f16_kv(hidden, p, causal), attention(hidden, p, causal)),
-            }
+            emulation["layer %d" % i] = emulate(hidden, p)
             # The rest of BERT's layer, for the next layer's input.
             h = layer_norm(y + hidden, sd[pre + "attention.output.LayerNorm.weight"],
                            sd[pre + "attention.output.LayerNorm.bias"])
@@ -147,17 +141,78 @@ def main():
     print(json.dumps(emulation, indent=1, sort_keys=True))
 
 
-def attention_f16_kv(x, p, mask):
-    """As attention(), with the projected K and V rounded to f16 (what a f16 cache holds)."""
+def attention_kv(x, p, mask, held):
+    """As attention(), with the projected K and V as a cache holds them (held: [T, E] -> [T, E])."""
     T = x.shape[0]
     hd = E // HEADS
     q = (x @ p["q_proj.weight"].t() + p["q_proj.bias"]).view(T, HEADS, hd).transpose(0, 1)
-    k = (x @ p["k_proj.weight"].t() + p["k_proj.bias"]).half().float().view(T, HEADS, hd).transpose(0, 1)
-    v = (x @ p["v_proj.weight"].t() + p["v_proj.bias"]).half().float().view(T, HEADS, hd).transpose(0, 1)
+    k = held(x @ p["k_proj.weight"].t() + p["k_proj.bias"]).view(T, HEADS, hd).transpose(0, 1)
+    v = held(x @ p["v_proj.weight"].t() + p["v_proj.bias"]).view(T, HEADS, hd).transpose(0, 1)
     s = (q @ k.transpose(1, 2) / math.sqrt(hd)).masked_fill(mask, float("-inf"))
     o = (torch.softmax(s, dim=-1) @ v).transpose(0, 1).reshape(T, E)
     return o @ p["out_proj.weight"].t() + p["out_proj.bias"]
 
 
+def int8(x, dim):
+    """edgeattn's int8 rule along `dim`: scale amax/127, q = round-half-even(x * 127/amax),
+    clamped to ±127, in fp32; returns the dequantized values."""
+    amax = x.abs().amax(dim=dim, keepdim=True)
+    inv = torch.where(amax > 0, 127.0 / amax, torch.zeros_like(amax))
+    return torch.clamp(torch.round(x * inv), -127, 127) * (amax / 127.0)
+
+
+def attention_int8(x, p):
+    """int8 weights (a scale per output channel) and int8 activations (a scale per row, the
+    heads' concatenation quantized again before the output projection)."""
+    T = x.shape[0]
+    hd = E // HEADS
+    def proj(name, inp):
+        return int8(inp, 1) @ int8(p[name + ".weight"], 1).t() + p[name + ".bias"]
+    q = proj("q_proj", x).view(T, HEADS, hd).transpose(0, 1)
+    k = proj("k_proj", x).view(T, HEADS, hd).transpose(0, 1)
+    v = proj("v_proj", x).view(T, HEADS, hd).transpose(0, 1)
+    o = (torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1) @ v).transpose(0, 1)
+    return proj("out_proj", o.reshape(T, E))
+
+
+def emulate(hidden, p):
+    """The schemes, emulated on one layer: relative RMS error and smallest row cosine."""
+    T = hidden.shape[0]
+    causal = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)
+    y = attention(hidden, p)
+    y_causal = attention(hidden, p, causal)
+    f16 = lambda w: w.half().float()
+    bf16 = lambda w: w.bfloat16().float()
+    per_head = lambda t: int8(t.view(T, HEADS, E // HEADS), 2).reshape(T, E)
+    return {
+        "f16 weights": errors(attention(hidden, p, fake=f16), y),
+        "bf16 weights": errors(attention(hidden, p, fake=bf16), y),
+        # K and V as a f16 / int8 cache stores them (int8: a scale per position and head),
+        # under the causal mask; every position, the prompt's too, as decoding sees them.
+        "f16 KV cache (causal)": errors(attention_kv(hidden, p, causal, f16), y_causal),
+        "int8 KV cache (causal)": errors(attention_kv(hidden, p, causal, per_head), y_causal),
+        "int8 weights + int8 activations": errors(attention_int8(hidden, p), y),
+    }
+
+
+def emulate_committed():
+    """emulation.json from the committed layers and hidden states (no checkpoint needed)."""
+    tensors = read_safetensors(os.path.join(OUT, "attention.safetensors"))
+    emulation = {}
+    with torch.no_grad():
+        for i in range(LAYERS):
+            p = {name[len("layer.%d." % i):]: t for name, t in tensors.items()
+                 if name.startswith("layer.%d." % i)}
+            hidden = torch.from_numpy(np.load(os.path.join(OUT, "hidden_%d.npy" % i)))
+            emulation["layer %d" % i] = emulate(hidden, p)
+    with open(os.path.join(OUT, "emulation.json"), "w") as f:
+        json.dump(emulation, f, indent=1, sort_keys=True)
+        f.write("\n")
+    print(json.dumps(emulation, indent=1, sort_keys=True))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["--emulate"]:
+        emulate_committed()
+    else:
+        main()
