@@ -8,14 +8,6 @@
 
 namespace edgeattn::test {
 
-// The suite's fp32 tolerance; with int8 weights plus two steps of the output projection's
-// int8 activations (Result::int8_step_effect): the reference quantizes its own (double)
-// concatenation of the heads, whose values can land one step from the layer's fp32 ones at a
-// rounding boundary. Everything else of the int8 scheme is emulated exactly.
-inline double reference_atol(const CaseConfig& cfg, const reference::Result& want) {
-  return output_atol(cfg) + 2.0 * want.int8_step_effect;
-}
-
 inline void require_matches_reference(const Case& c) {
   const reference::Result want =
       reference::multi_head_attention(c.spec(), c.args(nullptr, nullptr));

@@ -111,10 +111,11 @@ int main() {
       cfg.causal = true;
       cfg.bias_kv = true;
       cfg.weights = w;
-      // One thread runs fp32 weights; two threads f16 and bf16 ones.
-      cfg.weight_type = threads == 1                   ? ElementType::f32
-                        : w == AttnWeightsOutput::none ? ElementType::f16
-                                                       : ElementType::bf16;
+      // One thread runs fp32 and int8 weights (int8: the activations' quantization pass);
+      // two threads f16 and bf16 ones.
+      const bool plain = w == AttnWeightsOutput::none;
+      cfg.weight_type = threads == 1 ? (plain ? ElementType::f32 : ElementType::int8)
+                                     : (plain ? ElementType::f16 : ElementType::bf16);
       const Case c = make_case(cfg, 2);
       std::unique_ptr<Layer> layer;
       if (!Layer::create(c.spec(), &layer).ok()) return 1;
@@ -189,13 +190,17 @@ int main() {
     cfg.num_kv_heads = 2;
     cfg.q_len = cfg.kv_len = 300;  // a 279-token prompt, then 20 single-token steps
     const Case c = make_case(cfg, 3);
+    LayerSpec spec = c.spec();
+    spec.weight_type = threads == 2 ? ElementType::int8 : ElementType::f32;
     std::unique_ptr<Layer> layer;
-    if (!Layer::create(c.spec(), &layer).ok()) return 1;
+    if (!Layer::create(spec, &layer).ok()) return 1;
     KvCacheSpec cs;
     cs.kv_heads = 2;
     cs.head_dim = 16;
     cs.capacity = 299;  // full after the last step: one more is refused
-    cs.element_type = threads == 2 ? ElementType::f16 : ElementType::f32;  // f16 rounds on append
+    // One thread: a f16 cache (rounded on append); two: an int8 cache (quantized on append)
+    // under int8 weights.
+    cs.element_type = threads == 2 ? ElementType::int8 : ElementType::f16;
     std::unique_ptr<KvCache> cache;
     if (!KvCache::create(cs, &cache).ok()) return 1;
     Executor exec(threads);

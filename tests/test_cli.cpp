@@ -387,6 +387,42 @@ TEST_CASE("edgeattn info and bench", "[cli][quick]") {
   REQUIRE(r["workspace_bytes"].get<std::size_t>() > 0);
 }
 
+TEST_CASE("edgeattn bench --packed times a blob's layer on the shapes of its sizes",
+          "[cli][quick]") {
+  // An S1-sized layer (E 256, 4 heads) packed through the library, int8.
+  test::CaseConfig cfg;
+  cfg.embed_dim = 256;
+  cfg.num_heads = 4;
+  cfg.weight_type = ElementType::int8;
+  const test::Case c = test::make_case(cfg, 5);
+  std::size_t bytes = 0;
+  REQUIRE(packed_size(c.spec(), nullptr, &bytes).ok());
+  std::string blob(bytes, '\0');
+  REQUIRE(pack(c.spec(), nullptr, blob.data(), bytes).ok());
+  const fs::path file = scratch_dir() / "s1.eapk";
+  write_bytes(file, blob);
+  const fs::path json = scratch_dir() / "packed.json";
+  const CliResult r =
+      cli("bench --packed " + file.string() + " --threads 1 --min-time 0 --json " + json.string());
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("int8 weights from " + file.string()) != std::string::npos);
+  CHECK(r.out.find("S1_tiny_edge") != std::string::npos);
+  CHECK(r.out.find("S2_vit_tiny") == std::string::npos);  // only the shapes of its sizes
+  std::ifstream f(json);
+  const nlohmann::json j = nlohmann::json::parse(f);
+  CHECK(j["machine"]["weight_type"] == "int8");
+  CHECK(j["machine"]["packed"] == file.string());
+  REQUIRE(j["results"].size() == 1);
+  require_one_line_error(cli("bench --packed " + file.string() + " --shape S3"),
+                         "fits none of the shapes");
+  require_one_line_error(cli("bench --packed " + file.string() + " --weight-type f16"),
+                         "the blob fixes the port and the weight type");
+  write_bytes(scratch_dir() / "short.eapk", blob.substr(0, 100));
+  require_one_line_error(cli("bench --packed " + (scratch_dir() / "short.eapk").string()),
+                         "packed blob");
+}
+
 TEST_CASE("edgeattn run converts float16 and float64 inputs", "[cli][quick]") {
   // The same values stored as float16, float64 and float32 must give the same output.
   const fs::path d = golden / "torch_self_basic";
@@ -473,7 +509,7 @@ TEST_CASE("edgeattn pack, then run --packed: the same output, foreign blobs refu
   const fs::path d = golden / "torch_self_basic";
   const fs::path dir = scratch_dir();
   const std::string w = (d / "weights.safetensors").string(), q = (d / "query.npy").string();
-  for (const char* type : {"f32", "bf16"}) {
+  for (const char* type : {"f32", "bf16", "int8"}) {
     INFO(type);
     const std::string blob = (dir / "layer.eapk").string();
     CliResult r =
@@ -627,6 +663,12 @@ TEST_CASE("edgeattn decode prints per-token latency and bandwidth", "[cli][quick
   CHECK(r.out.find("6 steps (cache 64 -> 70 positions)") != std::string::npos);
   CHECK(r.out.find("per-token latency: median") != std::string::npos);
   CHECK(r.out.find("GB/s") != std::string::npos);
+  const CliResult q =
+      cli("decode --shape S1 --steps 3 --threads 1 --weight-type int8 --kv-type int8");
+  INFO("stdout: " << q.out << "\nstderr: " << q.err);
+  REQUIRE(q.exit_code == 0);
+  CHECK(q.out.find("int8 weights, int8 cache") != std::string::npos);
+  require_one_line_error(cli("decode --kv-type bf16"), "--kv-type");
   require_one_line_error(cli("decode --steps 0"), "--steps");
   require_one_line_error(cli("decode --shape S9"), "--shape must be S1..S6");
 }

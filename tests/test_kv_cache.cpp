@@ -144,22 +144,6 @@ TEST_CASE("the decode step is bitwise the same for 1, 2, 3 and 8 threads", "[kv_
   }
 }
 
-namespace {
-// Each `width`-float row quantized to int8 by the documented rule (amax / 127 per row) and
-// dequantized: what an int8 cache holds of it.
-void dequantize_rows(std::vector<float>* x, int width) {
-  for (std::size_t r = 0; r < x->size(); r += width) {
-    float amax = 0.0f;
-    for (int d = 0; d < width; ++d) amax = std::max(amax, std::fabs((*x)[r + d]));
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f, scale = amax / 127.0f;
-    for (int d = 0; d < width; ++d) {
-      const float q = std::nearbyint(std::min(std::max((*x)[r + d] * inv, -127.0f), 127.0f));
-      (*x)[r + d] = static_cast<float>(static_cast<double>(q) * scale);
-    }
-  }
-}
-}  // namespace
-
 TEST_CASE("the core API over a cache equals the core API with past and new keys",
           "[kv_cache][quick]") {
   // f16 and int8 caches too: against the oracle given the same keys and values rounded to f16
@@ -203,8 +187,8 @@ TEST_CASE("the core API over a cache equals the core API with past and new keys"
             for (auto* held : {&k_held, &v_held})
               for (float& x : *held) x = test::round_to(x, ElementType::f16);
           if (kv_type == ElementType::int8) {  // rows of D (keys), Dv (values) contiguous
-            dequantize_rows(&k_held, D);
-            dequantize_rows(&v_held, Dv);
+            test::dequantize_int8_rows(&k_held, D);
+            test::dequantize_int8_rows(&v_held, Dv);
           }
           AttentionArgs a;
           a.layout = layout;

@@ -74,7 +74,8 @@ TEST_CASE("a layer from a packed blob equals the layer from its spec, bit for bi
   CaseConfig cfg = three_head_config();
   cfg.bias_kv = true;
   cfg.k_bias = false;
-  for (const ElementType type : {ElementType::f32, ElementType::f16, ElementType::bf16}) {
+  for (const ElementType type :
+       {ElementType::f32, ElementType::f16, ElementType::bf16, ElementType::int8}) {
     cfg.weight_type = type;
     const Case c = make_case(cfg, 31);
     for (const std::string& port : runnable_ports()) {

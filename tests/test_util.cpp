@@ -104,6 +104,22 @@ CaseConfig random_config(std::mt19937& rng) {
   return c;
 }
 
+double reference_atol(const CaseConfig& cfg, const reference::Result& want) {
+  return output_atol(cfg) + 2.0 * want.int8_step_effect;
+}
+
+void dequantize_int8_rows(std::vector<float>* x, int width) {
+  for (std::size_t r = 0; r + width <= x->size(); r += width) {
+    float amax = 0.0f;
+    for (int d = 0; d < width; ++d) amax = std::max(amax, std::fabs((*x)[r + d]));
+    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f, scale = amax / 127.0f;
+    for (int d = 0; d < width; ++d) {
+      const float q = std::nearbyint(std::min(std::max((*x)[r + d] * inv, -127.0f), 127.0f));
+      (*x)[r + d] = static_cast<float>(static_cast<double>(q) * scale);
+    }
+  }
+}
+
 float round_to(float x, ElementType type) {
   bool overflow = false;
   if (type == ElementType::f16) return kernels::f16_to_f32(kernels::f32_to_f16(x, &overflow));

@@ -92,9 +92,17 @@ Comparison compare(const float* got, const float* want, std::size_t n, double at
 // The suite's tolerance for fp32 against the double reference: grows with sqrt of the longest
 // reduction (the projection width or the number of keys).
 double output_atol(const CaseConfig& cfg);
+// output_atol; with int8 weights plus two steps of the output projection's int8 activations
+// (reference::Result::int8_step_effect): the reference quantizes its own (double)
+// concatenation of the heads, whose values can land one step from the layer's fp32 ones at a
+// rounding boundary. Everything else of the int8 scheme is emulated exactly.
+double reference_atol(const CaseConfig& cfg, const reference::Result& want);
 
 // x rounded to `type` (f16, bf16: to nearest even) and widened back; x itself for f32.
 float round_to(float x, ElementType type);
+// Each `width`-float row of x quantized to int8 by the documented rule (amax / 127 per row)
+// and dequantized: what an int8 KV cache holds of it (rows of one position and head).
+void dequantize_int8_rows(std::vector<float>* x, int width);
 
 // Number of random cases: EDGEATTN_TEST_CASES overrides the default (sanitizer and emulated
 // runs use fewer).

@@ -104,10 +104,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cs.head_dim = a.head_dim;
   cs.v_head_dim = a.v_head_dim;
   cs.capacity = a.kv_len + in.pick(0, 3);
-  cs.element_type = in.flip() ? ElementType::f16 : ElementType::f32;
+  const int kv_choice = in.pick(0, 2);
+  cs.element_type = kv_choice == 2   ? ElementType::int8
+                    : kv_choice == 1 ? ElementType::f16
+                                     : ElementType::f32;
   if (cs.element_type == ElementType::f16)  // the oracle sees what the f16 cache holds
     for (std::vector<float>* kv : {&c.k, &c.v})
       for (float& x : *kv) x = test::round_to(x, ElementType::f16);
+  if (cs.element_type == ElementType::int8) {  // ... or the int8 one (rows of one head)
+    test::dequantize_int8_rows(&c.k, a.head_dim);
+    test::dequantize_int8_rows(&c.v, a.v_head_dim ? a.v_head_dim : a.head_dim);
+  }
   std::unique_ptr<KvCache> cache;
   if (!KvCache::create(cs, &cache).ok()) fail("KV cache refused", c, "");
   const int Dv = a.v_head_dim ? a.v_head_dim : a.head_dim;

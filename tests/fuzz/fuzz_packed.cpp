@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.num_kv_heads = in.flip() ? 1 : 2;
   cfg.bias_kv = in.flip();
   cfg.k_bias = in.flip();
-  cfg.weight_type = static_cast<ElementType>(in.pick(0, 2));
+  cfg.weight_type = static_cast<ElementType>(in.pick(0, 3));
   cfg.q_len = cfg.kv_len = 3;
   const test::Case c = test::make_case(cfg, 1);
   std::size_t bytes = 0;

@@ -48,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   c.kpm_sense = in.flip() ? BoolMaskSense::attends_if_true : BoolMaskSense::blocks_if_true;
   c.causal = in.flip();
   c.weights = static_cast<AttnWeightsOutput>(in.pick(0, 2));
-  c.weight_type = static_cast<ElementType>(in.pick(0, 2));  // the reference rounds as packing does
+  // The reference rounds (f16, bf16) or quantizes (int8) as the layer does.
+  c.weight_type = static_cast<ElementType>(in.pick(0, 3));
   c.weight_source = static_cast<ElementType>(in.pick(0, 2));
   std::uint32_t seed = 0;
   for (int i = 0; i < 4; ++i) seed = seed << 8 | in.next();
@@ -107,7 +108,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (!st) fail("run refused valid arguments", c, st.message());
   const reference::Result want =
       reference::multi_head_attention(k.spec(), k.args(nullptr, nullptr));
-  const Comparison cmp = compare(out, want.output, output_atol(c), 1e-4);
+  const Comparison cmp = compare(out, want.output, reference_atol(c, want), 1e-4);
   if (!cmp.ok()) fail("output differs from the reference", c, cmp.describe().c_str());
   if (c.weights != AttnWeightsOutput::none) {
     weights.pop_back();

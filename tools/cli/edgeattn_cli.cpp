@@ -538,7 +538,7 @@ int cmd_bench(const std::string& shape, int threads, const std::string& json_pat
 // A prompt of the shape's kv_len tokens, then --steps tokens one at a time through a KV cache,
 // on the shape's built-in random weights.
 int cmd_decode(const std::string& shape, int steps, int threads, const std::string& port,
-               edgeattn::ElementType weight_type) {
+               edgeattn::ElementType weight_type, edgeattn::ElementType kv_type) {
   const edgeattn::tools::StandardShape* s = nullptr;
   for (const auto& x : edgeattn::tools::kStandardShapes)
     if (shape == x.id || shape == x.name) s = &x;
@@ -555,6 +555,7 @@ int cmd_decode(const std::string& shape, int steps, int threads, const std::stri
   cs.kv_heads = layer->num_kv_heads();
   cs.head_dim = layer->head_dim();
   cs.capacity = prompt + steps;
+  cs.element_type = kv_type;
   std::unique_ptr<edgeattn::KvCache> cache;
   st = edgeattn::KvCache::create(cs, &cache);
   if (!st) throw UsageError(st.message());
@@ -590,12 +591,16 @@ int cmd_decode(const std::string& shape, int steps, int threads, const std::stri
   }
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2], p90 = ms[std::min(ms.size() - 1, ms.size() * 9 / 10)];
-  // What a step must read: the four weight matrices and the cache (at its mean length).
-  const double step_bytes = 4.0 * E * E * static_cast<double>(edgeattn::element_size(weight_type)) +
-                            2.0 * (prompt + steps / 2.0) * cs.kv_heads * cs.head_dim * 4.0;
-  std::printf("edgeattn %s, port %s, %s weights, %d threads, cpu %s\n", edgeattn::version(),
-              layer->port(), edgeattn::element_type_name(weight_type), exec.num_threads(),
-              cpu_model().c_str());
+  // What a step must read: the four weight matrices (weight_bytes: with their scales and
+  // biases) and the cache at its mean length (int8: with a K and a V scale per position/head).
+  const double positions = (prompt + steps / 2.0) * cs.kv_heads;
+  const double step_bytes =
+      static_cast<double>(layer->weight_bytes()) +
+      2.0 * positions * cs.head_dim * static_cast<double>(edgeattn::element_size(kv_type)) +
+      (kv_type == edgeattn::ElementType::int8 ? 2.0 * positions * 4.0 : 0.0);
+  std::printf("edgeattn %s, port %s, %s weights, %s cache, %d threads, cpu %s\n",
+              edgeattn::version(), layer->port(), edgeattn::element_type_name(weight_type),
+              edgeattn::element_type_name(kv_type), exec.num_threads(), cpu_model().c_str());
   std::printf("%s: prompt of %d tokens in %.3f ms, then %d steps (cache %d -> %d positions)\n",
               s->name, prompt, prompt_ms, steps, prompt, prompt + steps);
   std::printf("per-token latency: median %.3f ms, p90 %.3f ms, min %.3f ms, max %.3f ms\n", median,
@@ -785,6 +790,9 @@ int main(int argc, char** argv) {
   std::string weight_type = "f32";
   decode->add_option("--weight-type", weight_type, "The layer's weights: f32, f16, bf16 or int8")
       ->check(CLI::IsMember(weight_types));
+  std::string kv_type = "f32";
+  decode->add_option("--kv-type", kv_type, "The KV cache's elements: f32, f16 or int8")
+      ->check(CLI::IsMember(std::vector<std::string>{"f32", "f16", "int8"}));
 
   std::string shape = "all", json;
   double min_time = 0.5;
@@ -819,7 +827,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("pack")) return cmd_pack(po);
     if (app.got_subcommand("sdpa")) return cmd_sdpa(so);
     if (app.got_subcommand("decode"))
-      return cmd_decode(decode_shape, steps, threads, port, weight_type_named(weight_type));
+      return cmd_decode(decode_shape, steps, threads, port, weight_type_named(weight_type),
+                        weight_type_named(kv_type));
     if (app.got_subcommand("bench"))
       return cmd_bench(shape, threads, json, min_time, port, weight_type_named(weight_type),
                        bench_packed, bench->count("--weight-type") > 0);
