@@ -3,42 +3,8 @@
 
 using namespace edgeattn::c_api;
 
-extern "C" {
-
-void edgeattn_attention_args_init(edgeattn_attention_args* args) {
-  if (!args) return;
-  std::memset(args, 0, sizeof(*args));
-  args->batch = 1;
-  args->mask_rank = 2;
-  args->mask_sense = EDGEATTN_BOOL_ATTENDS_IF_TRUE;
-}
-
-edgeattn_status edgeattn_attention_workspace_size(const edgeattn_attention_args* args,
-                                                  int num_threads, size_t* bytes) {
-  if (!args) return c_error(EDGEATTN_NULL_POINTER, "args is null");
-  return to_c(edgeattn::attention_workspace_size(to_cpp(*args), num_threads, bytes));
-}
-
-edgeattn_status edgeattn_attention(const edgeattn_attention_args* args, void* workspace,
-                                   size_t workspace_bytes, const edgeattn_executor* executor) {
-  if (!args) return c_error(EDGEATTN_NULL_POINTER, "args is null");
-  if (!executor) return c_error(EDGEATTN_NULL_POINTER, "executor is null");
-  return to_c(edgeattn::attention(to_cpp(*args), workspace, workspace_bytes, executor->executor));
-}
-
-const char* edgeattn_version(void) { return edgeattn::version(); }
-
-void edgeattn_layer_spec_init(edgeattn_layer_spec* spec) {
-  if (spec) std::memset(spec, 0, sizeof(*spec));
-}
-
-void edgeattn_run_args_init(edgeattn_run_args* args) {
-  if (!args) return;
-  std::memset(args, 0, sizeof(*args));
-  args->batch = 1;
-  args->attn_mask_rank = 2;
-}
-
+// C++ helpers stay outside the extern "C" block (a C-linkage function may not return a C++
+// type).
 namespace {
 edgeattn::LayerSpec to_cpp_spec(const edgeattn_layer_spec* c) {
   edgeattn::LayerSpec s;
@@ -78,6 +44,42 @@ edgeattn_status wrap_layer(edgeattn_layer* handle, const edgeattn::Status& st,
   return to_c(st);
 }
 }  // namespace
+
+extern "C" {
+
+void edgeattn_attention_args_init(edgeattn_attention_args* args) {
+  if (!args) return;
+  std::memset(args, 0, sizeof(*args));
+  args->batch = 1;
+  args->mask_rank = 2;
+  args->mask_sense = EDGEATTN_BOOL_ATTENDS_IF_TRUE;
+}
+
+edgeattn_status edgeattn_attention_workspace_size(const edgeattn_attention_args* args,
+                                                  int num_threads, size_t* bytes) {
+  if (!args) return c_error(EDGEATTN_NULL_POINTER, "args is null");
+  return to_c(edgeattn::attention_workspace_size(to_cpp(*args), num_threads, bytes));
+}
+
+edgeattn_status edgeattn_attention(const edgeattn_attention_args* args, void* workspace,
+                                   size_t workspace_bytes, const edgeattn_executor* executor) {
+  if (!args) return c_error(EDGEATTN_NULL_POINTER, "args is null");
+  if (!executor) return c_error(EDGEATTN_NULL_POINTER, "executor is null");
+  return to_c(edgeattn::attention(to_cpp(*args), workspace, workspace_bytes, executor->executor));
+}
+
+const char* edgeattn_version(void) { return edgeattn::version(); }
+
+void edgeattn_layer_spec_init(edgeattn_layer_spec* spec) {
+  if (spec) std::memset(spec, 0, sizeof(*spec));
+}
+
+void edgeattn_run_args_init(edgeattn_run_args* args) {
+  if (!args) return;
+  std::memset(args, 0, sizeof(*args));
+  args->batch = 1;
+  args->attn_mask_rank = 2;
+}
 
 edgeattn_status edgeattn_layer_create(const edgeattn_layer_spec* c, edgeattn_layer** out) {
   if (!c || !out) return c_error(EDGEATTN_NULL_POINTER, "spec or out is null");

@@ -230,25 +230,41 @@ void vexp(const float* x, float* y, int n) {
 }
 
 // o[0 .. U·lanes) = Σ_j p[j] · v[j][0 .. U·lanes) over j < n (v rows ld apart), accumulated in
-// U registers.
+// 2·U registers: even keys into one set, odd keys into the other, added at the end, so that
+// 2·U independent FMA chains hide the FMA's latency (one set of U chains over 256 keys was
+// latency-bound).
 template <class Vec, class KV, int U>
 inline void accumulate_pv(const float* p, int n, const typename KV::Stored* v, std::ptrdiff_t ld,
                           float* o) {
   using V = typename Vec::V;
   constexpr int L = Vec::lanes;
-  V acc[U];
-  for (int u = 0; u < U; ++u) acc[u] = Vec::zero();
+  V even[U], odd[U];
+  for (int u = 0; u < U; ++u) even[u] = odd[u] = Vec::zero();
   constexpr int kAhead = 16;  // rows: see the Kᵀ prefetch in attend_row_partial
   constexpr int kBytes = U * L * static_cast<int>(sizeof(typename KV::Stored));
-  for (int j = 0; j < n; ++j) {
-    const V pj = Vec::broadcast(p[j]);
-    const typename KV::Stored* vj = v + j * ld;
+  auto prefetch = [&](int j) {
     if (j + kAhead < n)
       for (int b = 0; b < kBytes; b += 64)
-        __builtin_prefetch(reinterpret_cast<const char*>(vj + kAhead * ld) + b);
-    for (int u = 0; u < U; ++u) acc[u] = Vec::fma(pj, KV::template load<Vec>(vj + u * L), acc[u]);
+        __builtin_prefetch(reinterpret_cast<const char*>(v + (j + kAhead) * ld) + b);
+  };
+  int j = 0;
+  for (; j + 2 <= n; j += 2) {
+    prefetch(j);
+    prefetch(j + 1);
+    const V p0 = Vec::broadcast(p[j]), p1 = Vec::broadcast(p[j + 1]);
+    const typename KV::Stored* v0 = v + j * ld;
+    const typename KV::Stored* v1 = v0 + ld;
+    for (int u = 0; u < U; ++u) {
+      even[u] = Vec::fma(p0, KV::template load<Vec>(v0 + u * L), even[u]);
+      odd[u] = Vec::fma(p1, KV::template load<Vec>(v1 + u * L), odd[u]);
+    }
   }
-  for (int u = 0; u < U; ++u) Vec::store(o + u * L, acc[u]);
+  if (j < n) {
+    const V pj = Vec::broadcast(p[j]);
+    for (int u = 0; u < U; ++u)
+      even[u] = Vec::fma(pj, KV::template load<Vec>(v + j * ld + u * L), even[u]);
+  }
+  for (int u = 0; u < U; ++u) Vec::store(o + u * L, Vec::add(even[u], odd[u]));
 }
 
 // Split-KV decode: one query row against keys [j0, j1) only, leaving the partial softmax state
@@ -277,7 +293,7 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
   // Kᵀ's rows of this chunk are short runs (n elements) kv_ld apart, too short for the hardware
   // prefetchers to follow from memory: each pass requests the lines of the rows kAhead on (a
   // pass takes less time than a load from memory).
-  constexpr int kLine = 64, kAhead = 16;
+  constexpr int kLine = 64, kAhead = 32;
   const int row_bytes = n * static_cast<int>(sizeof(E));
   auto prefetch_rows = [&](int d0, int d1) {
     for (int r = d0; r < std::min(d1, hd); ++r) {

@@ -378,16 +378,20 @@ void gemm_i8_block(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scal
         reinterpret_cast<const std::int8_t*>(base) + static_cast<std::size_t>(p) * l.K4 * NR;
     const int n0 = p * NR;
     const int nr = std::min(NR, N - n0);
-    std::int32_t correction[NR];
-    for (int j = 0; j < NR; ++j) correction[j] = D::offset128 ? 128 * w_sum[n0 + j] : 0;
+    // The offset's correction in wrapping unsigned arithmetic: exact for the sums packing
+    // writes (the true difference fits int32), and defined for whatever a corrupted blob holds.
+    std::uint32_t correction[NR];
+    for (int j = 0; j < NR; ++j)
+      correction[j] = D::offset128 ? static_cast<std::uint32_t>(w_sum[n0 + j]) * 128u : 0u;
     for (int r = row0; r < row0 + rows; r += MR) {
       const int mr = std::min(MR, row0 + rows - r);
       gemm_i8_ukernel<D, MR, NR>(mr, l.K4, a + r * lda, lda, bp, acc);
       for (int i = 0; i < mr; ++i) {
         const float s = a_scale[r + i];
         for (int j = 0; j < NR; ++j)
-          tile[i * NR + j] =
-              static_cast<float>(acc[i * NR + j] - correction[j]) * (s * w_scale[n0 + j]);
+          tile[i * NR + j] = static_cast<float>(static_cast<std::int32_t>(
+                                 static_cast<std::uint32_t>(acc[i * NR + j]) - correction[j])) *
+                             (s * w_scale[n0 + j]);
       }
       store_tile<NR>(tile, mr, nr, r, n0, out);
     }
