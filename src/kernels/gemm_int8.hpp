@@ -214,9 +214,12 @@ struct I8Avx512Vnni {
 };
 #endif
 
-#if defined(__AVXVNNI__)
-// AVX-VNNI (VEX-encoded vpdpbusd on ymm: Alder Lake, Zen 5): the same, 8 columns.
-struct I8AvxVnni {
+#if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
+// vpdpbusd on ymm, 8 columns: VEX-encoded under AVX-VNNI (Alder Lake, Zen 5) or EVEX-encoded
+// under AVX512-VNNI + VL (Ice Lake, Zen 4) — the same operation. The x86-avx2 port compiles
+// this policy once for each (its own CPU check each), so the EVEX build, which this project's
+// machines run, tests every line the VEX build shares.
+struct I8Avx2Vnni {
   static constexpr int cols = 8;
   static constexpr bool offset128 = true;
   using Acc = __m256i;
@@ -229,7 +232,13 @@ struct I8AvxVnni {
   static A bcast_a(const std::int8_t* p) {
     return _mm256_set1_epi32(load_u32(p) ^ static_cast<std::int32_t>(0x80808080u));
   }
-  static Acc dot4(Acc acc, A a, W w) { return _mm256_dpbusd_avx_epi32(acc, a, w); }
+  static Acc dot4(Acc acc, A a, W w) {
+#if defined(__AVXVNNI__)
+    return _mm256_dpbusd_avx_epi32(acc, a, w);
+#else
+    return _mm256_dpbusd_epi32(acc, a, w);
+#endif
+  }
   static void store(std::int32_t* c, Acc v) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
   }
