@@ -175,6 +175,36 @@ def attention_int8(x, p):
     return proj("out_proj", o.reshape(T, E))
 
 
+def int8_blocks(x, dim, block):
+    """int8() over blocks of `block` consecutive elements along `dim` (a scale per block)."""
+    shape = list(x.shape)
+    blocked = x.reshape(*shape[:dim], shape[dim] // block, block, *shape[dim + 1:])
+    return int8(blocked, dim + 1).reshape(shape)
+
+
+def attention_int8_outliers(x, p, outliers=8, block=32):
+    """A scheme that is not built, for comparison (LLM.int8()'s decomposition): the `outliers`
+    input features of largest magnitude in each projection's input kept in fp32 with f16
+    weights, the rest int8 (activations per row, weights per output channel in blocks of
+    `block` inputs)."""
+    T = x.shape[0]
+    hd = E // HEADS
+    def proj(name, inp):
+        w = p[name + ".weight"]
+        keep = torch.zeros(inp.shape[1], dtype=torch.bool)
+        keep[torch.topk(inp.abs().amax(0), outliers).indices] = True
+        xi, wi = inp.clone(), w.clone()
+        xi[:, keep] = 0
+        wi[:, keep] = 0
+        y = int8(xi, 1) @ int8_blocks(wi, 1, block).t() + inp[:, keep] @ w[:, keep].half().float().t()
+        return y + p[name + ".bias"]
+    q = proj("q_proj", x).view(T, HEADS, hd).transpose(0, 1)
+    k = proj("k_proj", x).view(T, HEADS, hd).transpose(0, 1)
+    v = proj("v_proj", x).view(T, HEADS, hd).transpose(0, 1)
+    o = (torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1) @ v).transpose(0, 1)
+    return proj("out_proj", o.reshape(T, E))
+
+
 def emulate(hidden, p):
     """The schemes, emulated on one layer: relative RMS error and smallest row cosine."""
     T = hidden.shape[0]
@@ -192,6 +222,14 @@ def emulate(hidden, p):
         "f16 KV cache (causal)": errors(attention_kv(hidden, p, causal, f16), y_causal),
         "int8 KV cache (causal)": errors(attention_kv(hidden, p, causal, per_head), y_causal),
         "int8 weights + int8 activations": errors(attention_int8(hidden, p), y),
+        # Not built, for comparison: int8 weights alone (fp32 activations) per channel and in
+        # blocks of 8 inputs; the outlier decomposition that meets the issue's bounds.
+        "not built: int8 weights only, per channel": errors(
+            attention(hidden, p, fake=lambda w: int8(w, 1)), y),
+        "not built: int8 weights only, blocks of 8": errors(
+            attention(hidden, p, fake=lambda w: int8_blocks(w, 1, 8)), y),
+        "not built: 8 f16 outlier features + int8, weight blocks of 16": errors(
+            attention_int8_outliers(hidden, p, outliers=8, block=16), y),
     }
 
 
