@@ -113,6 +113,15 @@ struct KernelRunner::Buffers {
   std::vector<float> k_scale, v_scale, a_scale;
   kernels::OutputMap out;
   kernels::HeadView head;
+  // A projection task's bias and row-major m × n output (both GEMM kinds).
+  void set_gemm_output(int m, int n) {
+    bias = random_floats(static_cast<std::size_t>(n), 3);
+    c.resize(static_cast<std::size_t>(m) * n);
+    out.base = c.data();
+    out.row_step = n;
+    out.group_cols = n;
+    out.bias = bias.data();
+  }
   kernels::MaskView mask;
 };
 
@@ -125,12 +134,7 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.b.resize(kernels::packed_b_elems(c.k, c.n, t.gemm_nr));
       t.pack_b(random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), 0, true, c.k, c.n,
                b.b.data(), c.elem_type);
-      b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
-      b.c.resize(static_cast<std::size_t>(c.m) * c.n);
-      b.out.base = b.c.data();
-      b.out.row_step = c.n;
-      b.out.group_cols = c.n;
-      b.out.bias = b.bias.data();
+      b.set_gemm_output(c.m, c.n);
       break;
     case KernelKind::gemm_int8: {  // activations quantized as a projection's first pass does
       const int K4 = (c.k + 3) / 4 * 4;
@@ -142,12 +146,7 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       kernels::pack_int8_any(t.gemm_nr,
                              random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), 0, true,
                              c.k, c.n, b.b.data());
-      b.bias = random_floats(static_cast<std::size_t>(c.n), 3);
-      b.c.resize(static_cast<std::size_t>(c.m) * c.n);
-      b.out.base = b.c.data();
-      b.out.row_step = c.n;
-      b.out.group_cols = c.n;
-      b.out.bias = b.bias.data();
+      b.set_gemm_output(c.m, c.n);
       break;
     }
     case KernelKind::pack:

@@ -11,20 +11,12 @@
 #include <random>
 #include <vector>
 
-#include "port_registry.hpp"
+#include "kernel_tables.hpp"
 
 using namespace edgeattn;
+using test::runnable_tables;
 
 namespace {
-
-std::vector<const KernelTable*> runnable_tables() {
-  std::size_t n = 0;
-  const KernelTable* const* t = registry::tables(&n);
-  std::vector<const KernelTable*> out;
-  for (std::size_t i = 0; i < n; ++i)
-    if (t[i]->cpu_supports()) out.push_back(t[i]);
-  return out;
-}
 
 // The rule as documented (edgeattn.hpp): q = rne(x · 127/amax) clamped to ±127.
 int rule_q(float x, float amax) {

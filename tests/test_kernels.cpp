@@ -12,20 +12,10 @@
 #include <random>
 #include <vector>
 
-#include "port_registry.hpp"
+#include "kernel_tables.hpp"
 
 using namespace edgeattn;
-
-namespace {
-std::vector<const KernelTable*> runnable_tables() {
-  std::size_t n = 0;
-  const KernelTable* const* t = registry::tables(&n);
-  std::vector<const KernelTable*> out;
-  for (std::size_t i = 0; i < n; ++i)
-    if (t[i]->cpu_supports()) out.push_back(t[i]);
-  return out;
-}
-}  // namespace
+using test::runnable_tables;
 
 // The softmax's exp (Vec::exp) promises 5e-7 relative on [-87, 0]; on x86-avx2 its worst case
 // over every float of that range is 2.31e-7 (at -27.379168). 2^20 evenly spaced points here.

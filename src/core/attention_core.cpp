@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <limits>
 #include <memory>
 
 #include "access.hpp"
@@ -81,7 +80,7 @@ void gather_kv(const GatherContext& ctx, std::size_t t) {
   const std::size_t kv_ld = ctx.p->kv_ld;
   const int b = static_cast<int>(t / d.G), g = static_cast<int>(t % d.G);
   using T = typename E::Stored;
-  bool overflow = false;  // checked before the run (first_f16_overflow)
+  bool overflow = false;  // checked before the run (check_f16_range)
   T* kt = reinterpret_cast<T*>(ctx.ws + ctx.p->kt) + t * d.D * kv_ld;
   T* v = reinterpret_cast<T*>(ctx.ws + ctx.p->v) + t * d.Lt * d.Dv;
   float* pk = a.present_key ? a.present_key + t * d.Lt * d.D : nullptr;
@@ -137,8 +136,7 @@ Status check_f16_range(const AttentionArgs& a, const CoreDims& d) {
   for (const auto& x : arrays) {
     if (!x.data) continue;
     for (std::size_t i = 0; i < x.count; ++i) {
-      const float m = std::fabs(x.data[i]);
-      if (m >= 65520.0f && m != std::numeric_limits<float>::infinity())
+      if (kernels::f16_overflows(x.data[i]))
         return Status::error(StatusCode::invalid_argument,
                              "%s[%zu] = %g is too large for kv_element_type f16", x.name, i,
                              static_cast<double>(x.data[i]));

@@ -40,6 +40,12 @@ inline float bf16_to_f32(std::uint16_t h) {
   return f32_from_bits(static_cast<std::uint32_t>(h) << 16);
 }
 
+// Whether a finite value rounds to an f16 infinity (|f| >= 65520): what f32_to_f16 reports.
+inline bool f16_overflows(float f) {
+  const std::uint32_t magnitude = f32_bits(f) & 0x7fffffffu;
+  return magnitude >= 0x477ff000u && magnitude < 0x7f800000u;  // 65520 <= |f| < inf
+}
+
 // Sets *overflow when a finite value rounds to infinity (|f| >= 65520).
 inline std::uint16_t f32_to_f16(float f, bool* overflow) {
   const std::uint32_t u = f32_bits(f);

@@ -71,12 +71,6 @@ inline std::int8_t quantize_value(float x, float inv) {
   return static_cast<std::int8_t>(static_cast<int>(r - kMagic));
 }
 
-inline float bits_to_float(std::uint32_t b) {
-  float f;
-  std::memcpy(&f, &b, sizeof f);
-  return f;
-}
-
 // Activations: rows [0, rows) of A (lda floats apart) into q (ldq bytes apart, K4 bytes per
 // row, zero past K) and one scale per row. A row holding a NaN or an infinity gets scale NaN
 // (its outputs are NaN, as fp32 arithmetic would make them) and zeros.
@@ -99,7 +93,7 @@ inline void quantize_rows(const float* a, std::ptrdiff_t lda, int rows, int K, s
       scales[r] = std::numeric_limits<float>::quiet_NaN();
       continue;
     }
-    const float amax = bits_to_float(amax_bits);
+    const float amax = f32_from_bits(amax_bits);
     const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
     for (int k = 0; k < K; ++k) y[k] = quantize_value(x[k], inv);
     for (int k = K; k < K4; ++k) y[k] = 0;
@@ -214,21 +208,48 @@ struct I8Avx512Vnni {
 };
 #endif
 
+#if defined(__AVX2__)
+// What the ymm policies share: 8 columns of int32 accumulators, unaligned loads and stores.
+struct I8Ymm {
+  static constexpr int cols = 8;
+  using Acc = __m256i;
+  using W = __m256i;
+  static Acc zero() { return _mm256_setzero_si256(); }
+  static W load_w(const std::int8_t* p) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  }
+  static void store(std::int32_t* c, Acc v) {
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
+  }
+};
+
+// AVX2: vpmaddubsw multiplies u8 by s8 and adds pairs into int16 with saturation, so the
+// activation's sign moves onto the weight (vpsignb) and |q_a| <= 127 is the unsigned operand:
+// a pair is at most 2 · 127 · 127 = 32258 < 32767 and never saturates. vpmaddwd by ones then
+// adds the pairs into int32.
+struct I8Avx2Madd : I8Ymm {
+  static constexpr bool offset128 = false;
+  struct A {
+    __m256i magnitude, sign;
+  };
+  static A bcast_a(const std::int8_t* p) {
+    const __m256i a = _mm256_set1_epi32(load_u32(p));
+    return {_mm256_abs_epi8(a), a};
+  }
+  static Acc dot4(Acc acc, const A& a, W w) {
+    const __m256i pairs = _mm256_maddubs_epi16(a.magnitude, _mm256_sign_epi8(w, a.sign));
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+  }
+};
+
 #if defined(__AVXVNNI__) || (defined(__AVX512VNNI__) && defined(__AVX512VL__))
 // vpdpbusd on ymm, 8 columns: VEX-encoded under AVX-VNNI (Alder Lake, Zen 5) or EVEX-encoded
 // under AVX512-VNNI + VL (Ice Lake, Zen 4) — the same operation. The x86-avx2 port compiles
 // this policy once for each (its own CPU check each), so the EVEX build, which this project's
 // machines run, tests every line the VEX build shares.
-struct I8Avx2Vnni {
-  static constexpr int cols = 8;
+struct I8Avx2Vnni : I8Ymm {
   static constexpr bool offset128 = true;
-  using Acc = __m256i;
-  using W = __m256i;
   using A = __m256i;
-  static Acc zero() { return _mm256_setzero_si256(); }
-  static W load_w(const std::int8_t* p) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  }
   static A bcast_a(const std::int8_t* p) {
     return _mm256_set1_epi32(load_u32(p) ^ static_cast<std::int32_t>(0x80808080u));
   }
@@ -239,42 +260,9 @@ struct I8Avx2Vnni {
     return _mm256_dpbusd_epi32(acc, a, w);
 #endif
   }
-  static void store(std::int32_t* c, Acc v) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
-  }
 };
-#endif
-
-#if defined(__AVX2__)
-// AVX2: vpmaddubsw multiplies u8 by s8 and adds pairs into int16 with saturation, so the
-// activation's sign moves onto the weight (vpsignb) and |q_a| <= 127 is the unsigned operand:
-// a pair is at most 2 · 127 · 127 = 32258 < 32767 and never saturates. vpmaddwd by ones then
-// adds the pairs into int32.
-struct I8Avx2Madd {
-  static constexpr int cols = 8;
-  static constexpr bool offset128 = false;
-  using Acc = __m256i;
-  using W = __m256i;
-  struct A {
-    __m256i magnitude, sign;
-  };
-  static Acc zero() { return _mm256_setzero_si256(); }
-  static W load_w(const std::int8_t* p) {
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-  }
-  static A bcast_a(const std::int8_t* p) {
-    const __m256i a = _mm256_set1_epi32(load_u32(p));
-    return {_mm256_abs_epi8(a), a};
-  }
-  static Acc dot4(Acc acc, const A& a, W w) {
-    const __m256i pairs = _mm256_maddubs_epi16(a.magnitude, _mm256_sign_epi8(w, a.sign));
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
-  }
-  static void store(std::int32_t* c, Acc v) {
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
-  }
-};
-#endif
+#endif  // ymm vpdpbusd
+#endif  // __AVX2__
 
 #if defined(__SSE2__)
 // SSE2 (no pmaddubsw): both operands sign-extended to int16, pmaddwd adds pairs into int32

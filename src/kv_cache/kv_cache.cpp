@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <limits>
 #include <new>
 
 #include "access.hpp"
@@ -215,8 +214,11 @@ void write_head_int8(const KvCacheImpl& c, const float* k, const float* v, int n
   }
 }
 
-// The first of the n new positions' keys or values an int8 cache cannot hold (not finite), or -1.
-long long first_non_finite(const KvCacheImpl& c, const float* k, const float* v, int n) {
+// The index of the first of the n new positions' keys, then values, for which `refused` holds
+// (a value the cache's type cannot hold), or -1.
+template <class Refused>
+long long first_refused(const KvCacheImpl& c, const float* k, const float* v, int n,
+                        Refused refused) {
   const CacheGeometry& geo = c.geo;
   const std::size_t rows = static_cast<std::size_t>(geo.batch) * geo.kv_heads * n;
   const float* arrays[2] = {k, v};
@@ -224,23 +226,7 @@ long long first_non_finite(const KvCacheImpl& c, const float* k, const float* v,
                                  static_cast<std::size_t>(geo.v_dim)};
   for (int a = 0; a < 2; ++a)
     for (std::size_t i = 0; i < rows * widths[a]; ++i)
-      if (!std::isfinite(arrays[a][i])) return static_cast<long long>(i);
-  return -1;
-}
-
-// The first finite value of the n new positions' keys or values too large for f16, or -1.
-long long first_f16_overflow(const KvCacheImpl& c, const float* k, const float* v, int n) {
-  const CacheGeometry& geo = c.geo;
-  const std::size_t rows = static_cast<std::size_t>(geo.batch) * geo.kv_heads * n;
-  const float* arrays[2] = {k, v};
-  const std::size_t widths[2] = {static_cast<std::size_t>(geo.head_dim),
-                                 static_cast<std::size_t>(geo.v_dim)};
-  for (int a = 0; a < 2; ++a)
-    for (std::size_t i = 0; i < rows * widths[a]; ++i) {
-      const float x = std::fabs(arrays[a][i]);
-      if (x >= 65520.0f && x != std::numeric_limits<float>::infinity())
-        return static_cast<long long>(i);
-    }
+      if (refused(arrays[a][i])) return static_cast<long long>(i);
   return -1;
 }
 
@@ -257,7 +243,7 @@ Status KvCache::append(const float* k, const float* v, int n, AttentionLayout la
   const bool f16 = impl_->geo.kv_type == static_cast<int>(ElementType::f16);
   const bool int8 = impl_->geo.kv_type == static_cast<int>(ElementType::int8);
   if (int8 && n > 0) {
-    const long long bad = first_non_finite(*impl_, k, v, n);
+    const long long bad = first_refused(*impl_, k, v, n, [](float x) { return !std::isfinite(x); });
     if (bad >= 0)
       return Status::error(StatusCode::invalid_argument,
                            "KV cache append: a key or value (element %lld) is not finite, which "
@@ -265,7 +251,7 @@ Status KvCache::append(const float* k, const float* v, int n, AttentionLayout la
                            bad);
   }
   if (f16 && n > 0) {
-    const long long bad = first_f16_overflow(*impl_, k, v, n);
+    const long long bad = first_refused(*impl_, k, v, n, kernels::f16_overflows);
     if (bad >= 0)
       return Status::error(StatusCode::invalid_argument,
                            "KV cache append: a key or value (element %lld) is too large for the "
