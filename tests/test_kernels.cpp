@@ -234,4 +234,14 @@ TEST_CASE("fp32 to f16 and bf16: round to nearest even, overflow reported", "[ke
   REQUIRE(kernels::f32_to_f16(std::nextafter(std::ldexp(1.0f, -25), 1.0f), &overflow) == 1);
   REQUIRE(kernels::f32_to_bf16(3.4e38f, &overflow) == 0x7f80);  // rounds past bf16's largest
   REQUIRE(overflow);
+  // f16_overflows (the caches' and the core's range check) says what f32_to_f16 reports.
+  for (const float x :
+       {65504.0f, 65519.996f, 65520.0f, -65520.0f, 1e5f, -3e38f, 1.0f, 0.0f,
+        std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+        std::numeric_limits<float>::quiet_NaN()}) {
+    overflow = false;
+    (void)kernels::f32_to_f16(x, &overflow);
+    INFO("x " << x);
+    REQUIRE(kernels::f16_overflows(x) == overflow);
+  }
 }
