@@ -110,7 +110,9 @@ struct KernelRunner::Buffers {
   std::vector<float> a, b, c, bias, scratch;
   std::vector<std::uint16_t> kt16, v16;  // Kᵀ and V of a f16 cache
   std::vector<std::int8_t> kt8, v8, a8;  // Kᵀ and V of an int8 cache; int8 activations
-  std::vector<float> k_scale, v_scale, a_scale;
+  std::vector<float> k_scale, v_scale, a_scale, a_outliers;  // a_: the activations' scales
+  std::vector<std::int32_t> features;                        // outlier features (int8)
+  kernels::Int8Rows rows8;
   kernels::OutputMap out;
   kernels::HeadView head;
   // A projection task's bias and row-major m × n output (both GEMM kinds).
@@ -137,15 +139,21 @@ KernelRunner::KernelRunner(const KernelCase& c) : case_(c), b_(std::make_unique<
       b.set_gemm_output(c.m, c.n);
       break;
     case KernelKind::gemm_int8: {  // activations quantized as a projection's first pass does
-      const int K4 = (c.k + 3) / 4 * 4;
+      // With the most outlier features a layer may have (their cost included), spread out.
+      const int K4 = (c.k + 3) / 4 * 4, blocks = kernels::int8_blocks(c.k);
+      const int O = std::min(kernels::kInt8MaxOutliers, c.k);
+      for (int o = 0; o < O; ++o) b.features.push_back(o * (c.k / O));
       const std::vector<float> a = random_floats(static_cast<std::size_t>(c.m) * c.k, 1);
       b.a8.resize(static_cast<std::size_t>(c.m) * K4);
-      b.a_scale.resize(static_cast<std::size_t>(c.m));
-      t.quantize_rows(a.data(), c.k, c.m, c.k, b.a8.data(), K4, b.a_scale.data());
-      b.b.resize(kernels::int8_layout(c.k, c.n, t.gemm_nr).total / sizeof(float));
+      b.a_scale.resize(static_cast<std::size_t>(c.m) * blocks);
+      b.a_outliers.resize(static_cast<std::size_t>(c.m) * O);
+      t.quantize_rows(a.data(), c.k, c.m, c.k, b.features.data(), O, b.a8.data(), K4,
+                      b.a_scale.data(), b.a_outliers.data());
+      b.b.resize(kernels::int8_layout(c.k, c.n, t.gemm_nr, O).total / sizeof(float));
       kernels::pack_int8_any(t.gemm_nr,
                              random_floats(static_cast<std::size_t>(c.n) * c.k, 2).data(), 0, true,
-                             c.k, c.n, b.b.data());
+                             c.k, c.n, b.features.data(), O, b.b.data());
+      b.rows8 = {b.a8.data(), K4, b.a_scale.data(), blocks, b.a_outliers.data(), O};
       b.set_gemm_output(c.m, c.n);
       break;
     }
@@ -213,9 +221,8 @@ void KernelRunner::run() {
                                     case_.n / t.gemm_nr, case_.n, b.out);
       break;
     case KernelKind::gemm_int8: {
-      const int K4 = (case_.k + 3) / 4 * 4;
-      t.int8_gemms[case_.int8_variant].block(b.a8.data(), K4, b.a_scale.data(), 0, case_.m, case_.k,
-                                             b.b.data(), 0, case_.n / t.gemm_nr, case_.n, b.out);
+      t.int8_gemms[case_.int8_variant].block(b.rows8, 0, case_.m, case_.k, b.b.data(), 0,
+                                             case_.n / t.gemm_nr, case_.n, b.out);
       break;
     }
     case KernelKind::pack:

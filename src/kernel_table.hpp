@@ -22,9 +22,8 @@ struct Int8Gemm {
   const char* isa;  // in kernel names: the port's name with '_', plus the extension used
   int mr;           // rows of its register tile (NR is the port's gemm_nr: the packed layout)
   bool (*cpu_supports)();
-  using Block = void (*)(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scale, int row0,
-                         int rows, int K, const void* packed, int panel0, int panel1, int N,
-                         const kernels::OutputMap& out);
+  using Block = void (*)(const kernels::Int8Rows& a, int row0, int rows, int K, const void* packed,
+                         int panel0, int panel1, int N, const kernels::OutputMap& out);
   Block block, block_1row;
 };
 
@@ -52,11 +51,12 @@ struct KernelTable {
   // weights stream through at memory speed instead of feeding MR − 1 unused rows.
   GemmBlock gemm_block_1row[kernels::kWeightTypes];
   // int8 weights: the variants, best first (the last runs on every CPU the port runs on), and
-  // the activations' per-row quantization.
+  // the activations' quantization.
   const Int8Gemm* int8_gemms;
   int int8_gemm_count;
-  void (*quantize_rows)(const float* a, std::ptrdiff_t lda, int rows, int K, std::int8_t* q,
-                        std::ptrdiff_t ldq, float* scales);
+  void (*quantize_rows)(const float* a, std::ptrdiff_t lda, int rows, int K,
+                        const std::int32_t* features, int outliers, std::int8_t* q,
+                        std::ptrdiff_t ldq, float* scales, float* outlier_values);
   std::size_t (*attend_scratch_floats)(int head_dim);
   using AttendTile = void (*)(const kernels::HeadView& h, const kernels::MaskView& mask, int i0,
                               int rows, float* scratch);

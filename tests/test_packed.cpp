@@ -77,6 +77,10 @@ TEST_CASE("a layer from a packed blob equals the layer from its spec, bit for bi
   for (const ElementType type :
        {ElementType::f32, ElementType::f16, ElementType::bf16, ElementType::int8}) {
     cfg.weight_type = type;
+    if (type == ElementType::int8) {  // outlier features travel in the blob
+      cfg.int8_inputs = {5, 0, 11};
+      cfg.int8_heads = {2};
+    }
     const Case c = make_case(cfg, 31);
     for (const std::string& port : runnable_ports()) {
       INFO("port " << port << ", " << element_type_name(type) << " weights");
@@ -166,7 +170,7 @@ TEST_CASE("truncated, corrupted, misaligned and lying blobs are error statuses",
     const char* fragment;
   };
   const Lie lies[] = {
-      {8, 2, "format version"},          // version
+      {8, 3, "format version"},          // version
       {64, 24, "panels of 24 columns"},  // panel_columns (generic reads 8)
       {68, 9, "unknown element type"},   // weight_type
       {72, 0, "embed_dim"},              // embed_dim
@@ -181,6 +185,45 @@ TEST_CASE("truncated, corrupted, misaligned and lying blobs are error statuses",
     std::memcpy(copy.data() + lie.at, &lie.value, sizeof lie.value);
     reseal(copy);
     INFO("field at " << lie.at << " = " << lie.value);
+    refused(copy.data(), copy.size, lie.fragment);
+  }
+  // int8 blobs carry their outlier features: counts and lists are checked as create() checks a
+  // spec's, and Wq, Wk, Wv must agree (one quantization of the input serves the three).
+  CaseConfig cfg8 = three_head_config();
+  cfg8.weight_type = ElementType::int8;
+  cfg8.int8_inputs = {4, 1};
+  cfg8.int8_heads = {7};
+  const Case c8 = make_case(cfg8, 5);
+  const auto blob8 = make_blob(c8.spec(), "generic");
+  REQUIRE(Layer::create_packed(blob8->data(), blob8->size, &layer).ok());
+  auto section = [&](int i) {  // Header::offset[i]
+    std::uint64_t at = 0;
+    std::memcpy(&at, blob8->data() + 96 + 8 * i, sizeof at);
+    return static_cast<std::size_t>(at);
+  };
+  const int E = cfg8.embed_dim, NR = 8;
+  const std::size_t features_at = kernels::int8_layout(E, E, NR, 2).features;
+  const struct {
+    std::vector<std::size_t> at;
+    std::int32_t value;
+    const char* fragment;
+  } lies8[] = {
+      {{176}, 9, "outlier counts"},   // Header::input_outliers
+      {{180}, -1, "outlier counts"},  // Header::head_outliers
+      {{section(1) + features_at}, 6, "different int8 outlier features"},
+      {{section(0) + features_at, section(1) + features_at, section(2) + features_at},
+       E,
+       "is not a feature"},
+      {{section(0) + features_at + 4, section(1) + features_at + 4, section(2) + features_at + 4},
+       4,
+       "twice"},
+  };
+  for (const auto& lie : lies8) {
+    Blob copy(blob8->size);
+    std::memcpy(copy.data(), blob8->data(), blob8->size);
+    for (std::size_t at : lie.at) std::memcpy(copy.data() + at, &lie.value, sizeof lie.value);
+    reseal(copy);
+    INFO("int8 field at " << lie.at[0] << " = " << lie.value);
     refused(copy.data(), copy.size, lie.fragment);
   }
 }

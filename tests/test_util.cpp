@@ -43,7 +43,8 @@ std::string CaseConfig::describe() const {
     << " kpm=" << name(key_padding_mask) << " causal=" << causal
     << " weights_out=" << static_cast<int>(weights)
     << " weight_type=" << element_type_name(weight_type) << " from "
-    << element_type_name(weight_source);
+    << element_type_name(weight_source) << " int8 outliers=" << int8_inputs.size() << "/"
+    << int8_heads.size();
   return s.str();
 }
 
@@ -101,6 +102,18 @@ CaseConfig random_config(std::mt19937& rng) {
   // Weight types are drawn too (half the cases stay f32), and sometimes given in 16 bits.
   c.weight_type = coin(0.5) ? ElementType::f32 : static_cast<ElementType>(pick(1, 3));
   if (coin(0.3)) c.weight_source = static_cast<ElementType>(pick(0, 2));
+  if (c.weight_type == ElementType::int8 && coin(0.6)) {  // outlier features, distinct
+    auto draw = [&](int width, std::vector<int>* list) {
+      const int count = pick(0, std::min(8, width));
+      while (static_cast<int>(list->size()) < count) {
+        const int f = pick(0, width - 1);
+        if (std::find(list->begin(), list->end(), f) == list->end()) list->push_back(f);
+      }
+    };
+    const int kdim = c.kdim ? c.kdim : c.embed_dim, vdim = c.vdim ? c.vdim : c.embed_dim;
+    draw(std::min({c.embed_dim, kdim, vdim}), &c.int8_inputs);
+    draw(c.embed_dim, &c.int8_heads);
+  }
   return c;
 }
 
@@ -213,6 +226,8 @@ LayerSpec Case::spec() const {
     s.weights.element_type = cfg.weight_source;
   }
   s.weight_type = cfg.weight_type;
+  s.int8_outliers = {cfg.int8_inputs.data(), static_cast<int>(cfg.int8_inputs.size()),
+                     cfg.int8_heads.data(), static_cast<int>(cfg.int8_heads.size())};
   s.scale = cfg.scale;
   return s;
 }

@@ -19,6 +19,7 @@ struct CaseConfig {
   WeightLayout weight_layout = WeightLayout::out_in;
   ElementType weight_type = ElementType::f32;    // the layer's packed weights
   ElementType weight_source = ElementType::f32;  // the weights as handed to create()
+  std::vector<int> int8_inputs, int8_heads;      // int8 outlier features (LayerSpec)
   bool q_bias = true, k_bias = true, v_bias = true, out_bias = true, bias_kv = false;
   std::optional<float> scale;
   SequenceLayout layout = SequenceLayout::batch_first;

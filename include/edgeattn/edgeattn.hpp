@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include "edgeattn/version.h"
 
@@ -116,6 +117,21 @@ struct Weights {
   ElementType element_type = ElementType::f32;  // of q, k, v and out
 };
 
+// int8 weights: the outlier features, per projection input, kept out of int8 — their
+// activations stay fp32 and their weights are kept in f16. Transformer hidden states carry a
+// few dimensions far larger than the rest (BERT's, LLMs'); in int8 they take the whole range of
+// a row's scale and their weights' errors are multiplied by them. Pick them with
+// Layer::calibrate_int8 on sample inputs. At most kInt8MaxOutliers each, distinct.
+constexpr int kInt8MaxOutliers = 8;
+struct Int8Outliers {
+  // Features of the query, key and value inputs (for Wq, Wk and Wv; < min(embed_dim, kdim,
+  // vdim)): one list, as self-attention quantizes its one input once for the three.
+  const int* inputs = nullptr;
+  int inputs_count = 0;
+  const int* heads = nullptr;  // features of the concatenated heads, Wo's input (< embed_dim)
+  int heads_count = 0;
+};
+
 struct LayerSpec {
   int embed_dim = 0;
   int num_heads = 0;
@@ -128,10 +144,12 @@ struct LayerSpec {
   // weights' memory and bandwidth (widened to fp32 in the kernels' loads; arithmetic is fp32).
   // Narrowing rounds to nearest even; a finite weight too large for the type is an error.
   // int8 quarters them: symmetric per output channel (one fp32 scale per output row of each
-  // matrix, amax / 127); activations are quantized per row at run time (one scale per row),
-  // products accumulate exactly in int32 and are rescaled to fp32 before the bias; attention
-  // stays fp32. int8 needs finite weights and input widths (embed_dim, kdim, vdim) <= 65536.
+  // matrix, amax / 127); activations are quantized at run time per row in blocks of 32 inputs
+  // (a scale each), products accumulate exactly in int32 per block and are added in fp32, then
+  // rescaled by the channel's scale before the bias; attention stays fp32. int8 needs finite
+  // weights and input widths (embed_dim, kdim, vdim) <= 65536.
   ElementType weight_type = ElementType::f32;
+  Int8Outliers int8_outliers;  // int8 only
   std::optional<float> scale;  // softmax scale; default 1/sqrt(head_dim)
   const char* port = nullptr;  // force a kernel port by name; null: EDGEATTN_PORT or automatic
 
@@ -277,6 +295,16 @@ class EDGEATTN_API Plan {
   std::unique_ptr<detail::PlanImpl> impl_;
 };
 
+// Per feature, the largest |x| seen at a layer's projection inputs (Layer::calibrate_int8).
+struct EDGEATTN_API Int8Calibration {
+  std::vector<float> inputs_amax;  // the query, key and value inputs (min(embed_dim, kdim, vdim))
+  std::vector<float> heads_amax;   // the concatenated heads (embed_dim)
+  // The `count` features of largest amax (count clamped to [0, kInt8MaxOutliers]), largest
+  // first, ties to the lower index.
+  std::vector<int> top_inputs(int count) const;
+  std::vector<int> top_heads(int count) const;
+};
+
 class EDGEATTN_API Layer {
  public:
   // Validates the spec, copies and packs the weights. Does not throw.
@@ -304,6 +332,13 @@ class EDGEATTN_API Layer {
   ElementType weight_type() const;
   // Bytes the layer holds for its weights: the packed panels (with their padding) and biases.
   std::size_t weight_bytes() const;
+
+  // int8 calibration: runs the layer forward on sample inputs (args as for run(); the output
+  // is written) and raises stats' per-feature largest |x| of the projections' inputs. Call it
+  // on an f32 layer with the weights an int8 layer will get, over a few representative
+  // batches, then hand stats.top_inputs(n) / top_heads(n) to LayerSpec::int8_outliers.
+  // Allocates (an offline step).
+  Status calibrate_int8(const RunArgs& args, Int8Calibration* stats) const;
 
   // Plans runs of this shape with executors of up to num_threads threads. Fails (status) when
   // sizes overflow.

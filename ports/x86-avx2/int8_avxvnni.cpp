@@ -6,18 +6,16 @@
 
 namespace edgeattn::avx2 {
 
-void gemm_i8_avxvnni(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scale, int row0,
-                     int rows, int K, const void* packed, int panel0, int panel1, int N,
-                     const kernels::OutputMap& out) {
-  kernels::gemm_i8_block<kernels::I8Avx2Vnni, 4, 24>(a, lda, a_scale, row0, rows, K, packed, panel0,
-                                                     panel1, N, out);
+void gemm_i8_avxvnni(const kernels::Int8Rows& a, int row0, int rows, int K, const void* packed,
+                     int panel0, int panel1, int N, const kernels::OutputMap& out) {
+  kernels::gemm_i8_block<kernels::I8Avx2Vnni, 4, 24>(a, row0, rows, K, packed, panel0, panel1, N,
+                                                     out);
 }
 
-void gemm_i8_avxvnni_1row(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scale, int row0,
-                          int rows, int K, const void* packed, int panel0, int panel1, int N,
-                          const kernels::OutputMap& out) {
-  kernels::gemm_i8_block<kernels::I8Avx2Vnni, 1, 24>(a, lda, a_scale, row0, rows, K, packed, panel0,
-                                                     panel1, N, out);
+void gemm_i8_avxvnni_1row(const kernels::Int8Rows& a, int row0, int rows, int K, const void* packed,
+                          int panel0, int panel1, int N, const kernels::OutputMap& out) {
+  kernels::gemm_i8_block<kernels::I8Avx2Vnni, 1, 24>(a, row0, rows, K, packed, panel0, panel1, N,
+                                                     out);
 }
 
 }  // namespace edgeattn::avx2

@@ -26,8 +26,8 @@ bool cpu_runs_avx512_vnni_vl();
 }  // namespace x86
 
 namespace avx2 {  // int8_avxvnni.cpp and int8_avx512vnni.cpp, with their own flags
-using Int8Block = void(const std::int8_t*, std::ptrdiff_t, const float*, int, int, int, const void*,
-                       int, int, int, const kernels::OutputMap&);
+using Int8Block = void(const kernels::Int8Rows&, int, int, int, const void*, int, int, int,
+                       const kernels::OutputMap&);
 Int8Block gemm_i8_avxvnni, gemm_i8_avxvnni_1row, gemm_i8_avx512vnni, gemm_i8_avx512vnni_1row;
 }  // namespace avx2
 

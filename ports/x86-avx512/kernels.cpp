@@ -12,12 +12,10 @@ namespace edgeattn {
 
 namespace avx512 {
 // int8_vnni.cpp, compiled with -mavx512vnni as well.
-void gemm_i8_vnni(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scale, int row0,
-                  int rows, int K, const void* packed, int panel0, int panel1, int N,
-                  const kernels::OutputMap& out);
-void gemm_i8_vnni_1row(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scale, int row0,
-                       int rows, int K, const void* packed, int panel0, int panel1, int N,
-                       const kernels::OutputMap& out);
+void gemm_i8_vnni(const kernels::Int8Rows& a, int row0, int rows, int K, const void* packed,
+                  int panel0, int panel1, int N, const kernels::OutputMap& out);
+void gemm_i8_vnni_1row(const kernels::Int8Rows& a, int row0, int rows, int K, const void* packed,
+                       int panel0, int panel1, int N, const kernels::OutputMap& out);
 }  // namespace avx512
 
 namespace {

@@ -48,11 +48,14 @@ SeqStrides seq_strides(SequenceLayout layout, int batch, int len, int width) {
 }
 
 void Projection::plan(const KernelTable& kernels, ElementType weight_type_, int batch_, int rows_,
-                      int K_) {
+                      int K_, const std::int32_t* features_, int outliers_) {
   k = &kernels;
   weight_type = static_cast<int>(weight_type_);
   int8 = weight_type_ == ElementType::int8 ? &kernels.int8_gemm() : nullptr;
   K4 = (K_ + 3) / 4 * 4;
+  blocks = kernels::int8_blocks(K_);
+  features = features_;
+  outliers = int8 ? outliers_ : 0;
   batch = batch_;
   rows = rows_;
   K = K_;
@@ -81,14 +84,19 @@ std::size_t Projection::quantized_bytes() const {
   return round_up(static_cast<std::size_t>(batch) * rows * K4, 64);
 }
 
+std::size_t Projection::scale_floats() const {
+  return round_up(static_cast<std::size_t>(batch) * rows * blocks, 16);
+}
+
 std::size_t Projection::quantized_floats() const {
   if (!int8) return 0;
   std::size_t n = 0, bytes = 0;  // rows, and an upper bound of the bytes they take
+  const std::size_t per_row =
+      static_cast<std::size_t>(K4) + (static_cast<std::size_t>(blocks) + outliers) * sizeof(float);
   if (!checked_product({static_cast<std::size_t>(batch), static_cast<std::size_t>(rows)}, &n) ||
-      !checked_mul(n, static_cast<std::size_t>(K4) + sizeof(float), &bytes) ||
-      bytes > static_cast<std::size_t>(-1) - 256)
+      !checked_mul(n, per_row, &bytes) || bytes > static_cast<std::size_t>(-1) - 256)
     return static_cast<std::size_t>(-1);  // the workspace layout reports it as an overflow
-  return (quantized_bytes() + round_up(n * sizeof(float), 64)) / sizeof(float);
+  return quantized_bytes() / sizeof(float) + scale_floats() + n * outliers;
 }
 
 std::size_t quantized_floats_sum(std::initializer_list<const Projection*> projections) {
@@ -107,8 +115,8 @@ void Projection::run_quantize_task(std::size_t t) const {
   const int row0 = rb * row_block;
   const int nrows = std::min(row_block, rows - row0);
   const std::size_t first = static_cast<std::size_t>(b) * rows + row0;
-  k->quantize_rows(a + b * in.batch + row0 * in.token, in.token, nrows, K, qa + first * K4, K4,
-                   qscale + first);
+  k->quantize_rows(a + b * in.batch + row0 * in.token, in.token, nrows, K, features, outliers,
+                   qa + first * K4, K4, qscale + first * blocks, qoutlier + first * outliers);
 }
 
 void Projection::run_task(std::size_t t) const {
@@ -127,9 +135,14 @@ void Projection::run_task(std::size_t t) const {
     m.base += b * seg[i].out_batch_step;
     if (int8) {
       const std::size_t row_base = static_cast<std::size_t>(b) * rows;
-      (nrows == 1 ? int8->block_1row : int8->block)(qa + row_base * K4, K4, qscale + row_base, row0,
-                                                    nrows, K, seg[i].packed, lo - first, hi - first,
-                                                    seg[i].N, m);
+      const kernels::Int8Rows rows_q{qa + row_base * K4,
+                                     K4,
+                                     qscale + row_base * blocks,
+                                     blocks,
+                                     qoutlier + row_base * outliers,
+                                     outliers};
+      (nrows == 1 ? int8->block_1row : int8->block)(rows_q, row0, nrows, K, seg[i].packed,
+                                                    lo - first, hi - first, seg[i].N, m);
       continue;
     }
     (nrows == 1 ? k->gemm_block_1row : k->gemm_block)[weight_type](

@@ -4,8 +4,9 @@
 // reads its rows of X once for all three. The grid is computed when a plan is made; a run binds
 // the pointers (input, outputs) and runs the tasks.
 //
-// int8 weights add a first stage: each input row is quantized to int8 (one scale per row) into
-// the workspace, then the int8 GEMM reads those rows.
+// int8 weights add a first stage: each input row is quantized to int8 (a scale per block of
+// inputs, the outlier features kept apart in fp32) into the workspace, then the int8 GEMM
+// reads those rows.
 #pragma once
 
 #include <cstddef>
@@ -45,14 +46,19 @@ struct Projection {
   int row_block = 0;  // rows per task: the port's maximum, evened out over the row blocks
   // int8 weights: the kernel, the quantized rows' width (K rounded up to 4) and where they lie
   // in the workspace (set by place_quantized; bound to pointers at run time).
+  // The outlier features (fp32 activations) are those of every segment's packed matrix.
   const Int8Gemm* int8 = nullptr;
-  int K4 = 0;
+  int K4 = 0, blocks = 0;
+  const std::int32_t* features = nullptr;
+  int outliers = 0;
   std::size_t quantized_at = 0;  // in floats from the workspace's start
   std::int8_t* qa = nullptr;
-  float* qscale = nullptr;
+  float* qscale = nullptr;    // [batch · rows][blocks]
+  float* qoutlier = nullptr;  // [batch · rows][outliers]
 
   // Planning: the shape, then each segment's width, then the grid.
-  void plan(const KernelTable& kernels, ElementType weight_type_, int batch_, int rows_, int K_);
+  void plan(const KernelTable& kernels, ElementType weight_type_, int batch_, int rows_, int K_,
+            const std::int32_t* features_ = nullptr, int outliers_ = 0);
   void add_segment(const void* packed, int N);
   void plan_grid();
   // Workspace floats the quantized rows and their scales take (0 unless int8), and where they
@@ -69,6 +75,7 @@ struct Projection {
     if (!int8) return;
     qa = reinterpret_cast<std::int8_t*>(workspace + quantized_at);
     qscale = workspace + quantized_at + quantized_bytes() / sizeof(float);
+    qoutlier = qscale + scale_floats();
   }
   std::size_t quantize_tasks() const {
     return int8 ? static_cast<std::size_t>(batch) * row_blocks : 0;
@@ -78,6 +85,7 @@ struct Projection {
 
  private:
   std::size_t quantized_bytes() const;  // the int8 rows, rounded up to 64 bytes
+  std::size_t scale_floats() const;     // their block scales, rounded up to 16 floats
 };
 
 // The workspace floats projections that run in one stage take for their quantized rows (side by

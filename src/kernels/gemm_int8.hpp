@@ -1,17 +1,21 @@
-// int8 weights: symmetric per-output-channel quantization at pack time, per-row int8
-// activations quantized at run time, products accumulated exactly in int32, an epilogue that
-// rescales to fp32 and adds the bias (XNNPACK's qd8_f32_qc8w scheme).
+// int8 weights: symmetric per-output-channel quantization at pack time, activations quantized
+// at run time per row in blocks of kInt8Block inputs (a scale each), products accumulated
+// exactly in int32 per block and added up in fp32, an epilogue that rescales by the weight's
+// channel scale and adds the bias. A few calibrated outlier input features (at most
+// kInt8MaxOutliers per matrix) stay out of int8: their activations stay fp32 and their weights
+// are kept in f16 (LLM.int8()'s decomposition; BERT-like hidden states have such dimensions).
 //
 // Quantization (weights and activations alike): for a vector x with amax = max|x|, scale =
 // amax / 127 and q = round-to-nearest-even(x · 127 / amax), clamped to [-127, 127] (never -128:
 // the AVX2/SSE2/NEON dot products below rely on |q| <= 127 not to saturate). x ≈ q · scale.
+// The outlier features count as 0 in both (excluded from amax, q = 0).
 //
-// Packed layout of one matrix (K rows × N columns, panels NR columns wide), 64-byte aligned
-// parts: the int8 panels — panel p holds K4 = K rounded up to 4 rows as K4/4 groups of NR
-// columns × 4 consecutive k (the operand order of vpdpbusd, sdot and the 4-wide dot products
-// below), zero-padded past K and N —, then N rounded up to NR fp32 column scales, then as many
-// int32 column sums (Σ_k q[k][n], for kernels that offset the activations by +128 to make them
-// unsigned: vpdpbusd multiplies u8 by s8).
+// Packed layout of one matrix (K rows × N columns, panels NR columns wide, O outlier
+// features), 64-byte aligned parts: the int8 panels — panel p holds K4 = K rounded up to 4 rows
+// as K4/4 groups of NR columns × 4 consecutive k (the operand order of vpdpbusd, sdot and the
+// 4-wide dot products below), zero-padded past K and N —, then N rounded up to NR fp32 column
+// scales, then the O outlier features (int32 indices of k), then their weights as f16, O rows
+// of N rounded up to NR.
 #pragma once
 
 #include <algorithm>
@@ -33,31 +37,40 @@
 namespace edgeattn::kernels {
 namespace {  // internal linkage: see vec.hpp
 
+// Activations get one scale per kInt8Block consecutive inputs (a multiple of 4: blocks hold
+// whole groups of the packed layout); weights one per output channel.
+constexpr int kInt8Block = 32;
+constexpr int kInt8MaxOutliers = 8;
+inline int int8_blocks(int K) { return (K + kInt8Block - 1) / kInt8Block; }
+
 // Where the parts of one packed int8 matrix lie (bytes from its start).
 struct Int8Layout {
-  int K4 = 0, panels = 0;
-  std::size_t scales = 0, sums = 0, total = 0;
+  int K4 = 0, panels = 0, columns = 0;
+  std::size_t scales = 0, features = 0, outlier_weights = 0, total = 0;
 };
-inline Int8Layout int8_layout(int K, int N, int NR) {
+inline Int8Layout int8_layout(int K, int N, int NR, int outliers) {
   auto round64 = [](std::size_t x) { return (x + 63) / 64 * 64; };
   Int8Layout l;
   l.K4 = (K + 3) / 4 * 4;
   l.panels = (N + NR - 1) / NR;
-  const std::size_t columns = static_cast<std::size_t>(l.panels) * NR;
+  l.columns = l.panels * NR;
+  const auto columns = static_cast<std::size_t>(l.columns);
+  const auto O = static_cast<std::size_t>(outliers);
   l.scales = round64(columns * static_cast<std::size_t>(l.K4));
-  l.sums = l.scales + round64(columns * sizeof(float));
-  l.total = l.sums + round64(columns * sizeof(std::int32_t));
+  l.features = l.scales + round64(columns * sizeof(float));
+  l.outlier_weights = l.features + round64(O * sizeof(std::int32_t));
+  l.total = l.outlier_weights + round64(O * columns * sizeof(std::uint16_t));
   return l;
 }
 
-// Bytes of one packed matrix of element type `type` (ElementType's values).
-inline std::size_t packed_matrix_bytes(int K, int N, int NR, int type) {
-  if (type == 3) return int8_layout(K, N, NR).total;
+// Bytes of one packed matrix of element type `type` (ElementType's values; outliers: int8's).
+inline std::size_t packed_matrix_bytes(int K, int N, int NR, int type, int outliers = 0) {
+  if (type == 3) return int8_layout(K, N, NR, outliers).total;
   return packed_b_elems(K, N, NR) * (type == 0 ? 4 : 2);
 }
 
-// The largest K an int8 GEMM accepts: with activations offset to u8, |Σ| <= K · 255 · 127 must
-// fit int32.
+// The largest K an int8 projection accepts (the tested range of the kernels and of the
+// quantized rows' workspace arithmetic).
 constexpr int kInt8MaxK = 65536;
 
 // q for x · inv, inv = 127 / amax (finite): the rounding is the float magic-number trick, exact
@@ -71,50 +84,84 @@ inline std::int8_t quantize_value(float x, float inv) {
   return static_cast<std::int8_t>(static_cast<int>(r - kMagic));
 }
 
+// max |x[k]| for k in [k0, k1), as bits (an integer reduction, which vectorises): NaNs and
+// infinities compare above every finite value.
+inline std::uint32_t amax_bits(const float* x, int k0, int k1) {
+  std::uint32_t m = 0;
+  for (int k = k0; k < k1; ++k) {
+    std::uint32_t b;
+    std::memcpy(&b, x + k, sizeof b);
+    m = std::max(m, b & 0x7fffffffu);
+  }
+  return m;
+}
+
 // Activations: rows [0, rows) of A (lda floats apart) into q (ldq bytes apart, K4 bytes per
-// row, zero past K) and one scale per row. A row holding a NaN or an infinity gets scale NaN
-// (its outputs are NaN, as fp32 arithmetic would make them) and zeros.
-inline void quantize_rows(const float* a, std::ptrdiff_t lda, int rows, int K, std::int8_t* q,
-                          std::ptrdiff_t ldq, float* scales) {
-  const int K4 = (K + 3) / 4 * 4;
+// row, zero past K and at the outlier features), int8_blocks(K) scales per row (scales, in
+// rows of `blocks`) and the fp32 values of the O outlier features (outlier_values, O per row).
+// A row holding a NaN or an infinity gets NaN scales and outlier values (its outputs are NaN,
+// as fp32 arithmetic would make them) and zeros.
+inline void quantize_rows(const float* a, std::ptrdiff_t lda, int rows, int K,
+                          const std::int32_t* features, int O, std::int8_t* q, std::ptrdiff_t ldq,
+                          float* scales, float* outlier_values) {
+  const int K4 = (K + 3) / 4 * 4, blocks = int8_blocks(K);
+  constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
   for (int r = 0; r < rows; ++r) {
     const float* x = a + r * lda;
     std::int8_t* y = q + r * ldq;
-    // max |x| as bits (an integer reduction, which vectorises): NaNs and infinities compare
-    // above every finite value.
-    std::uint32_t amax_bits = 0;
-    for (int k = 0; k < K; ++k) {
-      std::uint32_t b;
-      std::memcpy(&b, x + k, sizeof b);
-      amax_bits = std::max(amax_bits, b & 0x7fffffffu);
-    }
-    if (amax_bits >= 0x7f800000u) {
+    float* s = scales + static_cast<std::ptrdiff_t>(r) * blocks;
+    float* ov = outlier_values + static_cast<std::ptrdiff_t>(r) * O;
+    if (amax_bits(x, 0, K) >= 0x7f800000u) {
       std::fill(y, y + K4, std::int8_t{0});
-      scales[r] = std::numeric_limits<float>::quiet_NaN();
+      std::fill(s, s + blocks, kNaN);
+      std::fill(ov, ov + O, kNaN);
       continue;
     }
-    const float amax = f32_from_bits(amax_bits);
-    const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-    for (int k = 0; k < K; ++k) y[k] = quantize_value(x[k], inv);
+    for (int o = 0; o < O; ++o) ov[o] = x[features[o]];
+    for (int blk = 0; blk < blocks; ++blk) {
+      const int k0 = blk * kInt8Block, k1 = std::min(K, k0 + kInt8Block);
+      bool has_outlier = false;
+      for (int o = 0; o < O; ++o) has_outlier |= features[o] >= k0 && features[o] < k1;
+      float amax = f32_from_bits(amax_bits(x, k0, k1));
+      if (has_outlier) {  // rare: at most O blocks of a row
+        amax = 0.0f;
+        for (int k = k0; k < k1; ++k) {
+          bool outlier = false;
+          for (int o = 0; o < O; ++o) outlier |= features[o] == k;
+          if (!outlier) amax = std::max(amax, std::fabs(x[k]));
+        }
+      }
+      const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+      for (int k = k0; k < k1; ++k) y[k] = quantize_value(x[k], inv);
+      s[blk] = amax / 127.0f;
+    }
     for (int k = K; k < K4; ++k) y[k] = 0;
-    scales[r] = amax / 127.0f;
+    for (int o = 0; o < O; ++o) y[features[o]] = 0;
   }
 }
 
 // Packs B[k][n] = src(k, n) (element type S; `transposed`: stored [N][K]) as int8 in the layout
-// above. Returns how many source values are not finite (such a matrix cannot be quantized).
+// above, the O outlier features (distinct, in [0, K)) apart. Returns how many values it cannot
+// represent: source values that are not finite, outlier weights beyond f16's range.
 template <class S>
 std::size_t pack_int8_from(int NR, const typename S::Stored* src, bool transposed, int K, int N,
-                           void* dst) {
-  const Int8Layout l = int8_layout(K, N, NR);
+                           const std::int32_t* features, int O, void* dst) {
+  const Int8Layout l = int8_layout(K, N, NR, O);
   auto* base = static_cast<unsigned char*>(dst);
   auto* scales = reinterpret_cast<float*>(base + l.scales);
-  auto* sums = reinterpret_cast<std::int32_t*>(base + l.sums);
+  auto* stored_features = reinterpret_cast<std::int32_t*>(base + l.features);
+  auto* outlier_w = reinterpret_cast<std::uint16_t*>(base + l.outlier_weights);
   auto at = [&](int k, int n) {
     return S::to_f32(transposed ? src[static_cast<std::size_t>(n) * K + k]
                                 : src[static_cast<std::size_t>(k) * N + n]);
   };
+  auto is_outlier = [&](int k) {
+    for (int o = 0; o < O; ++o)
+      if (features[o] == k) return true;
+    return false;
+  };
   std::size_t bad = 0;
+  for (int o = 0; o < O; ++o) stored_features[o] = features[o];
   for (int p = 0; p < l.panels; ++p) {
     auto* panel = reinterpret_cast<std::int8_t*>(base) + static_cast<std::size_t>(p) * l.K4 * NR;
     for (int j = 0; j < NR; ++j) {
@@ -125,34 +172,40 @@ std::size_t pack_int8_from(int NR, const typename S::Stored* src, bool transpose
           const float w = at(k, n);
           if (!std::isfinite(w))
             ++bad;
-          else
+          else if (!is_outlier(k))
             amax = std::max(amax, std::fabs(w));
         }
       const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
-      std::int32_t sum = 0;
       for (int k = 0; k < l.K4; ++k) {
-        const std::int8_t q = n < N && k < K ? quantize_value(at(k, n), inv) : std::int8_t{0};
-        panel[static_cast<std::size_t>(k / 4) * NR * 4 + j * 4 + k % 4] = q;
-        sum += q;
+        const bool kept = n < N && k < K && !is_outlier(k);
+        panel[static_cast<std::size_t>(k / 4) * NR * 4 + j * 4 + k % 4] =
+            kept ? quantize_value(at(k, n), inv) : std::int8_t{0};
       }
       scales[n] = amax / 127.0f;
-      sums[n] = sum;
+      for (int o = 0; o < O; ++o) {
+        bool overflow = false;
+        const float w = n < N ? at(features[o], n) : 0.0f;
+        outlier_w[static_cast<std::size_t>(o) * l.columns + n] =
+            std::isfinite(w) ? f32_to_f16(w, &overflow) : std::uint16_t{0};
+        bad += overflow ? 1 : 0;
+      }
     }
   }
   return bad;
 }
 
 inline std::size_t pack_int8_any(int NR, const void* src, int src_type, bool transposed, int K,
-                                 int N, void* dst) {
+                                 int N, const std::int32_t* features, int O, void* dst) {
   switch (src_type) {
     case 1:
       return pack_int8_from<ElemF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K, N,
-                                     dst);
+                                     features, O, dst);
     case 2:
       return pack_int8_from<ElemBF16>(NR, static_cast<const std::uint16_t*>(src), transposed, K, N,
-                                      dst);
+                                      features, O, dst);
     default:
-      return pack_int8_from<ElemF32>(NR, static_cast<const float*>(src), transposed, K, N, dst);
+      return pack_int8_from<ElemF32>(NR, static_cast<const float*>(src), transposed, K, N, features,
+                                     O, dst);
   }
 }
 
@@ -166,7 +219,8 @@ inline std::int32_t load_u32(const std::int8_t* p) {
 // Each policy multiplies the 4 int8 of one activation row at k..k+3 (broadcast) with `cols`
 // packed columns of 4 weights each and adds the 4 products of each column into an int32
 // accumulator: zero(), load_w(p), bcast_a(p), dot4(acc, a, w), store(int32 out[cols], acc).
-// offset128: the policy multiplies (q + 128) (unsigned) and the epilogue subtracts 128 · Σq_w.
+// offset128: the policy multiplies (q + 128) (unsigned) and the driver subtracts 128 · Σq_w,
+// which the micro-kernel computes alongside.
 
 // Plain C++ (the generic port; the reference the others are tested against).
 struct I8Scalar {
@@ -330,22 +384,32 @@ struct I8NeonMull {
 
 // ---------------------------------------------------------------- micro-kernel and driver
 
-// c[0..mr) × [0..NR) = a[0..mr) × [0..K4) · b (one packed panel), exactly, in int32 (without
-// the offset correction). Rows past mr alias the last valid row and are not stored.
+// c[0..mr) × [0..NR) = a[0..mr) × k in [k0, k1) · b (one packed panel), exactly, in int32
+// (the activations offset by +128 where the policy needs it); `sums` gets the offset's share,
+// 128 · Σ_k w[k][n] over the same k (offset policies only: it is computed here, one dot product
+// per weight vector for the whole tile, rather than stored per block with the weights). Rows
+// past mr alias the last valid row and are not stored.
 template <class D, int MR, int NR>
-inline void gemm_i8_ukernel(int mr, int K4, const std::int8_t* a, std::ptrdiff_t lda,
-                            const std::int8_t* b, std::int32_t* c) {
+inline void gemm_i8_ukernel(int mr, int k0, int k1, const std::int8_t* a, std::ptrdiff_t lda,
+                            const std::int8_t* b, std::int32_t* c, std::int32_t* sums) {
   static_assert(NR % D::cols == 0, "NR must be a multiple of the policy's columns");
   constexpr int NV = NR / D::cols;
+  static const std::int8_t kZeroRow[4] = {0, 0, 0, 0};  // offset: (0 + 128) against each weight
   const std::int8_t* rows[MR];
   for (int i = 0; i < MR; ++i) rows[i] = a + std::min(i, mr - 1) * lda;
   typename D::Acc acc[MR][NV];
+  typename D::Acc offset_share[NV];
+  for (int v = 0; v < NV; ++v) offset_share[v] = D::zero();
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v) acc[i][v] = D::zero();
-  for (int k = 0; k < K4; k += 4) {
+  for (int k = k0; k < k1; k += 4) {
     const std::int8_t* bk = b + static_cast<std::ptrdiff_t>(k) * NR;  // group k/4: NR × 4 bytes
     typename D::W bv[NV];
     for (int v = 0; v < NV; ++v) bv[v] = D::load_w(bk + v * D::cols * 4);
+    if constexpr (D::offset128) {
+      const typename D::A offset = D::bcast_a(kZeroRow);
+      for (int v = 0; v < NV; ++v) offset_share[v] = D::dot4(offset_share[v], offset, bv[v]);
+    }
     for (int i = 0; i < MR; ++i) {
       const typename D::A ai = D::bcast_a(rows[i] + k);
       for (int v = 0; v < NV; ++v) acc[i][v] = D::dot4(acc[i][v], ai, bv[v]);
@@ -355,40 +419,53 @@ inline void gemm_i8_ukernel(int mr, int K4, const std::int8_t* a, std::ptrdiff_t
     if (i >= mr) break;
     for (int v = 0; v < NV; ++v) D::store(c + i * NR + v * D::cols, acc[i][v]);
   }
+  if constexpr (D::offset128)
+    for (int v = 0; v < NV; ++v) D::store(sums + v * D::cols, offset_share[v]);
 }
 
-// Projection driver for int8 weights: rows [row0, row0 + rows) of the quantized activations
-// (a: K4 bytes per row, lda apart; a_scale: one per row) × panels [panel0, panel1) of the packed
-// matrix, rescaled to fp32, then bias, scale and the OutputMap (store_tile).
+// Projection driver for int8 weights: rows [row0, row0 + rows) of the quantized activations ×
+// panels [panel0, panel1) of the packed matrix (whose outlier features are a.outlier_count, the
+// same the rows were quantized with). Each block of kInt8Block inputs is an exact int32 dot
+// product, scaled by the row's block scale and added in fp32 (in a fixed order: the result
+// does not depend on the task grid); then the weight's channel scale, the outlier features in
+// fp32, and the bias, scale and OutputMap (store_tile).
 template <class D, int MR, int NR>
-void gemm_i8_block(const std::int8_t* a, std::ptrdiff_t lda, const float* a_scale, int row0,
-                   int rows, int K, const void* packed, int panel0, int panel1, int N,
-                   const OutputMap& out) {
-  const Int8Layout l = int8_layout(K, N, NR);
+void gemm_i8_block(const Int8Rows& a, int row0, int rows, int K, const void* packed, int panel0,
+                   int panel1, int N, const OutputMap& out) {
+  const int O = a.outlier_count;
+  const Int8Layout l = int8_layout(K, N, NR, O);
   const auto* base = static_cast<const unsigned char*>(packed);
   const auto* w_scale = reinterpret_cast<const float*>(base + l.scales);
-  const auto* w_sum = reinterpret_cast<const std::int32_t*>(base + l.sums);
+  const auto* outlier_w = reinterpret_cast<const std::uint16_t*>(base + l.outlier_weights);
   alignas(64) std::int32_t acc[MR * NR];
+  alignas(64) std::int32_t offset_share[NR] = {};
   alignas(64) float tile[MR * NR];
+  alignas(64) float wo[kInt8MaxOutliers * NR];  // this panel's outlier weights, widened
   for (int p = panel0; p < panel1; ++p) {
     const auto* bp =
         reinterpret_cast<const std::int8_t*>(base) + static_cast<std::size_t>(p) * l.K4 * NR;
     const int n0 = p * NR;
     const int nr = std::min(NR, N - n0);
-    // The offset's correction in wrapping unsigned arithmetic: exact for the sums packing
-    // writes (the true difference fits int32), and defined for whatever a corrupted blob holds.
-    std::uint32_t correction[NR];
-    for (int j = 0; j < NR; ++j)
-      correction[j] = D::offset128 ? static_cast<std::uint32_t>(w_sum[n0 + j]) * 128u : 0u;
+    for (int o = 0; o < O; ++o)
+      for (int j = 0; j < NR; ++j)
+        wo[o * NR + j] = f16_to_f32(outlier_w[static_cast<std::size_t>(o) * l.columns + n0 + j]);
     for (int r = row0; r < row0 + rows; r += MR) {
       const int mr = std::min(MR, row0 + rows - r);
-      gemm_i8_ukernel<D, MR, NR>(mr, l.K4, a + r * lda, lda, bp, acc);
+      std::fill(tile, tile + MR * NR, 0.0f);
+      for (int blk = 0; blk < a.blocks; ++blk) {
+        const int k0 = blk * kInt8Block, k1 = std::min(l.K4, k0 + kInt8Block);
+        gemm_i8_ukernel<D, MR, NR>(mr, k0, k1, a.q + r * a.ld, a.ld, bp, acc, offset_share);
+        for (int i = 0; i < mr; ++i) {
+          const float s = a.scales[static_cast<std::ptrdiff_t>(r + i) * a.blocks + blk];
+          for (int j = 0; j < NR; ++j)
+            tile[i * NR + j] += static_cast<float>(acc[i * NR + j] - offset_share[j]) * s;
+        }
+      }
       for (int i = 0; i < mr; ++i) {
-        const float s = a_scale[r + i];
-        for (int j = 0; j < NR; ++j)
-          tile[i * NR + j] = static_cast<float>(static_cast<std::int32_t>(
-                                 static_cast<std::uint32_t>(acc[i * NR + j]) - correction[j])) *
-                             (s * w_scale[n0 + j]);
+        const float* ov = a.outliers + static_cast<std::ptrdiff_t>(r + i) * O;
+        for (int j = 0; j < NR; ++j) tile[i * NR + j] *= w_scale[n0 + j];
+        for (int o = 0; o < O; ++o)
+          for (int j = 0; j < NR; ++j) tile[i * NR + j] += ov[o] * wo[o * NR + j];
       }
       store_tile<NR>(tile, mr, nr, r, n0, out);
     }

@@ -24,6 +24,19 @@ struct OutputMap {
   float scale = 1.0f;           // applied after the bias (the softmax scale folded into Q)
 };
 
+// Activation rows quantized for an int8-weight projection (kernels/gemm_int8.hpp), indexed
+// from the first row of the batch: row r's int8 values at q + r·ld (K rounded up to 4 bytes),
+// its int8_blocks(K) block scales at scales + r·blocks, the fp32 values of its outlier
+// features at outliers + r·outlier_count.
+struct Int8Rows {
+  const std::int8_t* q = nullptr;
+  std::ptrdiff_t ld = 0;
+  const float* scales = nullptr;
+  int blocks = 0;
+  const float* outliers = nullptr;
+  int outlier_count = 0;
+};
+
 // Everything that can mask a score, resolved for one (batch, head).
 struct MaskView {
   const float* attn_add = nullptr;          // [q_len][mask_ld] additive, or null

@@ -16,6 +16,7 @@ namespace edgeattn {
 namespace {
 
 constexpr int kMaxDim = 1 << 24;  // any single dimension; products are checked separately
+static_assert(kInt8MaxOutliers == kernels::kInt8MaxOutliers, "the API's bound is the kernels'");
 
 }  // namespace
 
@@ -33,13 +34,19 @@ AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
 Status pack_matrix(int panel_columns, const LayerSpec& spec, const void* src, const char* what,
                    int in, int out, void* dst) {
   if (spec.weight_type == ElementType::int8) {
+    LayerImpl dims;
+    set_layer_dims(dims, spec);
+    const bool heads = std::strcmp(what, "out") == 0;  // Wo reads the concatenated heads
     const std::size_t bad =
         kernels::pack_int8_any(panel_columns, src, static_cast<int>(spec.weights.element_type),
-                               spec.weight_layout == WeightLayout::out_in, in, out, dst);
+                               spec.weight_layout == WeightLayout::out_in, in, out,
+                               heads ? dims.head_features : dims.input_features,
+                               heads ? dims.head_outliers : dims.input_outliers, dst);
     if (bad != 0)
       return Status::error(StatusCode::invalid_argument,
-                           "%zu weights of %s are not finite: int8 cannot represent them", bad,
-                           what);
+                           "%zu weights of %s are not finite, or are outlier weights beyond f16's "
+                           "range: int8 cannot represent them",
+                           bad, what);
     return Status();
   }
   const std::size_t overflows = kernels::pack_b_any(
@@ -93,6 +100,39 @@ Status validate_layer_spec(const LayerSpec& s) {
                          "int8 weights need embed_dim, kdim and vdim <= %d (int32 accumulation), "
                          "got %d, %d, %d",
                          kernels::kInt8MaxK, s.embed_dim, s.kdim, s.vdim);
+  const Int8Outliers& o = s.int8_outliers;
+  if (o.inputs_count != 0 || o.heads_count != 0) {
+    if (s.weight_type != ElementType::int8)
+      return Status::error(StatusCode::invalid_argument,
+                           "int8_outliers are for weight_type int8, not %s",
+                           element_type_name(s.weight_type));
+    const int input_width = std::min(
+        {s.embed_dim, s.kdim > 0 ? s.kdim : s.embed_dim, s.vdim > 0 ? s.vdim : s.embed_dim});
+    const struct {
+      const char* name;
+      const int* features;
+      int count, width;
+    } lists[2] = {{"inputs", o.inputs, o.inputs_count, input_width},
+                  {"heads", o.heads, o.heads_count, s.embed_dim}};
+    for (const auto& l : lists) {
+      if (l.count < 0 || l.count > kInt8MaxOutliers)
+        return Status::error(StatusCode::invalid_argument,
+                             "int8_outliers.%s_count must be in [0, %d], got %d", l.name,
+                             kInt8MaxOutliers, l.count);
+      if (l.count > 0 && !l.features)
+        return Status::error(StatusCode::null_pointer, "int8_outliers.%s is null", l.name);
+      for (int i = 0; i < l.count; ++i) {
+        if (l.features[i] < 0 || l.features[i] >= l.width)
+          return Status::error(StatusCode::invalid_argument,
+                               "int8_outliers.%s[%d] = %d is not a feature (< %d)", l.name, i,
+                               l.features[i], l.width);
+        for (int j = 0; j < i; ++j)
+          if (l.features[j] == l.features[i])
+            return Status::error(StatusCode::invalid_argument,
+                                 "int8_outliers.%s lists feature %d twice", l.name, l.features[i]);
+      }
+    }
+  }
   if (!s.weights.q) return Status::error(StatusCode::null_pointer, "weights.q is null");
   if (!s.weights.k) return Status::error(StatusCode::null_pointer, "weights.k is null");
   if (!s.weights.v) return Status::error(StatusCode::null_pointer, "weights.v is null");
@@ -119,6 +159,11 @@ void set_layer_dims(LayerImpl& L, const LayerSpec& spec) {
   L.kv_width = L.num_kv_heads * L.head_dim;
   L.scale = spec.scale ? *spec.scale : 1.0f / std::sqrt(static_cast<float>(L.head_dim));
   L.weight_type = spec.weight_type;
+  const Int8Outliers& o = spec.int8_outliers;
+  L.input_outliers = o.inputs_count;
+  L.head_outliers = o.heads_count;
+  for (int i = 0; i < o.inputs_count; ++i) L.input_features[i] = o.inputs[i];
+  for (int i = 0; i < o.heads_count; ++i) L.head_features[i] = o.heads[i];
 }
 
 Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
@@ -141,13 +186,13 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   const int type = static_cast<int>(L.weight_type);
   // In floats, rounded up: every matrix starts 64-byte aligned (a 16-bit matrix is a multiple of
   // NR·2 bytes only), so each is placed at its own multiple of 16 floats.
-  auto floats_for = [&](int K, int N) {
-    return round_up(kernels::packed_matrix_bytes(K, N, nr, type), 64) / sizeof(float);
+  auto floats_for = [&](int K, int N, int outliers) {
+    return round_up(kernels::packed_matrix_bytes(K, N, nr, type, outliers), 64) / sizeof(float);
   };
-  const std::size_t q_floats = floats_for(L.embed_dim, L.embed_dim);
-  const std::size_t k_floats = floats_for(L.kdim, L.kv_width);
-  const std::size_t v_floats = floats_for(L.vdim, L.kv_width);
-  const std::size_t o_floats = floats_for(L.embed_dim, L.embed_dim);
+  const std::size_t q_floats = floats_for(L.embed_dim, L.embed_dim, L.input_outliers);
+  const std::size_t k_floats = floats_for(L.kdim, L.kv_width, L.input_outliers);
+  const std::size_t v_floats = floats_for(L.vdim, L.kv_width, L.input_outliers);
+  const std::size_t o_floats = floats_for(L.embed_dim, L.embed_dim, L.head_outliers);
   L.wqkv = allocate_floats(q_floats + k_floats + v_floats);
   L.wo = allocate_floats(o_floats);
   if (!L.wqkv || !L.wo)

@@ -46,12 +46,12 @@ Status plan_decode(const LayerImpl& L, const CacheGeometry& c, const Shape& shap
   p->v_stage = ws.region("v stage", {Bz, Lqz, static_cast<std::size_t>(L.kv_width)});
   p->concat = ws.region("concat", {Bz, Lqz, static_cast<std::size_t>(L.embed_dim)});
   plan_cached_attention(c, k, L.num_heads, Lq, num_threads, &ws, &p->attn);
-  p->qkv.plan(k, L.weight_type, B, Lq, L.embed_dim);
+  p->qkv.plan(k, L.weight_type, B, Lq, L.embed_dim, L.input_features, L.input_outliers);
   p->qkv.add_segment(L.wq, L.embed_dim);
   p->qkv.add_segment(L.wk, L.kv_width);
   p->qkv.add_segment(L.wv, L.kv_width);
   p->qkv.plan_grid();
-  p->out.plan(k, L.weight_type, B, Lq, L.embed_dim);
+  p->out.plan(k, L.weight_type, B, Lq, L.embed_dim, L.head_features, L.head_outliers);
   p->out.add_segment(L.wout, L.embed_dim);
   p->out.plan_grid();
   if (L.weight_type == ElementType::int8) {  // quantized inputs of the two stages, one region

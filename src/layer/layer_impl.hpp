@@ -49,6 +49,9 @@ struct detail::LayerImpl {
   // self-attention runs them as one GEMM over the concatenated panels (wq, wk, wv point into
   // wqkv, each 64-byte aligned).
   ElementType weight_type = ElementType::f32;
+  // int8: the outlier features of the inputs (Wq, Wk, Wv) and of the concatenated heads (Wo).
+  std::int32_t input_features[kInt8MaxOutliers] = {}, head_features[kInt8MaxOutliers] = {};
+  int input_outliers = 0, head_outliers = 0;
   AlignedFloats wqkv, wo;
   const void *wq = nullptr, *wk = nullptr, *wv = nullptr, *wout = nullptr;
   std::size_t packed_bytes = 0;  // of the four matrices' panels

@@ -3,9 +3,10 @@
 //
 // Layout (little-endian): a 256-byte header, then ten sections, each 64-byte aligned — the
 // panels of Wq, Wk, Wv and Wo (kernels::packed_matrix_bytes each: elements of the weight type;
-// for int8 also the column scales and sums) and
+// for int8 also the column scales, the outlier features and their f16 weights) and
 // the biases q, k, v, out, bias_k, bias_v (fp32; offset 0 when absent). The checksum covers
 // the whole blob with its own field read as zero.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -21,7 +22,7 @@ namespace edgeattn {
 namespace {
 
 constexpr char kMagic[8] = {'E', 'A', 'P', 'A', 'C', 'K', 'E', 'D'};
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2: int8 with block-scaled activations and outliers
 constexpr std::size_t kHeaderBytes = 256;
 constexpr int kSections = 10;  // q, k, v, out panels; q, k, v, out biases; bias_k, bias_v
 const char* const kSectionNames[kSections] = {"q",      "k",      "v",      "out",    "q_bias",
@@ -39,6 +40,7 @@ struct Header {
   std::int32_t embed_dim, num_heads, num_kv_heads, kdim, vdim;
   float scale;
   std::uint64_t offset[kSections];
+  std::int32_t input_outliers, head_outliers;  // int8: outlier features of Wq/Wk/Wv and of Wo
 };
 static_assert(sizeof(Header) <= kHeaderBytes, "the header fits its 256 bytes");
 
@@ -85,10 +87,11 @@ namespace {
 void section_bytes(const LayerImpl& L, int columns, std::size_t bytes[kSections],
                    const bool present[kSections]) {
   const int t = static_cast<int>(L.weight_type);
-  bytes[0] = kernels::packed_matrix_bytes(L.embed_dim, L.embed_dim, columns, t);
-  bytes[1] = kernels::packed_matrix_bytes(L.kdim, L.kv_width, columns, t);
-  bytes[2] = kernels::packed_matrix_bytes(L.vdim, L.kv_width, columns, t);
-  bytes[3] = kernels::packed_matrix_bytes(L.embed_dim, L.embed_dim, columns, t);
+  const int in = L.input_outliers;
+  bytes[0] = kernels::packed_matrix_bytes(L.embed_dim, L.embed_dim, columns, t, in);
+  bytes[1] = kernels::packed_matrix_bytes(L.kdim, L.kv_width, columns, t, in);
+  bytes[2] = kernels::packed_matrix_bytes(L.vdim, L.kv_width, columns, t, in);
+  bytes[3] = kernels::packed_matrix_bytes(L.embed_dim, L.embed_dim, columns, t, L.head_outliers);
   const int widths[6] = {L.embed_dim, L.kv_width, L.kv_width, L.embed_dim, L.kv_width, L.kv_width};
   for (int i = 0; i < 6; ++i)
     bytes[4 + i] = present[4 + i] ? static_cast<std::size_t>(widths[i]) * sizeof(float) : 0;
@@ -176,6 +179,8 @@ Status pack(const LayerSpec& spec, const char* port, void* blob, std::size_t siz
   h.kdim = L.kdim;
   h.vdim = L.vdim;
   h.scale = L.scale;
+  h.input_outliers = L.input_outliers;
+  h.head_outliers = L.head_outliers;
   std::size_t at = kHeaderBytes;
   for (int i = 0; i < kSections; ++i) {
     h.offset[i] = present[i] ? at : 0;
@@ -244,11 +249,17 @@ Status Layer::create_packed(const void* blob, std::size_t size, std::unique_ptr<
     spec.weights.bias_k = spec.weights.bias_v = reinterpret_cast<const float*>(bytes);
   Status st = validate_layer_spec(spec);
   if (!st) return Status::error(st.code(), "packed blob: %s", st.message());
+  const bool int8 = spec.weight_type == ElementType::int8;
+  if (h.input_outliers < 0 || h.input_outliers > (int8 ? kInt8MaxOutliers : 0) ||
+      h.head_outliers < 0 || h.head_outliers > (int8 ? kInt8MaxOutliers : 0))
+    return blob_error("bad int8 outlier counts");
 
   std::unique_ptr<LayerImpl> impl(new (std::nothrow) LayerImpl());
   if (!impl) return Status::error(StatusCode::out_of_memory, "out of memory creating layer");
   LayerImpl& L = *impl;
   set_layer_dims(L, spec);
+  L.input_outliers = h.input_outliers;
+  L.head_outliers = h.head_outliers;
   L.kernels = k;
   bool present[kSections];
   for (int i = 0; i < kSections; ++i) present[i] = h.offset[i] != 0;
@@ -268,6 +279,27 @@ Status Layer::create_packed(const void* blob, std::size_t size, std::unique_ptr<
   L.wk = bytes + h.offset[1];
   L.wv = bytes + h.offset[2];
   L.wout = bytes + h.offset[3];
+  if (int8) {  // the outlier features each matrix holds: one list for Wq, Wk, Wv, checked
+    auto features = [&](int section, int K, int N, int count, std::int32_t* dst) {
+      const std::size_t at = kernels::int8_layout(K, N, h.panel_columns, count).features;
+      std::memcpy(dst, bytes + h.offset[section] + at, sizeof(std::int32_t) * count);
+    };
+    std::int32_t k_features[kInt8MaxOutliers], v_features[kInt8MaxOutliers];
+    features(0, L.embed_dim, L.embed_dim, L.input_outliers, L.input_features);
+    features(1, L.kdim, L.kv_width, L.input_outliers, k_features);
+    features(2, L.vdim, L.kv_width, L.input_outliers, v_features);
+    features(3, L.embed_dim, L.embed_dim, L.head_outliers, L.head_features);
+    const std::size_t n = sizeof(std::int32_t) * L.input_outliers;
+    if (std::memcmp(k_features, L.input_features, n) != 0 ||
+        std::memcmp(v_features, L.input_features, n) != 0)
+      return blob_error("Wq, Wk and Wv hold different int8 outlier features");
+    int inputs[kInt8MaxOutliers], heads[kInt8MaxOutliers];
+    std::copy(L.input_features, L.input_features + L.input_outliers, inputs);
+    std::copy(L.head_features, L.head_features + L.head_outliers, heads);
+    spec.int8_outliers = {inputs, L.input_outliers, heads, L.head_outliers};
+    st = validate_layer_spec(spec);
+    if (!st) return Status::error(st.code(), "packed blob: %s", st.message());
+  }
   L.packed_bytes = round_up(sizes[0], 64) + round_up(sizes[1], 64) + round_up(sizes[2], 64) +
                    round_up(sizes[3], 64);
   bool oom = false;

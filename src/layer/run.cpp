@@ -46,21 +46,21 @@ Status plan_run(const LayerImpl& L, const Shape& shape, int num_threads, LayerRu
   // Rows (attention weights) or tiles, decided per run: the scratch serves both.
   engine::plan_attention(d, k, engine::AttendPath::rows, num_threads, /*also_tiles=*/true, &ws,
                          &p->attn);
-  p->fused.plan(k, L.weight_type, B, Lq, L.embed_dim);
+  p->fused.plan(k, L.weight_type, B, Lq, L.embed_dim, L.input_features, L.input_outliers);
   p->fused.add_segment(L.wq, L.embed_dim);
   p->fused.add_segment(L.wk, L.kv_width);
   p->fused.add_segment(L.wv, L.kv_width);
   p->fused.plan_grid();
-  p->pq.plan(k, L.weight_type, B, Lq, L.embed_dim);
+  p->pq.plan(k, L.weight_type, B, Lq, L.embed_dim, L.input_features, L.input_outliers);
   p->pq.add_segment(L.wq, L.embed_dim);
   p->pq.plan_grid();
-  p->pk.plan(k, L.weight_type, B, kv_len, L.kdim);
+  p->pk.plan(k, L.weight_type, B, kv_len, L.kdim, L.input_features, L.input_outliers);
   p->pk.add_segment(L.wk, L.kv_width);
   p->pk.plan_grid();
-  p->pv.plan(k, L.weight_type, B, kv_len, L.vdim);
+  p->pv.plan(k, L.weight_type, B, kv_len, L.vdim, L.input_features, L.input_outliers);
   p->pv.add_segment(L.wv, L.kv_width);
   p->pv.plan_grid();
-  p->out.plan(k, L.weight_type, B, Lq, L.embed_dim);
+  p->out.plan(k, L.weight_type, B, Lq, L.embed_dim, L.head_features, L.head_outliers);
   p->out.add_segment(L.wout, L.embed_dim);
   p->out.plan_grid();
   if (L.weight_type == ElementType::int8) {

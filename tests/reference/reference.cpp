@@ -23,12 +23,20 @@ struct Int8Rule {
   }
 };
 
+// The int8 outlier features of a list (LayerSpec::int8_outliers).
+struct Features {
+  std::vector<int> list;
+  bool has(int k) const { return std::find(list.begin(), list.end(), k) != list.end(); }
+};
+
 // A weight matrix's `count` elements as the layer holds them: the caller's `source` type
 // widened, rounded to the layer's weight type `held` (as packing rounds) and widened again, so
 // the reference computes with exactly the layer's dequantized weights. int8 is quantized per
-// output channel (`out` channels of `in` weights each, stored as `layout` says).
+// output channel (`out` channels of `in` weights each, stored as `layout` says), the outlier
+// features apart (held in f16, outside the channel's amax).
 std::vector<float> dequantized(const void* w, std::size_t count, ElementType source,
-                               ElementType held, WeightLayout layout, int in, int out) {
+                               ElementType held, WeightLayout layout, int in, int out,
+                               const Features& outliers) {
   using namespace edgeattn::kernels;
   std::vector<float> r(count);
   bool overflow = false;
@@ -47,22 +55,31 @@ std::vector<float> dequantized(const void* w, std::size_t count, ElementType sou
     };
     for (int n = 0; n < out; ++n) {
       float amax = 0.0f;
-      for (int k = 0; k < in; ++k) amax = std::max(amax, std::fabs(r[index(n, k)]));
+      for (int k = 0; k < in; ++k)
+        if (!outliers.has(k)) amax = std::max(amax, std::fabs(r[index(n, k)]));
       const Int8Rule rule(amax);
       for (int k = 0; k < in; ++k)
-        r[index(n, k)] = static_cast<float>(rule.dequantized(r[index(n, k)]));
+        r[index(n, k)] = outliers.has(k) ? f16_to_f32(f32_to_f16(r[index(n, k)], &overflow))
+                                         : static_cast<float>(rule.dequantized(r[index(n, k)]));
     }
   }
   return r;
 }
 
-// A row of a projection's input as the layer's int8 kernels see it (quantized per row).
-std::vector<double> quantized_row(const std::vector<float>& x) {
-  float amax = 0.0f;
-  for (float v : x) amax = std::max(amax, std::fabs(v));
-  const Int8Rule rule(amax);
+// A row of a projection's input as the layer's int8 kernels see it: quantized in blocks of 32
+// inputs (a scale each, the documented block size), the outlier features kept as they are.
+constexpr int kInt8Block = 32;
+std::vector<double> quantized_row(const std::vector<float>& x, const Features& outliers) {
+  const int K = static_cast<int>(x.size());
   std::vector<double> r(x.size());
-  for (std::size_t i = 0; i < x.size(); ++i) r[i] = rule.dequantized(x[i]);
+  for (int k0 = 0; k0 < K; k0 += kInt8Block) {
+    const int k1 = std::min(K, k0 + kInt8Block);
+    float amax = 0.0f;
+    for (int k = k0; k < k1; ++k)
+      if (!outliers.has(k)) amax = std::max(amax, std::fabs(x[k]));
+    const Int8Rule rule(amax);
+    for (int k = k0; k < k1; ++k) r[k] = outliers.has(k) ? x[k] : rule.dequantized(x[k]);
+  }
   return r;
 }
 
@@ -87,14 +104,14 @@ double weight(const float* w, WeightLayout layout, int in, int out, int n, int k
 // each row of x is quantized first.
 std::vector<std::vector<double>> project(const float* x, SequenceLayout layout, int batch, int len,
                                          int in, int b, const float* w, WeightLayout wl, int out,
-                                         const float* bias, bool int8) {
+                                         const float* bias, bool int8, const Features& outliers) {
   std::vector<std::vector<double>> y(len, std::vector<double>(out, 0.0));
   for (int l = 0; l < len; ++l) {
     std::vector<float> row(in);
     for (int k = 0; k < in; ++k)
       row[k] = static_cast<float>(at(x, layout, batch, len, in, b, l, k));
     std::vector<double> xs(row.begin(), row.end());
-    if (int8) xs = quantized_row(row);
+    if (int8) xs = quantized_row(row, outliers);
     for (int n = 0; n < out; ++n) {
       double s = bias ? bias[n] : 0.0;
       for (int k = 0; k < in; ++k) s += xs[k] * weight(w, wl, in, out, n, k);
@@ -128,23 +145,26 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
   const WeightLayout wl = spec.weight_layout;
   const ElementType held = spec.weight_type;
   const bool int8 = held == ElementType::int8;
-  const std::vector<float> wq =
-                               dequantized(w.q, std::size_t(E) * E, w.element_type, held, wl, E, E),
+  const Int8Outliers& o = spec.int8_outliers;
+  const Features in_f{std::vector<int>(o.inputs, o.inputs + o.inputs_count)},
+      head_f{std::vector<int>(o.heads, o.heads + o.heads_count)};
+  const std::vector<float> wq = dequantized(w.q, std::size_t(E) * E, w.element_type, held, wl, E, E,
+                                            in_f),
                            wk = dequantized(w.k, std::size_t(G) * hd * kdim, w.element_type, held,
-                                            wl, kdim, G * hd),
+                                            wl, kdim, G * hd, in_f),
                            wv = dequantized(w.v, std::size_t(G) * hd * vdim, w.element_type, held,
-                                            wl, vdim, G * hd),
+                                            wl, vdim, G * hd, in_f),
                            wo = dequantized(w.out, std::size_t(E) * E, w.element_type, held, wl, E,
-                                            E);
+                                            E, head_f);
 
   Result r;
   r.output.assign(static_cast<std::size_t>(B) * Lq * E, 0.0);
   r.weights_avg.assign(static_cast<std::size_t>(B) * Lq * S, 0.0);
   r.weights_head.assign(static_cast<std::size_t>(B) * H * Lq * S, 0.0);
   for (int b = 0; b < B; ++b) {
-    auto Q = project(a.query, a.layout, B, Lq, E, b, wq.data(), wl, E, w.q_bias, int8);
-    auto K = project(key, a.layout, B, Lkv, kdim, b, wk.data(), wl, G * hd, w.k_bias, int8);
-    auto V = project(value, a.layout, B, Lkv, vdim, b, wv.data(), wl, G * hd, w.v_bias, int8);
+    auto Q = project(a.query, a.layout, B, Lq, E, b, wq.data(), wl, E, w.q_bias, int8, in_f);
+    auto K = project(key, a.layout, B, Lkv, kdim, b, wk.data(), wl, G * hd, w.k_bias, int8, in_f);
+    auto V = project(value, a.layout, B, Lkv, vdim, b, wv.data(), wl, G * hd, w.v_bias, int8, in_f);
     if (bias_kv) {
       K.emplace_back(w.bias_k, w.bias_k + G * hd);
       V.emplace_back(w.bias_v, w.bias_v + G * hd);
@@ -193,10 +213,11 @@ Result multi_head_attention(const LayerSpec& spec, const RunArgs& a) {
       double wo_max = 0.0;
       for (float x : wo) wo_max = std::max(wo_max, std::fabs(static_cast<double>(x)));
       for (auto& row : concat) {
-        double amax = 0.0;
-        for (double x : row) amax = std::max(amax, std::fabs(x));
+        double amax = 0.0;  // bounds every block's
+        for (int k = 0; k < E; ++k)
+          if (!head_f.has(k)) amax = std::max(amax, std::fabs(row[k]));
         r.int8_step_effect = std::max(r.int8_step_effect, amax / 127.0 * wo_max);
-        row = quantized_row(std::vector<float>(row.begin(), row.end()));
+        row = quantized_row(std::vector<float>(row.begin(), row.end()), head_f);
       }
     }
     for (int i = 0; i < Lq; ++i)

@@ -37,6 +37,7 @@ from make_golden import write_safetensors  # the same writer (bookworm has no sa
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "data", "minilm")
 E, HEADS, LAYERS = 384, 12, 6
 TOKENS = 264  # a prompt of 8, then 256 decode steps
+CALIBRATION = 64  # int8 outlier features are calibrated on the first 64 tokens
 
 TEXT = """the raspberry pi is a small single board computer that people use to learn programming
 and to build things at home and at work . it runs a full operating system from a memory card and
@@ -161,18 +162,21 @@ def int8(x, dim):
     return torch.clamp(torch.round(x * inv), -127, 127) * (amax / 127.0)
 
 
-def attention_int8(x, p):
-    """int8 weights (a scale per output channel) and int8 activations (a scale per row, the
-    heads' concatenation quantized again before the output projection)."""
+def concat_heads(x, p):
+    """The concatenated heads of fp32 self-attention on x: the output projection's input."""
     T = x.shape[0]
     hd = E // HEADS
-    def proj(name, inp):
-        return int8(inp, 1) @ int8(p[name + ".weight"], 1).t() + p[name + ".bias"]
-    q = proj("q_proj", x).view(T, HEADS, hd).transpose(0, 1)
-    k = proj("k_proj", x).view(T, HEADS, hd).transpose(0, 1)
-    v = proj("v_proj", x).view(T, HEADS, hd).transpose(0, 1)
-    o = (torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1) @ v).transpose(0, 1)
-    return proj("out_proj", o.reshape(T, E))
+    proj = lambda name: (x @ p[name + ".weight"].t() + p[name + ".bias"]).view(T, HEADS, hd).transpose(0, 1)
+    q, k, v = proj("q_proj"), proj("k_proj"), proj("v_proj")
+    return (torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1) @ v).transpose(0, 1).reshape(T, E)
+
+
+def calibrate(x, p, outliers=8):
+    """Layer::calibrate_int8 on x, then top_inputs/top_heads(outliers): the features of largest
+    |x| over the sample at the input and at the concatenated heads (fp32 self-attention over
+    the sample alone)."""
+    top = lambda amax: torch.topk(amax, outliers).indices
+    return top(x.abs().amax(0)), top(concat_heads(x, p).abs().amax(0))
 
 
 def int8_blocks(x, dim, block):
@@ -182,27 +186,31 @@ def int8_blocks(x, dim, block):
     return int8(blocked, dim + 1).reshape(shape)
 
 
-def attention_int8_outliers(x, p, outliers=8, block=32):
-    """A scheme that is not built, for comparison (LLM.int8()'s decomposition): the `outliers`
-    input features of largest magnitude in each projection's input kept in fp32 with f16
-    weights, the rest int8 (activations per row, weights per output channel in blocks of
-    `block` inputs)."""
+def attention_int8(x, p, features=None, block=None):
+    """edgeattn's int8 weights: a scale per output channel; activations quantized per row in
+    blocks of `block` inputs (None: one scale per row); the outlier features
+    (features = (inputs, heads), or None) kept out of int8 — fp32 activations, f16 weights,
+    outside the weights' and activations' amax. The heads' concatenation is quantized again
+    before the output projection."""
     T = x.shape[0]
     hd = E // HEADS
-    def proj(name, inp):
+    def proj(name, inp, keep_index):
         w = p[name + ".weight"]
         keep = torch.zeros(inp.shape[1], dtype=torch.bool)
-        keep[torch.topk(inp.abs().amax(0), outliers).indices] = True
+        if keep_index is not None:
+            keep[keep_index] = True
         xi, wi = inp.clone(), w.clone()
         xi[:, keep] = 0
         wi[:, keep] = 0
-        y = int8(xi, 1) @ int8_blocks(wi, 1, block).t() + inp[:, keep] @ w[:, keep].half().float().t()
+        xq = int8(xi, 1) if block is None else int8_blocks(xi, 1, block)
+        y = xq @ int8(wi, 1).t() + inp[:, keep] @ w[:, keep].half().float().t()
         return y + p[name + ".bias"]
-    q = proj("q_proj", x).view(T, HEADS, hd).transpose(0, 1)
-    k = proj("k_proj", x).view(T, HEADS, hd).transpose(0, 1)
-    v = proj("v_proj", x).view(T, HEADS, hd).transpose(0, 1)
+    fin, fheads = features if features is not None else (None, None)
+    q = proj("q_proj", x, fin).view(T, HEADS, hd).transpose(0, 1)
+    k = proj("k_proj", x, fin).view(T, HEADS, hd).transpose(0, 1)
+    v = proj("v_proj", x, fin).view(T, HEADS, hd).transpose(0, 1)
     o = (torch.softmax(q @ k.transpose(1, 2) / math.sqrt(hd), dim=-1) @ v).transpose(0, 1)
-    return proj("out_proj", o.reshape(T, E))
+    return proj("out_proj", o.reshape(T, E), fheads)
 
 
 def emulate(hidden, p):
@@ -221,15 +229,20 @@ def emulate(hidden, p):
         # under the causal mask; every position, the prompt's too, as decoding sees them.
         "f16 KV cache (causal)": errors(attention_kv(hidden, p, causal, f16), y_causal),
         "int8 KV cache (causal)": errors(attention_kv(hidden, p, causal, per_head), y_causal),
-        "int8 weights + int8 activations": errors(attention_int8(hidden, p), y),
-        # Not built, for comparison: int8 weights alone (fp32 activations) per channel and in
-        # blocks of 8 inputs; the outlier decomposition that meets the issue's bounds.
-        "not built: int8 weights only, per channel": errors(
+        # What edgeattn builds: blocks of 32, 8 + 8 outlier features calibrated on the first
+        # CALIBRATION tokens (as tests/test_minilm.cpp calibrates).
+        "int8 weights + int8 activations": errors(
+            attention_int8(hidden, p, calibrate(hidden[:CALIBRATION], p), 32), y),
+        # For comparison: one scale per row and no outliers (the first scheme), blocks without
+        # outliers, outliers without blocks, and int8 weights alone with fp32 activations.
+        "for comparison: one scale per row, no outlier features": errors(
+            attention_int8(hidden, p), y),
+        "for comparison: blocks of 32, no outlier features": errors(
+            attention_int8(hidden, p, None, 32), y),
+        "for comparison: one scale per row, 8 + 8 outlier features": errors(
+            attention_int8(hidden, p, calibrate(hidden[:CALIBRATION], p)), y),
+        "for comparison: int8 weights alone (fp32 activations), per channel": errors(
             attention(hidden, p, fake=lambda w: int8(w, 1)), y),
-        "not built: int8 weights only, blocks of 8": errors(
-            attention(hidden, p, fake=lambda w: int8_blocks(w, 1, 8)), y),
-        "not built: 8 f16 outlier features + int8, weight blocks of 16": errors(
-            attention_int8_outliers(hidden, p, outliers=8, block=16), y),
     }
 
 
