@@ -5,6 +5,8 @@
 // weight_bytes() and the errors of narrowing.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <cstring>
 #include <limits>
 
@@ -98,30 +100,37 @@ TEST_CASE("weight_bytes: the packed panels with their padding, and the biases",
       REQUIRE(select_port(port.c_str(), &info).ok());
       const std::size_t panels = static_cast<std::size_t>((E + info.gemm_nr - 1) / info.gemm_nr);
       const std::size_t elems = panels * info.gemm_nr * E;  // one E × E matrix, padded
-      std::size_t bytes[4] = {};
-      for (const ElementType type :
-           {ElementType::f32, ElementType::f16, ElementType::bf16, ElementType::int8}) {
+      std::size_t bytes[5] = {};  // by type; [4]: int8 with 8 + 8 outlier features
+      const int features[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+      for (const int variant : {0, 1, 2, 3, 4}) {
+        const ElementType type = static_cast<ElementType>(std::min(variant, 3));
+        const int O = variant == 4 ? 8 : 0;
         LayerSpec spec = c.spec();
         spec.port = port.c_str();
         spec.weight_type = type;
+        spec.int8_outliers = {features, O, features, O};
         std::unique_ptr<Layer> layer;
         REQUIRE(Layer::create(spec, &layer).ok());
         REQUIRE(layer->weight_type() == type);
-        // int8: the panels (K rounded up to 4, here E is), then a scale and a column sum per
-        // padded column, each part 64-byte aligned.
+        // int8: the panels (K rounded up to 4, here E is), then a scale per padded column, the
+        // outlier features and their f16 weights, each part 64-byte aligned.
         const std::size_t columns = panels * info.gemm_nr;
-        const std::size_t matrix = type == ElementType::int8
-                                       ? (elems + 63) / 64 * 64 + 2 * ((columns * 4 + 63) / 64 * 64)
-                                       : (elems * element_size(type) + 63) / 64 * 64;
+        auto round64 = [](std::size_t x) { return (x + 63) / 64 * 64; };
+        const std::size_t matrix =
+            type == ElementType::int8
+                ? round64(elems) + round64(columns * 4) + round64(O * 4) + round64(O * columns * 2)
+                : round64(elems * element_size(type));
         const std::size_t want = 4 * matrix + 4 * sizeof(float) * E;  // 4 biases of E floats
-        INFO("port " << port << " E " << E << " type " << element_type_name(type));
+        INFO("port " << port << " E " << E << " type " << element_type_name(type) << " outliers "
+                      << O);
         REQUIRE(layer->weight_bytes() == want);
-        bytes[static_cast<int>(type)] = layer->weight_bytes();
+        bytes[variant] = layer->weight_bytes();
       }
       REQUIRE(bytes[1] == bytes[2]);
       if (E >= 384) {  // the bounds
         REQUIRE(double(bytes[1]) / double(bytes[0]) <= 0.52);
         REQUIRE(double(bytes[3]) / double(bytes[0]) <= 0.27);
+        REQUIRE(double(bytes[4]) / double(bytes[0]) <= 0.27);
       }
     }
   }

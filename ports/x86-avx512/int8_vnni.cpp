@@ -8,7 +8,7 @@ namespace edgeattn::avx512 {
 
 void gemm_i8_vnni(const kernels::Int8Rows& a, int row0, int rows, int K, const void* packed,
                   int panel0, int panel1, int N, const kernels::OutputMap& out) {
-  kernels::gemm_i8_block<kernels::I8Avx512Vnni, Projection::MR, Projection::NR>(
+  kernels::gemm_i8_block<kernels::I8Avx512Vnni, kInt8VnniMR, Projection::NR>(
       a, row0, rows, K, packed, panel0, panel1, N, out);
 }
 

@@ -21,11 +21,10 @@ void gemm_i8_vnni_1row(const kernels::Int8Rows& a, int row0, int rows, int K, co
 namespace {
 // int8: AVX512-VNNI's vpdpbusd where the CPU has it (Cascade Lake, Ice Lake and later, Zen 4),
 // else AVX2's vpmaddubsw on ymm (Skylake-SP), 2 × 48: 12 accumulators.
-constexpr Int8Gemm kInt8[] = {
-    {"x86_avx512_vnni", avx512::Projection::MR, &x86::cpu_runs_avx512_vnni, &avx512::gemm_i8_vnni,
-     &avx512::gemm_i8_vnni_1row},
-    make_int8_gemm<kernels::I8Avx2Madd, 2, avx512::Projection::NR>("x86_avx512",
-                                                                   &x86::cpu_runs_avx512)};
+constexpr Int8Gemm kInt8[] = {{"x86_avx512_vnni", avx512::kInt8VnniMR, &x86::cpu_runs_avx512_vnni,
+                               &avx512::gemm_i8_vnni, &avx512::gemm_i8_vnni_1row},
+                              make_int8_gemm<kernels::I8Avx2Madd, 2, avx512::Projection::NR>(
+                                  "x86_avx512", &x86::cpu_runs_avx512)};
 constexpr KernelTable kTable =
     make_kernel_table<kernels::SimdVec<xsimd::avx512bw>, avx512::Projection, avx512::Attention>(
         "x86-avx512", &x86::cpu_runs_avx512, kInt8, 2);

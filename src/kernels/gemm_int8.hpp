@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "gemm.hpp"
 
@@ -259,6 +260,12 @@ struct I8Avx512Vnni {
   }
   static Acc dot4(Acc acc, A a, W w) { return _mm512_dpbusd_epi32(acc, a, w); }
   static void store(std::int32_t* c, Acc v) { _mm512_storeu_si512(c, v); }
+  // t += (acc − offset) · s in fp32, in registers (the driver's fold, without a round trip of
+  // the int32 sums through memory).
+  static void fold(float* t, Acc acc, Acc offset, float s) {
+    const __m512 x = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, offset));
+    _mm512_storeu_ps(t, _mm512_fmadd_ps(x, _mm512_set1_ps(s), _mm512_loadu_ps(t)));
+  }
 };
 #endif
 
@@ -313,6 +320,10 @@ struct I8Avx2Vnni : I8Ymm {
 #else
     return _mm256_dpbusd_epi32(acc, a, w);
 #endif
+  }
+  static void fold(float* t, Acc acc, Acc offset, float s) {  // as I8Avx512Vnni's
+    const __m256 x = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, offset));
+    _mm256_storeu_ps(t, _mm256_fmadd_ps(x, _mm256_set1_ps(s), _mm256_loadu_ps(t)));
   }
 };
 #endif  // ymm vpdpbusd
@@ -423,6 +434,51 @@ inline void gemm_i8_ukernel(int mr, int k0, int k1, const std::int8_t* a, std::p
     for (int v = 0; v < NV; ++v) D::store(sums + v * D::cols, offset_share[v]);
 }
 
+// Policies with a fold() (the vpdpbusd ones) run every block of a row tile in one call:
+// tile[i][·] += (block's int32 dot − offset share) · row i's block scale, for all blocks.
+template <class D, class = void>
+struct HasFold : std::false_type {};
+template <class D>
+struct HasFold<D, std::void_t<decltype(&D::fold)>> : std::true_type {};
+
+template <class D, int MR, int NR>
+inline void gemm_i8_ukernel_folded(int mr, int K4, const std::int8_t* a, std::ptrdiff_t lda,
+                                   const float* scales, int blocks, const std::int8_t* b,
+                                   float* tile) {
+  constexpr int NV = NR / D::cols;
+  static const std::int8_t kZeroRow[4] = {0, 0, 0, 0};
+  const std::int8_t* rows[MR];
+  const float* row_scales[MR];
+  for (int i = 0; i < MR; ++i) {
+    rows[i] = a + std::min(i, mr - 1) * lda;
+    row_scales[i] = scales + static_cast<std::ptrdiff_t>(std::min(i, mr - 1)) * blocks;
+  }
+  const typename D::A offset = D::bcast_a(kZeroRow);
+  for (int blk = 0, k0 = 0; k0 < K4; ++blk, k0 += kInt8Block) {
+    const int k1 = std::min(K4, k0 + kInt8Block);
+    typename D::Acc acc[MR][NV], offset_share[NV];
+    for (int v = 0; v < NV; ++v) offset_share[v] = D::zero();
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) acc[i][v] = D::zero();
+    for (int k = k0; k < k1; k += 4) {
+      const std::int8_t* bk = b + static_cast<std::ptrdiff_t>(k) * NR;
+      typename D::W bv[NV];
+      for (int v = 0; v < NV; ++v) bv[v] = D::load_w(bk + v * D::cols * 4);
+      for (int v = 0; v < NV; ++v) offset_share[v] = D::dot4(offset_share[v], offset, bv[v]);
+      for (int i = 0; i < MR; ++i) {
+        const typename D::A ai = D::bcast_a(rows[i] + k);
+        for (int v = 0; v < NV; ++v) acc[i][v] = D::dot4(acc[i][v], ai, bv[v]);
+      }
+    }
+    for (int i = 0; i < MR; ++i) {
+      if (i >= mr) break;
+      const float s = row_scales[i][blk];
+      for (int v = 0; v < NV; ++v)
+        D::fold(tile + i * NR + v * D::cols, acc[i][v], offset_share[v], s);
+    }
+  }
+}
+
 // Projection driver for int8 weights: rows [row0, row0 + rows) of the quantized activations ×
 // panels [panel0, panel1) of the packed matrix (whose outlier features are a.outlier_count, the
 // same the rows were quantized with). Each block of kInt8Block inputs is an exact int32 dot
@@ -452,15 +508,20 @@ void gemm_i8_block(const Int8Rows& a, int row0, int rows, int K, const void* pac
     for (int r = row0; r < row0 + rows; r += MR) {
       const int mr = std::min(MR, row0 + rows - r);
       std::fill(tile, tile + MR * NR, 0.0f);
-      for (int blk = 0; blk < a.blocks; ++blk) {
-        const int k0 = blk * kInt8Block, k1 = std::min(l.K4, k0 + kInt8Block);
-        gemm_i8_ukernel<D, MR, NR>(mr, k0, k1, a.q + r * a.ld, a.ld, bp, acc, offset_share);
-        for (int i = 0; i < mr; ++i) {
-          const float s = a.scales[static_cast<std::ptrdiff_t>(r + i) * a.blocks + blk];
-          for (int j = 0; j < NR; ++j)
-            tile[i * NR + j] += static_cast<float>(acc[i * NR + j] - offset_share[j]) * s;
+      if constexpr (HasFold<D>::value)
+        gemm_i8_ukernel_folded<D, MR, NR>(mr, l.K4, a.q + r * a.ld, a.ld,
+                                          a.scales + static_cast<std::ptrdiff_t>(r) * a.blocks,
+                                          a.blocks, bp, tile);
+      else
+        for (int blk = 0; blk < a.blocks; ++blk) {
+          const int k0 = blk * kInt8Block, k1 = std::min(l.K4, k0 + kInt8Block);
+          gemm_i8_ukernel<D, MR, NR>(mr, k0, k1, a.q + r * a.ld, a.ld, bp, acc, offset_share);
+          for (int i = 0; i < mr; ++i) {
+            const float s = a.scales[static_cast<std::ptrdiff_t>(r + i) * a.blocks + blk];
+            for (int j = 0; j < NR; ++j)
+              tile[i * NR + j] += static_cast<float>(acc[i * NR + j] - offset_share[j]) * s;
+          }
         }
-      }
       for (int i = 0; i < mr; ++i) {
         const float* ov = a.outliers + static_cast<std::ptrdiff_t>(r + i) * O;
         for (int j = 0; j < NR; ++j) tile[i * NR + j] *= w_scale[n0 + j];
