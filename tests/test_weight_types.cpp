@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 
@@ -122,7 +123,7 @@ TEST_CASE("weight_bytes: the packed panels with their padding, and the biases",
                 : round64(elems * element_size(type));
         const std::size_t want = 4 * matrix + 4 * sizeof(float) * E;  // 4 biases of E floats
         INFO("port " << port << " E " << E << " type " << element_type_name(type) << " outliers "
-                      << O);
+                     << O);
         REQUIRE(layer->weight_bytes() == want);
         bytes[variant] = layer->weight_bytes();
       }
@@ -186,4 +187,74 @@ TEST_CASE("narrowing a weight that does not fit is an error, not an infinity", "
   REQUIRE(st.code() == StatusCode::invalid_argument);
   REQUIRE(std::strstr(st.message(), "<= 65536") != nullptr);
   REQUIRE(element_size(static_cast<ElementType>(7)) == 0);
+}
+
+TEST_CASE("int8 outlier features: calibration, and the spec's checks", "[weights][int8][quick]") {
+  CaseConfig cfg;
+  cfg.embed_dim = 16;
+  cfg.num_heads = 2;
+  cfg.q_len = cfg.kv_len = 5;
+  Case c = make_case(cfg, 9);
+  for (int l = 0; l < cfg.q_len; ++l) c.query[l * 16 + 11] = 40.0f + l;  // an outlier feature
+  std::unique_ptr<Layer> f32;
+  REQUIRE(Layer::create(c.spec(), &f32).ok());
+  std::vector<float> out(c.output_size());
+  const RunArgs args = c.args(out.data(), nullptr);
+  Int8Calibration stats;
+  REQUIRE(f32->calibrate_int8(args, &stats).ok());
+  REQUIRE(stats.inputs_amax.size() == 16);
+  REQUIRE(stats.heads_amax.size() == 16);
+  for (int f = 0; f < 16; ++f) {  // the largest |x| of each input feature, exactly
+    float want = 0.0f;
+    for (int l = 0; l < cfg.q_len; ++l) want = std::max(want, std::fabs(c.query[l * 16 + f]));
+    REQUIRE(stats.inputs_amax[f] == want);
+    REQUIRE(stats.heads_amax[f] > 0.0f);
+  }
+  // The run itself is the layer's: its output is what run() writes.
+  std::vector<float> y(c.output_size());
+  Executor exec(1);
+  std::size_t bytes = 0;
+  REQUIRE(f32->workspace_size(args.shape, 1, &bytes).ok());
+  Workspace ws(bytes);
+  REQUIRE(f32->run(c.args(y.data(), nullptr), ws.data(), bytes, exec).ok());
+  REQUIRE(std::memcmp(y.data(), out.data(), y.size() * sizeof(float)) == 0);
+  const std::vector<int> top = stats.top_inputs(3);
+  REQUIRE(top.size() == 3);
+  REQUIRE(top[0] == 11);
+  REQUIRE(stats.inputs_amax[top[1]] >= stats.inputs_amax[top[2]]);
+  REQUIRE(stats.top_heads(20).size() == kInt8MaxOutliers);  // clamped
+  // Wrong-sized stats, and a null pointer, are errors.
+  Int8Calibration wrong;
+  wrong.inputs_amax.assign(3, 0.0f);
+  REQUIRE(f32->calibrate_int8(args, &wrong).code() == StatusCode::shape_mismatch);
+  REQUIRE(f32->calibrate_int8(args, nullptr).code() == StatusCode::null_pointer);
+
+  // The features go into an int8 layer; every malformed list is an error naming the list.
+  const std::vector<int> heads = stats.top_heads(2);
+  LayerSpec spec = c.spec();
+  spec.weight_type = ElementType::int8;
+  spec.int8_outliers = {top.data(), 3, heads.data(), 2};
+  std::unique_ptr<Layer> int8;
+  REQUIRE(Layer::create(spec, &int8).ok());
+  const int nine[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8}, twice[2] = {3, 3}, beyond[1] = {16};
+  const struct {
+    Int8Outliers outliers;
+    ElementType type;
+    const char* fragment;
+  } bad[] = {
+      {{nine, 9, nullptr, 0}, ElementType::int8, "inputs_count must be in [0, 8]"},
+      {{nullptr, 0, nine, -1}, ElementType::int8, "heads_count must be in [0, 8]"},
+      {{nullptr, 2, nullptr, 0}, ElementType::int8, "int8_outliers.inputs is null"},
+      {{twice, 2, nullptr, 0}, ElementType::int8, "lists feature 3 twice"},
+      {{nullptr, 0, beyond, 1}, ElementType::int8, "heads[0] = 16 is not a feature"},
+      {{nine, 2, nullptr, 0}, ElementType::f16, "int8_outliers are for weight_type int8"},
+  };
+  for (const auto& b : bad) {
+    spec.int8_outliers = b.outliers;
+    spec.weight_type = b.type;
+    const Status st = Layer::create(spec, &int8);
+    INFO(st.message());
+    REQUIRE_FALSE(st.ok());
+    REQUIRE(std::strstr(st.message(), b.fragment) != nullptr);
+  }
 }
