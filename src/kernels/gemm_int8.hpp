@@ -439,7 +439,9 @@ inline void gemm_i8_ukernel(int mr, int k0, int k1, const std::int8_t* a, std::p
 template <class D, class = void>
 struct HasFold : std::false_type {};
 template <class D>
-struct HasFold<D, std::void_t<decltype(&D::fold)>> : std::true_type {};
+struct HasFold<
+    D, std::void_t<decltype(D::fold(static_cast<float*>(nullptr), D::zero(), D::zero(), 0.0f))>>
+    : std::true_type {};
 
 template <class D, int MR, int NR>
 inline void gemm_i8_ukernel_folded(int mr, int K4, const std::int8_t* a, std::ptrdiff_t lda,
