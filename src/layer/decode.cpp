@@ -2,6 +2,7 @@
 // from one GEMM; K and V enter the cache through KvCache::append; the new queries attend over
 // everything cached through the engine's stage for caches (the same one cached attention runs);
 // the output projection is the layer run's.
+#include <algorithm>
 #include "access.hpp"
 #include "layer/layer_impl.hpp"
 #include "plan_impl.hpp"
@@ -55,7 +56,9 @@ Status plan_decode(const LayerImpl& L, const CacheGeometry& c, const Shape& shap
   p->out.add_segment(L.wout, L.embed_dim);
   p->out.plan_grid();
   if (L.weight_type == ElementType::int8) {  // quantized inputs of the two stages, one region
-    const std::size_t at = ws.region("int8 rows", {p->qkv.quantized_floats()});
+    // (the output projection's rows may hold more outlier values than the input's)
+    const std::size_t at =
+        ws.region("int8 rows", {std::max(p->qkv.quantized_floats(), p->out.quantized_floats())});
     p->qkv.place_quantized(at);
     p->out.place_quantized(at);
   }
