@@ -16,24 +16,15 @@ struct StageContext {
   int count;
 };
 
-void quantize_task(void* c, std::size_t t, int /*slot*/) {
+// Task t of a stage: the t-th of the projections' tasks of one kind (tasks(): the GEMM's;
+// quantize_tasks(): the int8 rows'), in projection order.
+template <std::size_t (Projection::*count)() const, void (Projection::*run)(std::size_t) const>
+void stage_task(void* c, std::size_t t, int /*slot*/) {
   const StageContext& x = *static_cast<const StageContext*>(c);
   for (int i = 0; i < x.count; ++i) {
-    const std::size_t n = x.p[i]->quantize_tasks();
+    const std::size_t n = (x.p[i]->*count)();
     if (t < n) {
-      x.p[i]->run_quantize_task(t);
-      return;
-    }
-    t -= n;
-  }
-}
-
-void projection_task(void* c, std::size_t t, int /*slot*/) {
-  const StageContext& x = *static_cast<const StageContext*>(c);
-  for (int i = 0; i < x.count; ++i) {
-    const std::size_t n = x.p[i]->tasks();
-    if (t < n) {
-      x.p[i]->run_task(t);
+      (x.p[i]->*run)(t);
       return;
     }
     t -= n;
@@ -155,10 +146,12 @@ void run_projections(const Projection* const* projections, int count, const Exec
   StageContext x{projections, count};
   std::size_t quantize = 0;
   for (int i = 0; i < count; ++i) quantize += projections[i]->quantize_tasks();
-  if (quantize > 0) parallel_for(exec, quantize, quantize_task, &x);
+  if (quantize > 0)
+    parallel_for(exec, quantize,
+                 stage_task<&Projection::quantize_tasks, &Projection::run_quantize_task>, &x);
   std::size_t tasks = 0;
   for (int i = 0; i < count; ++i) tasks += projections[i]->tasks();
-  parallel_for(exec, tasks, projection_task, &x);
+  parallel_for(exec, tasks, stage_task<&Projection::tasks, &Projection::run_task>, &x);
 }
 
 }  // namespace edgeattn::engine

@@ -270,7 +270,8 @@ struct I8Avx512Vnni {
 #endif
 
 #if defined(__AVX2__)
-// What the ymm policies share: 8 columns of int32 accumulators, unaligned loads and stores.
+// What the ymm policies share: 8 columns of int32 accumulators, unaligned loads and stores,
+// the block fold in registers (FMA: every port that has AVX2 here has it).
 struct I8Ymm {
   static constexpr int cols = 8;
   using Acc = __m256i;
@@ -281,6 +282,10 @@ struct I8Ymm {
   }
   static void store(std::int32_t* c, Acc v) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
+  }
+  static void fold(float* t, Acc acc, Acc offset, float s) {  // as I8Avx512Vnni's
+    const __m256 x = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, offset));
+    _mm256_storeu_ps(t, _mm256_fmadd_ps(x, _mm256_set1_ps(s), _mm256_loadu_ps(t)));
   }
 };
 
@@ -320,10 +325,6 @@ struct I8Avx2Vnni : I8Ymm {
 #else
     return _mm256_dpbusd_epi32(acc, a, w);
 #endif
-  }
-  static void fold(float* t, Acc acc, Acc offset, float s) {  // as I8Avx512Vnni's
-    const __m256 x = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, offset));
-    _mm256_storeu_ps(t, _mm256_fmadd_ps(x, _mm256_set1_ps(s), _mm256_loadu_ps(t)));
   }
 };
 #endif  // ymm vpdpbusd
@@ -395,47 +396,8 @@ struct I8NeonMull {
 
 // ---------------------------------------------------------------- micro-kernel and driver
 
-// c[0..mr) × [0..NR) = a[0..mr) × k in [k0, k1) · b (one packed panel), exactly, in int32
-// (the activations offset by +128 where the policy needs it); `sums` gets the offset's share,
-// 128 · Σ_k w[k][n] over the same k (offset policies only: it is computed here, one dot product
-// per weight vector for the whole tile, rather than stored per block with the weights). Rows
-// past mr alias the last valid row and are not stored.
-template <class D, int MR, int NR>
-inline void gemm_i8_ukernel(int mr, int k0, int k1, const std::int8_t* a, std::ptrdiff_t lda,
-                            const std::int8_t* b, std::int32_t* c, std::int32_t* sums) {
-  static_assert(NR % D::cols == 0, "NR must be a multiple of the policy's columns");
-  constexpr int NV = NR / D::cols;
-  static const std::int8_t kZeroRow[4] = {0, 0, 0, 0};  // offset: (0 + 128) against each weight
-  const std::int8_t* rows[MR];
-  for (int i = 0; i < MR; ++i) rows[i] = a + std::min(i, mr - 1) * lda;
-  typename D::Acc acc[MR][NV];
-  typename D::Acc offset_share[NV];
-  for (int v = 0; v < NV; ++v) offset_share[v] = D::zero();
-  for (int i = 0; i < MR; ++i)
-    for (int v = 0; v < NV; ++v) acc[i][v] = D::zero();
-  for (int k = k0; k < k1; k += 4) {
-    const std::int8_t* bk = b + static_cast<std::ptrdiff_t>(k) * NR;  // group k/4: NR × 4 bytes
-    typename D::W bv[NV];
-    for (int v = 0; v < NV; ++v) bv[v] = D::load_w(bk + v * D::cols * 4);
-    if constexpr (D::offset128) {
-      const typename D::A offset = D::bcast_a(kZeroRow);
-      for (int v = 0; v < NV; ++v) offset_share[v] = D::dot4(offset_share[v], offset, bv[v]);
-    }
-    for (int i = 0; i < MR; ++i) {
-      const typename D::A ai = D::bcast_a(rows[i] + k);
-      for (int v = 0; v < NV; ++v) acc[i][v] = D::dot4(acc[i][v], ai, bv[v]);
-    }
-  }
-  for (int i = 0; i < MR; ++i) {
-    if (i >= mr) break;
-    for (int v = 0; v < NV; ++v) D::store(c + i * NR + v * D::cols, acc[i][v]);
-  }
-  if constexpr (D::offset128)
-    for (int v = 0; v < NV; ++v) D::store(sums + v * D::cols, offset_share[v]);
-}
-
-// Policies with a fold() (the vpdpbusd ones) run every block of a row tile in one call:
-// tile[i][·] += (block's int32 dot − offset share) · row i's block scale, for all blocks.
+// Policies with a fold() (the ymm and zmm ones) add a block's sums into the fp32 tile in
+// registers; the others through memory (fold_block below).
 template <class D, class = void>
 struct HasFold : std::false_type {};
 template <class D>
@@ -443,12 +405,41 @@ struct HasFold<
     D, std::void_t<decltype(D::fold(static_cast<float*>(nullptr), D::zero(), D::zero(), 0.0f))>>
     : std::true_type {};
 
+// t[0..D::cols) += (acc − offset) · s in fp32.
+template <class D>
+inline void fold_block(float* t, const typename D::Acc& acc, const typename D::Acc& offset,
+                       float s) {
+  if constexpr (HasFold<D>::value) {
+    D::fold(t, acc, offset, s);
+  } else {
+    std::int32_t sums[D::cols], shares[D::cols];
+    D::store(sums, acc);
+    D::store(shares, offset);
+    // One rounding or two, but the same in every instantiation (1-row and MR-row tiles must
+    // agree bit for bit): an explicit fma where the target has one, else nothing to contract.
+    for (int c = 0; c < D::cols; ++c) {
+      const float x = static_cast<float>(sums[c] - shares[c]);
+#if defined(__FMA__) || defined(__ARM_FEATURE_FMA)
+      t[c] = std::fma(x, s, t[c]);
+#else
+      t[c] += x * s;
+#endif
+    }
+  }
+}
+
+// tile[i][·] += Σ over the blocks of kInt8Block k of (row i's int32 dot product with one packed
+// panel b over the block − the offset's share) · row i's block scale, exactly in int32 within
+// a block. The offset's share (policies that offset the activations by +128: 128 · Σ_k w[k][n]
+// over the block) is computed here, one more dot product per weight vector for the whole tile,
+// rather than stored per block with the weights. Rows past mr alias the last valid row and
+// are not folded.
 template <class D, int MR, int NR>
-inline void gemm_i8_ukernel_folded(int mr, int K4, const std::int8_t* a, std::ptrdiff_t lda,
-                                   const float* scales, int blocks, const std::int8_t* b,
-                                   float* tile) {
+inline void gemm_i8_ukernel(int mr, int K4, const std::int8_t* a, std::ptrdiff_t lda,
+                            const float* scales, int blocks, const std::int8_t* b, float* tile) {
+  static_assert(NR % D::cols == 0, "NR must be a multiple of the policy's columns");
   constexpr int NV = NR / D::cols;
-  static const std::int8_t kZeroRow[4] = {0, 0, 0, 0};
+  static const std::int8_t kZeroRow[4] = {0, 0, 0, 0};  // offset: (0 + 128) against each weight
   const std::int8_t* rows[MR];
   const float* row_scales[MR];
   for (int i = 0; i < MR; ++i) {
@@ -466,7 +457,8 @@ inline void gemm_i8_ukernel_folded(int mr, int K4, const std::int8_t* a, std::pt
       const std::int8_t* bk = b + static_cast<std::ptrdiff_t>(k) * NR;
       typename D::W bv[NV];
       for (int v = 0; v < NV; ++v) bv[v] = D::load_w(bk + v * D::cols * 4);
-      for (int v = 0; v < NV; ++v) offset_share[v] = D::dot4(offset_share[v], offset, bv[v]);
+      if constexpr (D::offset128)
+        for (int v = 0; v < NV; ++v) offset_share[v] = D::dot4(offset_share[v], offset, bv[v]);
       for (int i = 0; i < MR; ++i) {
         const typename D::A ai = D::bcast_a(rows[i] + k);
         for (int v = 0; v < NV; ++v) acc[i][v] = D::dot4(acc[i][v], ai, bv[v]);
@@ -476,7 +468,7 @@ inline void gemm_i8_ukernel_folded(int mr, int K4, const std::int8_t* a, std::pt
       if (i >= mr) break;
       const float s = row_scales[i][blk];
       for (int v = 0; v < NV; ++v)
-        D::fold(tile + i * NR + v * D::cols, acc[i][v], offset_share[v], s);
+        fold_block<D>(tile + i * NR + v * D::cols, acc[i][v], offset_share[v], s);
     }
   }
 }
@@ -495,8 +487,6 @@ void gemm_i8_block(const Int8Rows& a, int row0, int rows, int K, const void* pac
   const auto* base = static_cast<const unsigned char*>(packed);
   const auto* w_scale = reinterpret_cast<const float*>(base + l.scales);
   const auto* outlier_w = reinterpret_cast<const std::uint16_t*>(base + l.outlier_weights);
-  alignas(64) std::int32_t acc[MR * NR];
-  alignas(64) std::int32_t offset_share[NR] = {};
   alignas(64) float tile[MR * NR];
   alignas(64) float wo[kInt8MaxOutliers * NR];  // this panel's outlier weights, widened
   for (int p = panel0; p < panel1; ++p) {
@@ -510,20 +500,9 @@ void gemm_i8_block(const Int8Rows& a, int row0, int rows, int K, const void* pac
     for (int r = row0; r < row0 + rows; r += MR) {
       const int mr = std::min(MR, row0 + rows - r);
       std::fill(tile, tile + MR * NR, 0.0f);
-      if constexpr (HasFold<D>::value)
-        gemm_i8_ukernel_folded<D, MR, NR>(mr, l.K4, a.q + r * a.ld, a.ld,
-                                          a.scales + static_cast<std::ptrdiff_t>(r) * a.blocks,
-                                          a.blocks, bp, tile);
-      else
-        for (int blk = 0; blk < a.blocks; ++blk) {
-          const int k0 = blk * kInt8Block, k1 = std::min(l.K4, k0 + kInt8Block);
-          gemm_i8_ukernel<D, MR, NR>(mr, k0, k1, a.q + r * a.ld, a.ld, bp, acc, offset_share);
-          for (int i = 0; i < mr; ++i) {
-            const float s = a.scales[static_cast<std::ptrdiff_t>(r + i) * a.blocks + blk];
-            for (int j = 0; j < NR; ++j)
-              tile[i * NR + j] += static_cast<float>(acc[i * NR + j] - offset_share[j]) * s;
-          }
-        }
+      gemm_i8_ukernel<D, MR, NR>(mr, l.K4, a.q + r * a.ld, a.ld,
+                                 a.scales + static_cast<std::ptrdiff_t>(r) * a.blocks, a.blocks, bp,
+                                 tile);
       for (int i = 0; i < mr; ++i) {
         const float* ov = a.outliers + static_cast<std::ptrdiff_t>(r + i) * O;
         for (int j = 0; j < NR; ++j) tile[i * NR + j] *= w_scale[n0 + j];

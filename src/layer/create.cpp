@@ -32,16 +32,12 @@ AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom) {
 }
 
 Status pack_matrix(int panel_columns, const LayerSpec& spec, const void* src, const char* what,
-                   int in, int out, void* dst) {
+                   int in, int out, const std::int32_t* int8_features, int int8_outliers,
+                   void* dst) {
   if (spec.weight_type == ElementType::int8) {
-    LayerImpl dims;
-    set_layer_dims(dims, spec);
-    const bool heads = std::strcmp(what, "out") == 0;  // Wo reads the concatenated heads
-    const std::size_t bad =
-        kernels::pack_int8_any(panel_columns, src, static_cast<int>(spec.weights.element_type),
-                               spec.weight_layout == WeightLayout::out_in, in, out,
-                               heads ? dims.head_features : dims.input_features,
-                               heads ? dims.head_outliers : dims.input_outliers, dst);
+    const std::size_t bad = kernels::pack_int8_any(
+        panel_columns, src, static_cast<int>(spec.weights.element_type),
+        spec.weight_layout == WeightLayout::out_in, in, out, int8_features, int8_outliers, dst);
     if (bad != 0)
       return Status::error(StatusCode::invalid_argument,
                            "%zu weights of %s are not finite, or are outlier weights beyond f16's "
@@ -202,11 +198,16 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   L.wv = L.wqkv.get() + q_floats + k_floats;
   L.wout = L.wo.get();
   L.packed_bytes = (q_floats + k_floats + v_floats + o_floats) * sizeof(float);
-  st = pack_matrix(nr, spec, w.q, "q", L.embed_dim, L.embed_dim, L.wqkv.get());
-  if (st) st = pack_matrix(nr, spec, w.k, "k", L.kdim, L.kv_width, L.wqkv.get() + q_floats);
+  const std::int32_t *in_f = L.input_features, *head_f = L.head_features;
+  const int in_o = L.input_outliers, head_o = L.head_outliers;
+  st = pack_matrix(nr, spec, w.q, "q", L.embed_dim, L.embed_dim, in_f, in_o, L.wqkv.get());
   if (st)
-    st = pack_matrix(nr, spec, w.v, "v", L.vdim, L.kv_width, L.wqkv.get() + q_floats + k_floats);
-  if (st) st = pack_matrix(nr, spec, w.out, "out", L.embed_dim, L.embed_dim, L.wo.get());
+    st = pack_matrix(nr, spec, w.k, "k", L.kdim, L.kv_width, in_f, in_o, L.wqkv.get() + q_floats);
+  if (st)
+    st = pack_matrix(nr, spec, w.v, "v", L.vdim, L.kv_width, in_f, in_o,
+                     L.wqkv.get() + q_floats + k_floats);
+  if (st)
+    st = pack_matrix(nr, spec, w.out, "out", L.embed_dim, L.embed_dim, head_f, head_o, L.wo.get());
   if (!st) return st;
   L.bq = copy_floats(w.q_bias, L.embed_dim, &oom);
   L.bk = copy_floats(w.k_bias, L.kv_width, &oom);

@@ -75,9 +75,11 @@ Status validate_layer_spec(const LayerSpec& spec);
 void set_layer_dims(LayerImpl& L, const LayerSpec& spec);
 AlignedFloats copy_floats(const float* src, std::size_t n, bool* oom);
 // Packs one matrix of spec.weights (in × out) into panels panel_columns wide of
-// spec.weight_type at dst; a weight too large for the type is an error naming `what`.
+// spec.weight_type at dst (int8: the matrix's outlier features apart); a weight too large for
+// the type is an error naming `what`.
 Status pack_matrix(int panel_columns, const LayerSpec& spec, const void* src, const char* what,
-                   int in, int out, void* dst);
+                   int in, int out, const std::int32_t* int8_features, int int8_outliers,
+                   void* dst);
 
 // packed.cpp: a blob's checksum (its own field read as zero) and where that field lies (tests
 // and the fuzzer use them to make blobs whose header lies with a valid checksum).

@@ -191,7 +191,8 @@ Status pack(const LayerSpec& spec, const char* port, void* blob, std::size_t siz
   const int outs[4] = {L.embed_dim, L.kv_width, L.kv_width, L.embed_dim};
   for (int i = 0; i < 4 && st; ++i)
     st = pack_matrix(columns, spec, matrices[i], kSectionNames[i], ins[i], outs[i],
-                     out + h.offset[i]);
+                     i < 3 ? L.input_features : L.head_features,
+                     i < 3 ? L.input_outliers : L.head_outliers, out + h.offset[i]);
   if (!st) return st;
   const float* biases[6] = {w.q_bias, w.k_bias, w.v_bias, w.out_bias, w.bias_k, w.bias_v};
   for (int i = 0; i < 6; ++i)
