@@ -11,7 +11,9 @@ namespace {
 
 // In 64 bits: planning meets sizes near INT_MAX before it rejects them.
 int ceil_div(int a, int b) { return static_cast<int>((static_cast<long long>(a) + b - 1) / b); }
-int chunk_count(int keys) { return ceil_div(keys, kDecodeChunk); }
+int chunk_count(const AttentionDims& d, int keys) {
+  return ceil_div(keys, decode_chunk_keys(d.kv_type));
+}
 
 struct StageContext {
   StageContext(const AttentionPlan& plan, int keys_, const HeadSources& sources,
@@ -54,7 +56,8 @@ void partial_task(void* c, std::size_t t, int slot) {
   const int chunk = static_cast<int>(t % x.chunks);
   const std::size_t bh = t / x.chunks;
   const int h = static_cast<int>(bh % d.q_heads), b = static_cast<int>(bh / d.q_heads);
-  const int j0 = chunk * kDecodeChunk, j1 = std::min(x.keys, j0 + kDecodeChunk);
+  const int chunk_keys = decode_chunk_keys(d.kv_type);
+  const int j0 = chunk * chunk_keys, j1 = std::min(x.keys, j0 + chunk_keys);
   x.p->kernels->attend_row_partial[kernels::kv_kernel_index(d.kv_type)](
       head_view(d, x.keys, *x.s, b, h), mask_view(d, *x.m, b, h), 0, j0, j1, x.slot(slot),
       state_of(x, bh, chunk));
@@ -151,11 +154,12 @@ void plan_attention(const AttentionDims& d, const KernelTable& k, AttendPath pat
       per_slot = std::max<std::size_t>(static_cast<std::size_t>(d.keys), also_tiles ? tile : 0);
       break;
     case AttendPath::split_kv:
-      p->states = layout->region(
-          "split-KV states",
-          {static_cast<std::size_t>(d.batch), static_cast<std::size_t>(d.q_heads),
-           static_cast<std::size_t>(chunk_count(d.keys)), 2 + static_cast<std::size_t>(d.v_dim)});
-      per_slot = kDecodeChunk;
+      p->states =
+          layout->region("split-KV states",
+                         {static_cast<std::size_t>(d.batch), static_cast<std::size_t>(d.q_heads),
+                          static_cast<std::size_t>(chunk_count(d, d.keys)),
+                          2 + static_cast<std::size_t>(d.v_dim)});
+      per_slot = static_cast<std::size_t>(decode_chunk_keys(d.kv_type));
       break;
   }
   p->slot0 = layout->slots("scratch", per_slot, std::max(1, threads), &p->slot_stride);
@@ -203,7 +207,7 @@ void attend(const AttentionPlan& p, int keys, const HeadSources& s, const MaskSo
   StageContext x(p, keys, s, m, ws);
   const std::size_t heads = static_cast<std::size_t>(p.d.batch) * p.d.q_heads;
   if (p.path == AttendPath::split_kv) {
-    x.chunks = chunk_count(keys);
+    x.chunks = chunk_count(p.d, keys);
     parallel_for(exec, heads * x.chunks, partial_task, &x);
     parallel_for(exec, heads, merge_task, &x);
     return;

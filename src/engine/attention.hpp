@@ -10,8 +10,9 @@
 //   tiles    flash-style tiles: per (batch, head, query tile) one attend_tile call;
 //   rows     one row at a time with its probabilities materialised (attention weights, ONNX
 //            qk_matmul_output): scratch for one row of keys per thread;
-//   split_kv one query over the keys in fixed chunks of kDecodeChunk, merged in chunk order —
-//            the decode step over a cache; the chunking depends on the length only, so the
+//   split_kv one query over the keys in fixed chunks (decode_chunk_keys), merged in chunk
+//            order — the decode step over a cache; the chunking depends on the length and the
+//            element type only, so the
 //            result is bitwise the same for any thread count.
 #pragma once
 
@@ -24,7 +25,13 @@
 
 namespace edgeattn::engine {
 
-inline constexpr int kDecodeChunk = 256;
+// A split-KV chunk spans kDecodeChunkBytes of each Kᵀ row: 16 cache lines, a run long enough
+// for the prefetchers whatever the element type (f32 256 keys, f16 512, int8 1024; int8 chunks
+// of 256 keys read 4-line runs kv_ld apart and waited on memory).
+inline constexpr int kDecodeChunkBytes = 1024;
+inline int decode_chunk_keys(int kv_type) {
+  return kDecodeChunkBytes / static_cast<int>(element_size(static_cast<ElementType>(kv_type)));
+}
 
 struct AttentionDims {
   int batch = 0, q_heads = 0, kv_heads = 0, q_len = 0;
