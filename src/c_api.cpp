@@ -1,6 +1,10 @@
 // The C API: thin conversions onto the C++ objects (layer, executor, attention core).
 #include "c_api_internal.hpp"
 
+#include <algorithm>
+
+#include "layer/layer_impl.hpp"
+
 using namespace edgeattn::c_api;
 
 // C++ helpers stay outside the extern "C" block (a C-linkage function may not return a C++
@@ -26,6 +30,8 @@ edgeattn::LayerSpec to_cpp_spec(const edgeattn_layer_spec* c) {
                c->bias_v,
                static_cast<edgeattn::ElementType>(c->weight_element_type)};
   s.weight_type = static_cast<edgeattn::ElementType>(c->weight_type);
+  s.int8_outliers = {c->int8_outlier_inputs, c->int8_outlier_inputs_count, c->int8_outlier_heads,
+                     c->int8_outlier_heads_count};
   if (c->has_scale) s.scale = c->scale;
   s.max_batch = c->max_batch;
   s.max_q_len = c->max_q_len;
@@ -111,6 +117,47 @@ edgeattn_status edgeattn_pack(const edgeattn_layer_spec* spec, const char* port,
 }
 
 void edgeattn_layer_destroy(edgeattn_layer* layer) { delete layer; }
+
+edgeattn_status edgeattn_layer_calibrate_int8(const edgeattn_layer* layer,
+                                              const edgeattn_run_args* args, float* inputs_amax,
+                                              size_t inputs_count, float* heads_amax,
+                                              size_t heads_count) {
+  if (!layer || !args || !inputs_amax || !heads_amax)
+    return c_error(EDGEATTN_NULL_POINTER, "layer, args, inputs_amax or heads_amax is null");
+  const edgeattn::Layer& L = *layer->layer;
+  const auto input_width = static_cast<std::size_t>(std::min({L.embed_dim(), L.kdim(), L.vdim()}));
+  const auto heads_width = static_cast<std::size_t>(L.embed_dim());
+  if (inputs_count != input_width || heads_count != heads_width)
+    return to_c(edgeattn::Status::error(
+        edgeattn::StatusCode::shape_mismatch,
+        "calibration arrays of %zu input and %zu head features, this layer has %zu and %zu",
+        inputs_count, heads_count, input_width, heads_width));
+#if defined(__cpp_exceptions)
+  try {
+#endif
+    edgeattn::Int8Calibration stats;
+    stats.inputs_amax.assign(inputs_amax, inputs_amax + inputs_count);
+    stats.heads_amax.assign(heads_amax, heads_amax + heads_count);
+    const edgeattn::Status st = L.calibrate_int8(to_cpp(*args), &stats);
+    if (st) {
+      std::copy(stats.inputs_amax.begin(), stats.inputs_amax.end(), inputs_amax);
+      std::copy(stats.heads_amax.begin(), stats.heads_amax.end(), heads_amax);
+    }
+    return to_c(st);
+#if defined(__cpp_exceptions)
+  } catch (const std::bad_alloc&) {
+    return c_error(EDGEATTN_OUT_OF_MEMORY, "out of memory");
+  }
+#endif
+}
+
+edgeattn_status edgeattn_int8_top_features(const float* amax, size_t count, int n, int* features,
+                                           int* written) {
+  if (!amax || !features || !written)
+    return c_error(EDGEATTN_NULL_POINTER, "amax, features or written is null");
+  *written = edgeattn::int8_top_features(amax, count, n, features);
+  return to_c(edgeattn::Status());
+}
 
 size_t edgeattn_layer_weight_bytes(const edgeattn_layer* layer) {
   return layer ? layer->layer->weight_bytes() : 0;

@@ -113,6 +113,76 @@ int main(void) {
       CHECK(edgeattn_layer_weight_bytes(layer8) > 0); /* E is tiny here: scales dominate */
       edgeattn_layer_destroy(layer8);
     }
+    { /* int8 calibration: per feature the largest |x| at the inputs; the top features go into
+         an int8 layer's outlier lists (its output then as close to fp32 as without). */
+      float inputs_amax[E] = {0}, heads_amax[E] = {0}, y8[L * E];
+      int inputs[EDGEATTN_INT8_MAX_OUTLIERS], heads[EDGEATTN_INT8_MAX_OUTLIERS];
+      int n_inputs = -1, n_heads = -1, nine[9] = {0, 1, 2, 3, 4, 5, 6, 7, 8};
+      edgeattn_layer* layer8 = NULL;
+      args.output = y8;
+      st = edgeattn_layer_calibrate_int8(layer, &args, inputs_amax, E, heads_amax, E);
+      CHECK(st.code == EDGEATTN_OK);
+      for (j = 0; j < E; ++j) {
+        float want = 0.0f;
+        for (i = 0; i < L; ++i) want = fabsf(x[i * E + j]) > want ? fabsf(x[i * E + j]) : want;
+        CHECK(inputs_amax[j] == want);
+        CHECK(heads_amax[j] > 0.0f);
+      }
+      CHECK(memcmp(y8, y, sizeof y) == 0); /* the run is the layer's */
+      st = edgeattn_layer_calibrate_int8(layer, &args, inputs_amax, E - 1, heads_amax, E);
+      CHECK(st.code == EDGEATTN_SHAPE_MISMATCH && strstr(st.message, "this layer has") != NULL);
+      st = edgeattn_layer_calibrate_int8(layer, &args, NULL, E, heads_amax, E);
+      CHECK(st.code == EDGEATTN_NULL_POINTER);
+      { /* ties go to the lower index; NaN is never the largest; n is clamped */
+        const float amax[5] = {1.0f, 3.0f, 3.0f, NAN, 2.0f};
+        int top[EDGEATTN_INT8_MAX_OUTLIERS], n = -1;
+        st = edgeattn_int8_top_features(amax, 5, 20, top, &n);
+        CHECK(st.code == EDGEATTN_OK && n == 5);
+        CHECK(top[0] == 1 && top[1] == 2 && top[2] == 4 && top[3] == 0 && top[4] == 3);
+        st = edgeattn_int8_top_features(amax, 5, -1, top, &n);
+        CHECK(st.code == EDGEATTN_OK && n == 0);
+        CHECK(edgeattn_int8_top_features(NULL, 5, 1, top, &n).code == EDGEATTN_NULL_POINTER);
+      }
+      st = edgeattn_int8_top_features(inputs_amax, E, 1, inputs, &n_inputs);
+      CHECK(st.code == EDGEATTN_OK && n_inputs == 1);
+      st = edgeattn_int8_top_features(heads_amax, E, 2, heads, &n_heads);
+      CHECK(st.code == EDGEATTN_OK && n_heads == 2);
+      spec16.weight_type = EDGEATTN_INT8;
+      spec16.int8_outlier_inputs = inputs;
+      spec16.int8_outlier_inputs_count = n_inputs;
+      spec16.int8_outlier_heads = heads;
+      spec16.int8_outlier_heads_count = n_heads;
+      st = edgeattn_layer_create(&spec16, &layer8);
+      CHECK(st.code == EDGEATTN_OK);
+      st = edgeattn_layer_run(layer8, &args, NULL, 0, exec);
+      CHECK(st.code != EDGEATTN_OK); /* no workspace */
+      {
+        size_t bytes8 = 0;
+        float largest = 0.0f, worst = 0.0f;
+        st = edgeattn_layer_workspace_size(layer8, 1, L, L, threads, &bytes8);
+        CHECK(st.code == EDGEATTN_OK);
+        void* ws8 = aligned_alloc(EDGEATTN_WORKSPACE_ALIGNMENT, (bytes8 + 63) / 64 * 64);
+        st = edgeattn_layer_run(layer8, &args, ws8, bytes8, exec);
+        CHECK(st.code == EDGEATTN_OK);
+        free(ws8);
+        for (i = 0; i < L * E; ++i) {
+          const float d = fabsf(y8[i] - y[i]), m = fabsf(y[i]);
+          if (d > worst) worst = d;
+          if (m > largest) largest = m;
+        }
+        CHECK(worst <= 0.02f * largest);
+      }
+      edgeattn_layer_destroy(layer8);
+      spec16.int8_outlier_inputs = nine; /* more than EDGEATTN_INT8_MAX_OUTLIERS */
+      spec16.int8_outlier_inputs_count = 9;
+      layer8 = NULL;
+      st = edgeattn_layer_create(&spec16, &layer8);
+      CHECK(st.code == EDGEATTN_INVALID_ARGUMENT && layer8 == NULL);
+      spec16.int8_outlier_inputs = NULL;
+      spec16.int8_outlier_inputs_count = 0;
+      spec16.int8_outlier_heads = NULL;
+      spec16.int8_outlier_heads_count = 0;
+    }
     spec16.weight_type = (edgeattn_element_type)9;
     edgeattn_layer* bad = NULL;
     st = edgeattn_layer_create(&spec16, &bad);

@@ -549,6 +549,72 @@ TEST_CASE("edgeattn pack, then run --packed: the same output, foreign blobs refu
                          "no port named 'riscv'");
 }
 
+TEST_CASE("edgeattn pack --calibrate: int8 outlier features from sample inputs", "[cli][quick]") {
+  // A real MiniLM layer: calibrated on its first 64 tokens, the int8 blob's output over all
+  // 264 is within the int8 bound of torch's fp32 output and closer than without calibration.
+  const fs::path data = fs::path(EDGEATTN_TEST_DATA) / "minilm", dir = scratch_dir();
+  const std::string w = (data / "attention.safetensors").string();
+  const formats::Array hidden = formats::read_npy((data / "hidden_0.npy").string());
+  const std::vector<float> x = hidden.to_float();
+  const std::size_t E = hidden.shape.back();
+  const std::string sample = (dir / "sample.npy").string();
+  formats::write_npy(sample, {64, E}, x.data());
+  const std::vector<float> want = formats::read_npy((data / "torch_0.npy").string()).to_float();
+  auto int8_error = [&](const std::string& extra) {
+    const std::string blob = (dir / "minilm.eapk").string(), y = (dir / "y8.npy").string();
+    CliResult r = cli("pack --weights " + w + " --prefix layer.0. --heads 12 --weight-type int8 " +
+                      extra + " --out " + blob);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    if (!extra.empty()) REQUIRE(r.out.find("int8 outlier features: inputs [") != std::string::npos);
+    r = cli("run --packed " + blob + " --query " + (data / "hidden_0.npy").string() + " --out " +
+            y);
+    REQUIRE(r.exit_code == 0);
+    const std::vector<float> got = formats::read_npy(y).to_float();
+    REQUIRE(got.size() == want.size());
+    double err = 0, norm = 0;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      err += (double(got[i]) - want[i]) * (double(got[i]) - want[i]);
+      norm += double(want[i]) * want[i];
+    }
+    return std::sqrt(err / norm);
+  };
+  const double plain = int8_error(""), calibrated = int8_error("--calibrate " + sample);
+  INFO("relative RMS error: blocks only " << plain << ", calibrated " << calibrated);
+  CHECK(calibrated <= 2e-2);
+  CHECK(calibrated < plain);
+  CHECK(int8_error("--calibrate " + sample + " --outliers 0") == plain);  // no outlier at all
+  // run takes the same options (with --weights); errors are one line.
+  const std::string q = (data / "hidden_0.npy").string(), y = (dir / "y.npy").string();
+  REQUIRE(cli("run --weights " + w +
+              " --prefix layer.0. --heads 12 --weight-type int8 "
+              "--calibrate " +
+              sample + " --outliers 4 --query " + q + " --out " + y)
+              .exit_code == 0);
+  require_one_line_error(cli("pack --weights " + w + " --prefix layer.0. --heads 12 --calibrate " +
+                             sample + " --out " + y),
+                         "it needs --weight-type int8");
+  require_one_line_error(cli("pack --weights " + w +
+                             " --prefix layer.0. --heads 12 --weight-type "
+                             "int8 --outliers 3 --out " +
+                             y),
+                         "--outliers requires --calibrate");
+  require_one_line_error(cli("pack --weights " + w +
+                             " --prefix layer.0. --heads 12 --weight-type "
+                             "int8 --calibrate " +
+                             (data / "torch_0.npy").string() + " " + w + " --out " + y),
+                         "not a .npy file");
+  formats::write_npy(sample, {64, E - 1}, x.data());
+  require_one_line_error(cli("pack --weights " + w +
+                             " --prefix layer.0. --heads 12 --weight-type "
+                             "int8 --calibrate " +
+                             sample + " --out " + y),
+                         "does not match embed_dim 384");
+  require_one_line_error(cli("run --packed " + (dir / "minilm.eapk").string() + " --calibrate " +
+                             sample + " --query " + q + " --out " + y),
+                         "--packed takes no");
+}
+
 // `edgeattn sdpa` on ONNX conformance cases: every input the case has goes in as its flag,
 // every output comes back in Q's dtype and matches ONNX's expectation.
 TEST_CASE("edgeattn sdpa runs ONNX conformance cases", "[cli][quick]") {

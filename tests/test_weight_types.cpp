@@ -223,6 +223,10 @@ TEST_CASE("int8 outlier features: calibration, and the spec's checks", "[weights
   REQUIRE(top[0] == 11);
   REQUIRE(stats.inputs_amax[top[1]] >= stats.inputs_amax[top[2]]);
   REQUIRE(stats.top_heads(20).size() == kInt8MaxOutliers);  // clamped
+  Int8Calibration ties;  // ties to the lower index; NaN is never the largest
+  ties.inputs_amax = {1.0f, 3.0f, 3.0f, std::nanf(""), 2.0f};
+  REQUIRE(ties.top_inputs(8) == std::vector<int>{1, 2, 4, 0, 3});
+  REQUIRE(ties.top_inputs(-2).empty());
   // Wrong-sized stats, and a null pointer, are errors.
   Int8Calibration wrong;
   wrong.inputs_amax.assign(3, 0.0f);

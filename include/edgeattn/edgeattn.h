@@ -22,6 +22,7 @@ extern "C" {
 #endif
 
 #define EDGEATTN_WORKSPACE_ALIGNMENT 64
+#define EDGEATTN_INT8_MAX_OUTLIERS 8 /* edgeattn.hpp's kInt8MaxOutliers */
 
 typedef enum edgeattn_status_code {
   EDGEATTN_OK = 0,
@@ -89,7 +90,14 @@ typedef struct edgeattn_layer_spec {
   edgeattn_element_type weight_element_type;               /* the four matrices as given */
   edgeattn_element_type
       weight_type; /* the layer's packed weights (f16/bf16 halve them, int8 quarters) */
-  int has_scale;   /* 0: 1/sqrt(head_dim) */
+  /* int8 only: features kept out of int8 (edgeattn.hpp's Int8Outliers; at most
+     EDGEATTN_INT8_MAX_OUTLIERS each, distinct), e.g. from edgeattn_layer_calibrate_int8 and
+     edgeattn_int8_top_features. NULL with count 0: none. */
+  const int* int8_outlier_inputs; /* of the query/key/value inputs (Wq, Wk, Wv) */
+  int int8_outlier_inputs_count;
+  const int* int8_outlier_heads; /* of the concatenated heads (Wo) */
+  int int8_outlier_heads_count;
+  int has_scale; /* 0: 1/sqrt(head_dim) */
   float scale;
   int max_batch, max_q_len, max_kv_len, num_threads; /* owned workspace; see edgeattn.hpp */
 } edgeattn_layer_spec;
@@ -132,6 +140,19 @@ EDGEATTN_C_API edgeattn_status edgeattn_pack(const edgeattn_layer_spec* spec, co
                                              void* blob, size_t size);
 EDGEATTN_C_API edgeattn_status edgeattn_layer_create_packed(const void* blob, size_t size,
                                                             edgeattn_layer** out);
+/* int8 calibration (Layer::calibrate_int8): runs the layer forward on sample inputs (the output
+   is written) and raises inputs_amax[f] (min(embed_dim, kdim, vdim) features) and
+   heads_amax[f] (embed_dim features) to the largest |x| seen at the projections' inputs. Zero
+   both arrays before the first batch; the counts must be those widths. Allocates. */
+EDGEATTN_C_API edgeattn_status edgeattn_layer_calibrate_int8(const edgeattn_layer* layer,
+                                                             const edgeattn_run_args* args,
+                                                             float* inputs_amax,
+                                                             size_t inputs_count, float* heads_amax,
+                                                             size_t heads_count);
+/* The n features of largest amax (n clamped to [0, EDGEATTN_INT8_MAX_OUTLIERS] and to count),
+   largest first, ties to the lower index, written to features[]; *written says how many. */
+EDGEATTN_C_API edgeattn_status edgeattn_int8_top_features(const float* amax, size_t count, int n,
+                                                          int* features, int* written);
 /* Bytes the layer holds for its weights (packed panels with padding, biases); 0 for NULL. */
 EDGEATTN_C_API size_t edgeattn_layer_weight_bytes(const edgeattn_layer* layer);
 EDGEATTN_C_API edgeattn_status edgeattn_layer_workspace_size(const edgeattn_layer* layer, int batch,

@@ -3,7 +3,6 @@
 // its workspace), from which LayerSpec::int8_outliers is chosen.
 #include <algorithm>
 #include <cmath>
-#include <numeric>
 
 #include "aligned_buffer.hpp"
 #include "layer/layer_impl.hpp"
@@ -20,15 +19,30 @@ void raise_amax(const float* x, std::size_t rows, int width, std::vector<float>*
 }
 
 std::vector<int> top(const std::vector<float>& amax, int count) {
-  std::vector<int> order(amax.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return amax[a] > amax[b]; });
+  std::vector<int> order(kInt8MaxOutliers);
   order.resize(
-      std::min(order.size(), static_cast<std::size_t>(std::clamp(count, 0, kInt8MaxOutliers))));
+      static_cast<std::size_t>(int8_top_features(amax.data(), amax.size(), count, order.data())));
   return order;
 }
 
 }  // namespace
+
+int int8_top_features(const float* amax, std::size_t count, int n, int* out) {
+  const int want = static_cast<int>(
+      std::min(count, static_cast<std::size_t>(std::clamp(n, 0, kInt8MaxOutliers))));
+  // A selection of at most kInt8MaxOutliers winners, each the first strict maximum among the
+  // features not yet taken.
+  for (int k = 0; k < want; ++k) {
+    int best = -1;
+    for (std::size_t f = 0; f < count; ++f) {
+      const int fi = static_cast<int>(f);
+      if (std::find(out, out + k, fi) != out + k) continue;
+      if (best < 0 || amax[f] > amax[best]) best = fi;
+    }
+    out[k] = best;
+  }
+  return want;
+}
 
 std::vector<int> Int8Calibration::top_inputs(int count) const { return top(inputs_amax, count); }
 std::vector<int> Int8Calibration::top_heads(int count) const { return top(heads_amax, count); }

@@ -99,6 +99,11 @@ Status run_planned(const LayerImpl& L, const LayerRunPlan& p, const RunArgs& a, 
 void project_output(const LayerImpl& L, engine::Projection out, float* workspace,
                     const float* concat, const RunArgs& a, const Executor& exec);
 
+// calibrate.cpp: the n (clamped to [0, kInt8MaxOutliers] and count) features of largest amax,
+// largest first, ties to the lower index, into out[]; returns how many. NaN is never larger.
+// No allocation.
+int int8_top_features(const float* amax, std::size_t count, int n, int* out);
+
 // decode.cpp
 Status plan_decode(const LayerImpl& L, const CacheGeometry& cache, const Shape& shape,
                    int num_threads, LayerDecodePlan* p);

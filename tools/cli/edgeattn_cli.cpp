@@ -130,6 +130,8 @@ struct RunOptions {
   std::string port;
   std::string weight_type;  // empty: the checkpoint's (f16/bf16 where all four matrices are)
   std::string packed;       // a packed blob instead of --weights
+  std::vector<std::string> calibrate;  // int8: sample hidden states choosing outlier features
+  int outliers = edgeattn::kInt8MaxOutliers;
   int heads = 0, kv_heads = 0, threads = 0;
   bool causal = false, seq_first = false;
 };
@@ -187,6 +189,49 @@ class MappedFile {
   std::size_t size_ = 0;
 };
 
+// --calibrate: int8 outlier features (LayerSpec::int8_outliers) chosen by an f32 layer with the
+// same weights from sample hidden states, self-attention (.npy [batch, seq, E] or [seq, E],
+// each checked against the layer), the `count` largest of each list.
+struct CalibratedOutliers {
+  std::vector<int> inputs, heads;
+};
+
+CalibratedOutliers calibrate_outliers(edgeattn::LayerSpec spec,
+                                      const std::vector<std::string>& files, int count,
+                                      const std::string& source) {
+  if (spec.weight_type != edgeattn::ElementType::int8)
+    throw UsageError("--calibrate chooses int8 outlier features: it needs --weight-type int8");
+  spec.weight_type = edgeattn::ElementType::f32;
+  std::unique_ptr<edgeattn::Layer> layer;
+  edgeattn::Status st = edgeattn::Layer::create(spec, &layer);
+  if (!st) throw FormatError(source + ": " + st.message());
+  edgeattn::Int8Calibration stats;
+  for (const std::string& path : files) {
+    const Array a = edgeattn::formats::read_npy(path);
+    int B = 0, L = 0, E = 0;
+    sequence_dims(a, path, false, &B, &L, &E);
+    if (E != layer->embed_dim())
+      throw FormatError(path + ": last dimension " + std::to_string(E) +
+                        " does not match embed_dim " + std::to_string(layer->embed_dim()) + " of " +
+                        source);
+    const std::vector<float> x = a.to_float();
+    std::vector<float> y(x.size());
+    edgeattn::RunArgs args;
+    args.shape = {B, L, L};
+    args.query = x.data();
+    args.output = y.data();
+    st = layer->calibrate_int8(args, &stats);
+    if (!st) throw FormatError(path + ": " + st.message());
+  }
+  return {stats.top_inputs(count), stats.top_heads(count)};
+}
+
+std::string feature_list(const std::vector<int>& f) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < f.size(); ++i) s += (i ? ", " : "") + std::to_string(f[i]);
+  return s + "]";
+}
+
 // The layer of `run`: from a checkpoint (--weights, --heads) or a packed blob (--packed).
 struct RunLayer {
   std::unique_ptr<MappedFile> blob;
@@ -200,10 +245,11 @@ void load_run_layer(const RunOptions& o, RunLayer* r) {
   if (o.weights.empty() == o.packed.empty())
     throw UsageError("give either --weights (a checkpoint) or --packed (a packed blob)");
   if (!o.packed.empty()) {
-    if (o.heads || o.kv_heads || !o.prefix.empty() || !o.weight_type.empty() || !o.port.empty())
+    if (o.heads || o.kv_heads || !o.prefix.empty() || !o.weight_type.empty() || !o.port.empty() ||
+        !o.calibrate.empty())
       throw UsageError(
-          "--packed takes no --heads, --kv-heads, --prefix, --weight-type or --port: the blob "
-          "fixes them");
+          "--packed takes no --heads, --kv-heads, --prefix, --weight-type, --port or "
+          "--calibrate: the blob fixes them");
     r->source = o.packed;
     r->blob = std::make_unique<MappedFile>(o.packed);
     const edgeattn::Status st =
@@ -337,6 +383,12 @@ int cmd_run(const RunOptions& o) {
     edgeattn::LayerSpec spec = rl.w.spec();
     spec.port = o.port.empty() ? nullptr : o.port.c_str();
     spec.weight_type = o.weight_type.empty() ? rl.w.element_type : weight_type_named(o.weight_type);
+    CalibratedOutliers outliers;
+    if (!o.calibrate.empty()) {
+      outliers = calibrate_outliers(spec, o.calibrate, o.outliers, source);
+      spec.int8_outliers = {outliers.inputs.data(), static_cast<int>(outliers.inputs.size()),
+                            outliers.heads.data(), static_cast<int>(outliers.heads.size())};
+    }
     st = edgeattn::Layer::create(spec, &layer);
     if (!st) throw FormatError(source + ": " + st.message());
   }
@@ -376,6 +428,8 @@ int cmd_run(const RunOptions& o) {
 // ---------------------------------------------------------------- pack
 struct PackOptions {
   std::string weights, prefix, weight_type, port, out;
+  std::vector<std::string> calibrate;
+  int outliers = edgeattn::kInt8MaxOutliers;
   int heads = 0, kv_heads = 0;
 };
 
@@ -388,6 +442,12 @@ int cmd_pack(const PackOptions& o) {
       edgeattn::formats::load_attention_weights(file, o.prefix, o.heads, o.kv_heads);
   edgeattn::LayerSpec spec = w.spec();
   spec.weight_type = o.weight_type.empty() ? w.element_type : weight_type_named(o.weight_type);
+  CalibratedOutliers outliers;
+  if (!o.calibrate.empty()) {
+    outliers = calibrate_outliers(spec, o.calibrate, o.outliers, o.weights);
+    spec.int8_outliers = {outliers.inputs.data(), static_cast<int>(outliers.inputs.size()),
+                          outliers.heads.data(), static_cast<int>(outliers.heads.size())};
+  }
   const char* port = o.port.empty() ? nullptr : o.port.c_str();
   std::size_t bytes = 0;
   edgeattn::Status st = edgeattn::packed_size(spec, port, &bytes);
@@ -404,6 +464,9 @@ int cmd_pack(const PackOptions& o) {
               o.out.c_str(), bytes, port ? port : info.name,
               edgeattn::element_type_name(spec.weight_type), w.embed_dim, w.num_heads,
               w.num_kv_heads, here ? "" : "; this machine cannot run that port");
+  if (!o.calibrate.empty())
+    std::printf("int8 outlier features: inputs %s, heads %s\n",
+                feature_list(outliers.inputs).c_str(), feature_list(outliers.heads).c_str());
   return 0;
 }
 
@@ -696,6 +759,14 @@ int main(int argc, char** argv) {
   packcmd->add_option("--port", po.port,
                       "The port whose panel layout to write, any port (default: this machine's)");
   packcmd->add_option("--out", po.out, "The blob file to write")->required();
+  const char* calibrate_help =
+      "int8: sample hidden states .npy ([batch, seq, E] or [seq, E], self-attention, one or "
+      "more files) from which the outlier features kept out of int8 are chosen";
+  const char* outliers_help = "Outlier features per list with --calibrate (0..8, default 8)";
+  packcmd->add_option("--calibrate", po.calibrate, calibrate_help);
+  packcmd->add_option("--outliers", po.outliers, outliers_help)
+      ->check(CLI::Range(0, edgeattn::kInt8MaxOutliers))
+      ->needs("--calibrate");
 
   CLI::App* run = app.add_subcommand(
       "run", "Run one attention layer of a .safetensors checkpoint on .npy inputs");
@@ -729,6 +800,10 @@ int main(int argc, char** argv) {
                   "f16/bf16 where all four matrices are)")
       ->check(CLI::IsMember(weight_types));
   run->add_option("--out", ro.out, "Output .npy (float32)")->required();
+  run->add_option("--calibrate", ro.calibrate, calibrate_help);
+  run->add_option("--outliers", ro.outliers, outliers_help)
+      ->check(CLI::Range(0, edgeattn::kInt8MaxOutliers))
+      ->needs("--calibrate");
   run->add_option("--attn-weights-out", ro.attn_weights_out,
                   "Attention weights averaged over heads .npy");
 
