@@ -1,8 +1,8 @@
 // libFuzzer target: Layer::create_packed on mutated blobs. A valid blob of a small layer (biases,
-// bias_k/bias_v, grouped-query heads, a fuzzed weight type) is mutated by the input — bytes
-// XORed at fuzzed offsets (the header's fields among them), a fuzzed truncation or extension —
-// and, when the input asks, resealed with a valid checksum so that the checks behind the
-// checksum are reached. create_packed must refuse with a status or give a layer that runs;
+// bias_k/bias_v, grouped-query heads, a fuzzed weight type, int8 outlier features) is mutated by
+// the input — bytes XORed at fuzzed offsets (the header's fields among them), a fuzzed truncation
+// or extension — and, when the input asks, resealed with a valid checksum so that the checks behind
+// the checksum are reached. create_packed must refuse with a status or give a layer that runs;
 // never crash or read outside the blob (ASan).
 #include <cstdint>
 #include <cstdlib>
@@ -25,6 +25,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   cfg.bias_kv = in.flip();
   cfg.k_bias = in.flip();
   cfg.weight_type = static_cast<ElementType>(in.pick(0, 3));
+  if (cfg.weight_type == ElementType::int8 && in.flip()) {  // outlier features: lists to corrupt
+    cfg.int8_inputs = {1, 6};
+    cfg.int8_heads = {in.pick(0, 7)};
+  }
   cfg.q_len = cfg.kv_len = 3;
   const test::Case c = test::make_case(cfg, 1);
   std::size_t bytes = 0;
