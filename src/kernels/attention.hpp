@@ -302,11 +302,11 @@ void attend_row_partial(const HeadView& h, const MaskView& mask, int i, int j0, 
       for (int b = 0; b < row_bytes; b += kLine) __builtin_prefetch(row + b);
     }
   };
-  // An int8 Kᵀ goes one row per pass: a single sequential stream through the chunk, which the
-  // hardware prefetchers follow, and the widening costs more than s's loads and stores (four
-  // rows with prefetches ran the S6 int8 decode step 14 % slower on Zen 4; fp32 and f16 rows
-  // the other way round).
-  constexpr bool kOneRow = std::is_same_v<KV, ElemI8>;
+  // A widened Kᵀ (f16, int8) goes one row per pass: a single sequential stream through the
+  // chunk, which the hardware prefetchers follow, and the widening costs more than s's loads
+  // and stores (four rows with prefetches ran the S6 decode step 11 % (f16) and 14 % (int8)
+  // slower on Zen 4). fp32 rows the other way round: s's traffic would bound them.
+  constexpr bool kOneRow = !std::is_same_v<KV, ElemF32>;
   if (!kOneRow) prefetch_rows(0, kAhead);
   for (; !kOneRow && d + 4 <= hd; d += 4) {  // four rows of Kᵀ per pass over s
     prefetch_rows(d + kAhead, d + kAhead + 4);
