@@ -189,25 +189,21 @@ Status Layer::create(const LayerSpec& spec, std::unique_ptr<Layer>* out) {
   const std::size_t k_floats = floats_for(L.kdim, L.kv_width, L.input_outliers);
   const std::size_t v_floats = floats_for(L.vdim, L.kv_width, L.input_outliers);
   const std::size_t o_floats = floats_for(L.embed_dim, L.embed_dim, L.head_outliers);
-  L.wqkv = allocate_floats(q_floats + k_floats + v_floats);
-  L.wo = allocate_floats(o_floats);
-  if (!L.wqkv || !L.wo)
-    return Status::error(StatusCode::out_of_memory, "out of memory packing weights");
-  L.wq = L.wqkv.get();
-  L.wk = L.wqkv.get() + q_floats;
-  L.wv = L.wqkv.get() + q_floats + k_floats;
-  L.wout = L.wo.get();
+  L.packed = allocate_floats(q_floats + k_floats + v_floats + o_floats);
+  if (!L.packed) return Status::error(StatusCode::out_of_memory, "out of memory packing weights");
+  float* const wq = L.packed.get();
+  float *const wk = wq + q_floats, *const wv = wk + k_floats, *const wout = wv + v_floats;
+  L.wq = wq;
+  L.wk = wk;
+  L.wv = wv;
+  L.wout = wout;
   L.packed_bytes = (q_floats + k_floats + v_floats + o_floats) * sizeof(float);
   const std::int32_t *in_f = L.input_features, *head_f = L.head_features;
   const int in_o = L.input_outliers, head_o = L.head_outliers;
-  st = pack_matrix(nr, spec, w.q, "q", L.embed_dim, L.embed_dim, in_f, in_o, L.wqkv.get());
-  if (st)
-    st = pack_matrix(nr, spec, w.k, "k", L.kdim, L.kv_width, in_f, in_o, L.wqkv.get() + q_floats);
-  if (st)
-    st = pack_matrix(nr, spec, w.v, "v", L.vdim, L.kv_width, in_f, in_o,
-                     L.wqkv.get() + q_floats + k_floats);
-  if (st)
-    st = pack_matrix(nr, spec, w.out, "out", L.embed_dim, L.embed_dim, head_f, head_o, L.wo.get());
+  st = pack_matrix(nr, spec, w.q, "q", L.embed_dim, L.embed_dim, in_f, in_o, wq);
+  if (st) st = pack_matrix(nr, spec, w.k, "k", L.kdim, L.kv_width, in_f, in_o, wk);
+  if (st) st = pack_matrix(nr, spec, w.v, "v", L.vdim, L.kv_width, in_f, in_o, wv);
+  if (st) st = pack_matrix(nr, spec, w.out, "out", L.embed_dim, L.embed_dim, head_f, head_o, wout);
   if (!st) return st;
   L.bq = copy_floats(w.q_bias, L.embed_dim, &oom);
   L.bk = copy_floats(w.k_bias, L.kv_width, &oom);

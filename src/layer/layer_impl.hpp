@@ -45,18 +45,19 @@ struct detail::LayerImpl {
   int kv_width = 0;  // num_kv_heads * head_dim
   float scale = 1.0f;
   const KernelTable* kernels = nullptr;  // the port, chosen at create()
-  // Packed panels of weight_type elements. Q, K and V lie back to back in one buffer so that
-  // self-attention runs them as one GEMM over the concatenated panels (wq, wk, wv point into
-  // wqkv, each 64-byte aligned).
+  // Packed panels of weight_type elements, the four matrices back to back in one buffer: Q, K
+  // and V consecutive so that self-attention runs them as one GEMM over the concatenated panels,
+  // and one buffer so that an int8 or f16 layer's weights reach the huge-page size (see
+  // allocate_floats). wq, wk, wv and wout point into it, each 64-byte aligned.
   ElementType weight_type = ElementType::f32;
   // int8: the outlier features of the inputs (Wq, Wk, Wv) and of the concatenated heads (Wo).
   std::int32_t input_features[kInt8MaxOutliers] = {}, head_features[kInt8MaxOutliers] = {};
   int input_outliers = 0, head_outliers = 0;
-  AlignedFloats wqkv, wo;
+  AlignedFloats packed;
   const void *wq = nullptr, *wk = nullptr, *wv = nullptr, *wout = nullptr;
   std::size_t packed_bytes = 0;  // of the four matrices' panels
-  // A layer made by create_packed() reads its panels in place in the caller's blob (wqkv and wo
-  // are then empty; the biases are copied, a few KB).
+  // A layer made by create_packed() reads its panels in place in the caller's blob (`packed`
+  // is then empty; the biases are copied, a few KB).
   AlignedFloats bq, bk, bv, bo;  // biases, null when absent
   AlignedFloats bias_k, bias_v;  // add_bias_kv, null when absent
 
