@@ -260,6 +260,7 @@ struct I8Avx512Vnni {
   }
   static Acc dot4(Acc acc, A a, W w) { return _mm512_dpbusd_epi32(acc, a, w); }
   static void store(std::int32_t* c, Acc v) { _mm512_storeu_si512(c, v); }
+  static Acc load(const std::int32_t* c) { return _mm512_loadu_si512(c); }
   // t += (acc − offset) · s in fp32, in registers (the driver's fold, without a round trip of
   // the int32 sums through memory).
   static void fold(float* t, Acc acc, Acc offset, float s) {
@@ -282,6 +283,9 @@ struct I8Ymm {
   }
   static void store(std::int32_t* c, Acc v) {
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(c), v);
+  }
+  static Acc load(const std::int32_t* c) {
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c));
   }
   static void fold(float* t, Acc acc, Acc offset, float s) {  // as I8Avx512Vnni's
     const __m256 x = _mm256_cvtepi32_ps(_mm256_sub_epi32(acc, offset));
@@ -428,15 +432,36 @@ inline void fold_block(float* t, const typename D::Acc& acc, const typename D::A
   }
 }
 
+// The offset's share of each block for one packed panel (policies that offset the activations
+// by +128): shares[blk][n] = 128 · Σ_k w[k][n] over block blk, as the dot product of the
+// offset row with the weights.
+template <class D, int NR>
+inline void block_offset_shares(int K4, const std::int8_t* b, std::int32_t* shares) {
+  constexpr int NV = NR / D::cols;
+  static const std::int8_t kZeroRow[4] = {0, 0, 0, 0};  // (0 + 128) against each weight
+  const typename D::A offset = D::bcast_a(kZeroRow);
+  for (int blk = 0, k0 = 0; k0 < K4; ++blk, k0 += kInt8Block) {
+    typename D::Acc s[NV];
+    for (int v = 0; v < NV; ++v) s[v] = D::zero();
+    for (int k = k0; k < std::min(K4, k0 + kInt8Block); k += 4)
+      for (int v = 0; v < NV; ++v)
+        s[v] = D::dot4(s[v], offset,
+                       D::load_w(b + static_cast<std::ptrdiff_t>(k) * NR + v * D::cols * 4));
+    for (int v = 0; v < NV; ++v) D::store(shares + blk * NR + v * D::cols, s[v]);
+  }
+}
+
 // tile[i][·] += Σ over the blocks of kInt8Block k of (row i's int32 dot product with one packed
 // panel b over the block − the offset's share) · row i's block scale, exactly in int32 within
 // a block. The offset's share (policies that offset the activations by +128: 128 · Σ_k w[k][n]
-// over the block) is computed here, one more dot product per weight vector for the whole tile,
-// rather than stored per block with the weights. Rows past mr alias the last valid row and
-// are not folded.
-template <class D, int MR, int NR>
+// over the block) is not stored with the weights (per-block sums would break the memory
+// bound): kGivenShares reads it from `shares` (block_offset_shares, once per panel for all its
+// row tiles), else it is computed here, one more dot product per weight vector for the tile.
+// Rows past mr alias the last valid row and are not folded.
+template <class D, int MR, int NR, bool kGivenShares = false>
 inline void gemm_i8_ukernel(int mr, int K4, const std::int8_t* a, std::ptrdiff_t lda,
-                            const float* scales, int blocks, const std::int8_t* b, float* tile) {
+                            const float* scales, int blocks, const std::int8_t* b, float* tile,
+                            const std::int32_t* shares = nullptr) {
   static_assert(NR % D::cols == 0, "NR must be a multiple of the policy's columns");
   constexpr int NV = NR / D::cols;
   static const std::int8_t kZeroRow[4] = {0, 0, 0, 0};  // offset: (0 + 128) against each weight
@@ -457,13 +482,15 @@ inline void gemm_i8_ukernel(int mr, int K4, const std::int8_t* a, std::ptrdiff_t
       const std::int8_t* bk = b + static_cast<std::ptrdiff_t>(k) * NR;
       typename D::W bv[NV];
       for (int v = 0; v < NV; ++v) bv[v] = D::load_w(bk + v * D::cols * 4);
-      if constexpr (D::offset128)
+      if constexpr (D::offset128 && !kGivenShares)
         for (int v = 0; v < NV; ++v) offset_share[v] = D::dot4(offset_share[v], offset, bv[v]);
       for (int i = 0; i < MR; ++i) {
         const typename D::A ai = D::bcast_a(rows[i] + k);
         for (int v = 0; v < NV; ++v) acc[i][v] = D::dot4(acc[i][v], ai, bv[v]);
       }
     }
+    if constexpr (kGivenShares)
+      for (int v = 0; v < NV; ++v) offset_share[v] = D::load(shares + blk * NR + v * D::cols);
     for (int i = 0; i < MR; ++i) {
       if (i >= mr) break;
       const float s = row_scales[i][blk];
@@ -489,6 +516,12 @@ void gemm_i8_block(const Int8Rows& a, int row0, int rows, int K, const void* pac
   const auto* outlier_w = reinterpret_cast<const std::uint16_t*>(base + l.outlier_weights);
   alignas(64) float tile[MR * NR];
   alignas(64) float wo[kInt8MaxOutliers * NR];  // this panel's outlier weights, widened
+  // Offset shares once per panel where there are several row tiles and K is at most
+  // kSharedBlocks blocks (a 6-row VNNI tile spent one dot product in seven on them).
+  constexpr int kSharedBlocks = 64;
+  constexpr bool kShareable = D::offset128 && MR > 1;
+  const bool share = kShareable && rows > MR && l.K4 <= kSharedBlocks * kInt8Block;
+  alignas(64) std::int32_t shares[kShareable ? kSharedBlocks * NR : 1];
   for (int p = panel0; p < panel1; ++p) {
     const auto* bp =
         reinterpret_cast<const std::int8_t*>(base) + static_cast<std::size_t>(p) * l.K4 * NR;
@@ -497,12 +530,16 @@ void gemm_i8_block(const Int8Rows& a, int row0, int rows, int K, const void* pac
     for (int o = 0; o < O; ++o)
       for (int j = 0; j < NR; ++j)
         wo[o * NR + j] = f16_to_f32(outlier_w[static_cast<std::size_t>(o) * l.columns + n0 + j]);
+    if (share) block_offset_shares<D, NR>(l.K4, bp, shares);
     for (int r = row0; r < row0 + rows; r += MR) {
       const int mr = std::min(MR, row0 + rows - r);
       std::fill(tile, tile + MR * NR, 0.0f);
-      gemm_i8_ukernel<D, MR, NR>(mr, l.K4, a.q + r * a.ld, a.ld,
-                                 a.scales + static_cast<std::ptrdiff_t>(r) * a.blocks, a.blocks, bp,
-                                 tile);
+      const float* row_scales = a.scales + static_cast<std::ptrdiff_t>(r) * a.blocks;
+      if (kShareable && share)
+        gemm_i8_ukernel<D, MR, NR, kShareable>(mr, l.K4, a.q + r * a.ld, a.ld, row_scales, a.blocks,
+                                               bp, tile, shares);
+      else
+        gemm_i8_ukernel<D, MR, NR>(mr, l.K4, a.q + r * a.ld, a.ld, row_scales, a.blocks, bp, tile);
       for (int i = 0; i < mr; ++i) {
         const float* ov = a.outliers + static_cast<std::ptrdiff_t>(r + i) * O;
         for (int j = 0; j < NR; ++j) tile[i * NR + j] *= w_scale[n0 + j];
