@@ -12,8 +12,7 @@
 //            qk_matmul_output): scratch for one row of keys per thread;
 //   split_kv one query over the keys in fixed chunks (decode_chunk_keys), merged in chunk
 //            order — the decode step over a cache; the chunking depends on the length and the
-//            element type only, so the
-//            result is bitwise the same for any thread count.
+//            cache's element type only, so the result is bitwise the same for any thread count.
 #pragma once
 
 #include <cstddef>

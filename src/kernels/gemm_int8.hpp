@@ -535,7 +535,7 @@ void gemm_i8_block(const Int8Rows& a, int row0, int rows, int K, const void* pac
       const int mr = std::min(MR, row0 + rows - r);
       std::fill(tile, tile + MR * NR, 0.0f);
       const float* row_scales = a.scales + static_cast<std::ptrdiff_t>(r) * a.blocks;
-      if (kShareable && share)
+      if (share)
         gemm_i8_ukernel<D, MR, NR, kShareable>(mr, l.K4, a.q + r * a.ld, a.ld, row_scales, a.blocks,
                                                bp, tile, shares);
       else
