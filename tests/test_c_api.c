@@ -20,6 +20,29 @@ static int failures = 0;
 
 enum { E = 4, H = 2, L = 3 };
 
+/* Runs an int8 `layer` with a workspace of its own into `out` and checks the result within
+   int8's error of `want` (max |out - want| <= 0.02 max |want|); returns the workspace bytes. */
+static size_t run_close_to(const edgeattn_layer* layer, edgeattn_run_args* args, float* out,
+                           const float* want, const edgeattn_executor* exec, int threads) {
+  size_t bytes = 0;
+  float largest = 0.0f, worst = 0.0f;
+  int i;
+  edgeattn_status st = edgeattn_layer_workspace_size(layer, 1, L, L, threads, &bytes);
+  CHECK(st.code == EDGEATTN_OK);
+  void* ws = aligned_alloc(EDGEATTN_WORKSPACE_ALIGNMENT, (bytes + 63) / 64 * 64);
+  args->output = out;
+  st = edgeattn_layer_run(layer, args, ws, bytes, exec);
+  CHECK(st.code == EDGEATTN_OK);
+  free(ws);
+  for (i = 0; i < L * E; ++i) {
+    const float d = fabsf(out[i] - want[i]), m = fabsf(want[i]);
+    if (d > worst) worst = d;
+    if (m > largest) largest = m;
+  }
+  CHECK(worst <= 0.02f * largest);
+  return bytes;
+}
+
 int main(void) {
   float zero[E * E] = {0}, eye[E * E] = {0};
   int i, j;
@@ -88,7 +111,7 @@ int main(void) {
     CHECK(edgeattn_layer_weight_bytes(NULL) == 0);
     { /* int8 weights (quantized from the f16 ones): close to fp32 */
       edgeattn_layer* layer8 = NULL;
-      float y8[L * E], largest = 0.0f, worst = 0.0f;
+      float y8[L * E];
       spec16.weight_type = EDGEATTN_INT8;
       size_t bytes8 = 0;
       st = edgeattn_layer_create(&spec16, &layer8);
@@ -97,19 +120,8 @@ int main(void) {
       /* The workspace of the f32 layer is too small: int8 quantizes the rows into it too. */
       st = edgeattn_layer_run(layer8, &args, ws, bytes, exec);
       CHECK(st.code == EDGEATTN_WORKSPACE_TOO_SMALL);
-      st = edgeattn_layer_workspace_size(layer8, 1, L, L, threads, &bytes8);
-      CHECK(st.code == EDGEATTN_OK && bytes8 > bytes);
-      void* ws8 = aligned_alloc(EDGEATTN_WORKSPACE_ALIGNMENT, (bytes8 + 63) / 64 * 64);
-      st = edgeattn_layer_run(layer8, &args, ws8, bytes8, exec);
-      CHECK(st.code == EDGEATTN_OK);
-      free(ws8);
-      for (i = 0; i < L * E; ++i) {
-        const float d = y8[i] > y[i] ? y8[i] - y[i] : y[i] - y8[i];
-        const float m = y[i] > 0 ? y[i] : -y[i];
-        if (d > worst) worst = d;
-        if (m > largest) largest = m;
-      }
-      CHECK(worst <= 0.02f * largest);
+      bytes8 = run_close_to(layer8, &args, y8, y, exec, threads);
+      CHECK(bytes8 > bytes);
       CHECK(edgeattn_layer_weight_bytes(layer8) > 0); /* E is tiny here: scales dominate */
       edgeattn_layer_destroy(layer8);
     }
@@ -156,22 +168,7 @@ int main(void) {
       CHECK(st.code == EDGEATTN_OK);
       st = edgeattn_layer_run(layer8, &args, NULL, 0, exec);
       CHECK(st.code != EDGEATTN_OK); /* no workspace */
-      {
-        size_t bytes8 = 0;
-        float largest = 0.0f, worst = 0.0f;
-        st = edgeattn_layer_workspace_size(layer8, 1, L, L, threads, &bytes8);
-        CHECK(st.code == EDGEATTN_OK);
-        void* ws8 = aligned_alloc(EDGEATTN_WORKSPACE_ALIGNMENT, (bytes8 + 63) / 64 * 64);
-        st = edgeattn_layer_run(layer8, &args, ws8, bytes8, exec);
-        CHECK(st.code == EDGEATTN_OK);
-        free(ws8);
-        for (i = 0; i < L * E; ++i) {
-          const float d = fabsf(y8[i] - y[i]), m = fabsf(y[i]);
-          if (d > worst) worst = d;
-          if (m > largest) largest = m;
-        }
-        CHECK(worst <= 0.02f * largest);
-      }
+      run_close_to(layer8, &args, y8, y, exec, threads);
       edgeattn_layer_destroy(layer8);
       spec16.int8_outlier_inputs = nine; /* more than EDGEATTN_INT8_MAX_OUTLIERS */
       spec16.int8_outlier_inputs_count = 9;
