@@ -26,7 +26,7 @@ namespace edgeattn::engine {
 
 // A split-KV chunk's keys: 256 for an f32 cache (1 KB of each Kᵀ row), 1024 for f16 and int8
 // (2 KB and 1 KB). Measured on the S6 decode step from memory (Zen 4, interleaved runs): f16
-// 1024 keys 441–447 µs against 473–505 at 512 and 495–504 at 256; int8 1024 keys about 10 %
+// 1024 keys 441–447 µs against 473–505 at 512 and 495–504 at 256; int8 1024 keys about 6 %
 // faster than 256 (whose 256-byte runs kv_ld apart waited on memory); f32 the same at 256, 512
 // and 1024. Fewer chunks also mean fewer partial states to merge.
 inline int decode_chunk_keys(int kv_type) { return kv_type == 0 ? 256 : 1024; }
