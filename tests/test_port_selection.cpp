@@ -1,5 +1,7 @@
 // Which port runs: the automatic choice is the best port the CPU supports; a port the CPU lacks
-// is refused with its name when asked for; and on x86-64 the x86-avx512 rule (CPUID bits and
+// is refused with its name when asked for; EDGEATTN_EXPECT_PORT (set by CI for each emulated
+// CPU) names the port the automatic choice must be; on AArch64 the arm-neon64-fp16dot rule
+// (HWCAP bits) against /proc/cpuinfo's features; and on x86-64 the x86-avx512 rule (CPUID bits and
 // the OS's XCR0 register state), checked on made-up values and against what the kernel reports
 // in /proc/cpuinfo (Linux clears the avx512 flags there when it does not enable their state).
 #include <catch2/catch.hpp>
@@ -15,6 +17,9 @@
 #if defined(__x86_64__)
 #include "../ports/x86-avx512/cpu_features.hpp"
 #endif
+#if defined(__aarch64__)
+#include "../ports/arm-neon64-fp16dot/cpu.hpp"
+#endif
 
 using namespace edgeattn;
 
@@ -28,6 +33,18 @@ TEST_CASE("the automatic port is the best one this CPU supports", "[ports][quick
   if (std::getenv("EDGEATTN_PORT") == nullptr) CHECK(std::string(chosen.name) == best);
   REQUIRE(std::string(port_info(port_count() - 1).name) == "generic");
   REQUIRE(port_info(port_count() - 1).cpu_supported);
+}
+
+// CI runs one aarch64 build under several emulated CPUs (QEMU_CPU) and says which port each must
+// get: arm-neon64 on the Cortex-A53 and A72 (ARMv8.0: no fp16 arithmetic, no dot products),
+// arm-neon64-fp16dot on the A76. Without the variable there is nothing to compare with.
+TEST_CASE("the automatic port is the one CI expects for the emulated CPU", "[ports][quick]") {
+  const char* expected = std::getenv("EDGEATTN_EXPECT_PORT");
+  if (!expected || !*expected || std::getenv("EDGEATTN_PORT")) return;
+  PortInfo chosen{};
+  REQUIRE(select_port(nullptr, &chosen));
+  INFO("QEMU_CPU=" << (std::getenv("QEMU_CPU") ? std::getenv("QEMU_CPU") : "(unset)"));
+  REQUIRE(std::string(chosen.name) == expected);
 }
 
 TEST_CASE("a port the CPU cannot run is refused by name, never run", "[ports][quick]") {
@@ -123,5 +140,50 @@ TEST_CASE("this CPU: x86-avx512 is supported exactly when Linux reports AVX-512F
     }
   }
   REQUIRE(built);
+}
+#endif
+
+#if defined(__aarch64__)
+namespace {
+std::set<std::string> proc_cpuinfo_features() {  // the "Features" line of an AArch64 kernel
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("Features", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::set<std::string> flags;
+    for (std::string w; words >> w;) flags.insert(w);
+    return flags;
+  }
+  return {};
+}
+}  // namespace
+
+TEST_CASE("arm-neon64-fp16dot needs fp16 arithmetic and dot products (HWCAP asimdhp, asimddp)",
+          "[ports][quick]") {
+  constexpr unsigned long kAsimdHp = 1UL << 10, kAsimdDp = 1UL << 20, kFp = 1UL, kAsimd = 2UL;
+  REQUIRE(arm64::fp16dot_usable(kFp | kAsimd | kAsimdHp | kAsimdDp));
+  REQUIRE_FALSE(arm64::fp16dot_usable(kFp | kAsimd | kAsimdHp));  // e.g. no dot products
+  REQUIRE_FALSE(arm64::fp16dot_usable(kFp | kAsimd | kAsimdDp));
+  REQUIRE_FALSE(arm64::fp16dot_usable(kFp | kAsimd));  // Cortex-A53, A72
+  // This CPU: the port is supported exactly when the kernel's feature list has both.
+  const bool hwcap_says = arm64::fp16dot_usable(arm64::read_hwcap());
+  bool built = false;
+  for (int i = 0; i < port_count(); ++i) {
+    const PortInfo info = port_info(i);
+    if (std::string(info.name) != "arm-neon64-fp16dot") continue;
+    built = true;
+    REQUIRE(info.cpu_supported == hwcap_says);
+    PortInfo chosen{};
+    REQUIRE(select_port(nullptr, &chosen));
+    if (std::getenv("EDGEATTN_PORT") == nullptr)
+      REQUIRE(std::string(chosen.name) == (hwcap_says ? "arm-neon64-fp16dot" : "arm-neon64"));
+  }
+  REQUIRE(built);
+  const std::set<std::string> features = proc_cpuinfo_features();
+  if (!features.empty()) {  // qemu-user shows the host's /proc/cpuinfo: only a board has one
+    const bool listed = features.count("asimdhp") && features.count("asimddp");
+    if (features.count("asimd")) CHECK(listed == hwcap_says);
+  }
 }
 #endif

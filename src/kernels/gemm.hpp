@@ -18,6 +18,7 @@
 #include <cstdint>
 
 #include "convert.hpp"
+#include "gemm_neon.hpp"
 #include "types.hpp"
 #include "vec.hpp"
 
@@ -193,6 +194,14 @@ std::size_t pack_b(const void* src, int src_type, bool transposed, int K, int N,
   return pack_b_any(NR, src, src_type, transposed, K, N, packed, dst_type);
 }
 
+// Whether Vec's micro-kernel is the NEON lane-FMA one (gemm_neon.hpp): the AArch64 ports.
+template <class Vec>
+constexpr bool kNeonLaneGemm = false;
+#if defined(__ARM_NEON) && defined(__aarch64__) && defined(EDGEATTN_KERNELS_USE_XSIMD)
+template <>
+constexpr bool kNeonLaneGemm<SimdVec<xsimd::neon64>> = true;
+#endif
+
 // C[0..mr) × [0..NR) (=|+= with ACCUMULATE) A[0..mr) × [0..K) · B[0..K) × [0..NR).
 // A rows are lda apart, B rows ldb apart, C rows ldc apart; all NR columns of C are written.
 // B's elements are of type BT (fp32, or 16-bit weights widened as they are loaded).
@@ -201,6 +210,12 @@ inline void gemm_ukernel(int mr, int K, const float* a, std::ptrdiff_t lda,
                          const typename BT::Stored* b, std::ptrdiff_t ldb, float* c,
                          std::ptrdiff_t ldc) {
   static_assert(NR % Vec::lanes == 0, "NR must be a multiple of the vector width");
+#if defined(__ARM_NEON) && defined(__aarch64__)
+  if constexpr (kNeonLaneGemm<Vec>) {
+    gemm_ukernel_neon_lanes<Vec, MR, NR, ACCUMULATE, BT>(mr, K, a, lda, b, ldb, c, ldc);
+    return;
+  }
+#endif
   constexpr int NV = NR / Vec::lanes;
   using V = typename Vec::V;
   const float* rows[MR];

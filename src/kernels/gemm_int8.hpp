@@ -398,6 +398,133 @@ struct I8NeonMull {
 };
 #endif
 
+#if defined(__ARM_NEON) && defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+// ARMv8.2 dot products (Cortex-A55, A76 and later; the arm-neon64-fp16dot port): sdot adds the
+// 4 int8 × int8 products of each int32 lane exactly, signed × signed, so no offset. 4 columns
+// per accumulator, the packed layout's 4 consecutive k of each column being one lane.
+struct I8NeonDot {
+  static constexpr int cols = 4;
+  static constexpr bool offset128 = false;
+  using Acc = int32x4_t;
+  using W = int8x16_t;
+  using A = int8x16_t;
+  static Acc zero() { return vdupq_n_s32(0); }
+  static W load_w(const std::int8_t* p) { return vld1q_s8(p); }
+  static A bcast_a(const std::int8_t* p) { return vreinterpretq_s8_s32(vdupq_n_s32(load_u32(p))); }
+  static Acc dot4(Acc acc, A a, W w) { return vdotq_s32(acc, w, a); }
+  static void store(std::int32_t* c, Acc v) { vst1q_s32(c, v); }
+  static Acc load(const std::int32_t* c) { return vld1q_s32(c); }
+  static void fold(float* t, Acc acc, Acc offset, float s) {  // as I8Avx512Vnni's
+    const float32x4_t x = vcvtq_f32_s32(vsubq_s32(acc, offset));
+    vst1q_f32(t, vfmaq_n_f32(vld1q_f32(t), x, s));
+  }
+};
+#endif
+
+// Whether policy D has its own micro-kernel (below) instead of gemm_i8_ukernel's broadcasts.
+template <class D>
+constexpr bool kLaneDot = false;
+
+#if defined(__ARM_NEON) && defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+template <>
+constexpr bool kLaneDot<I8NeonDot> = true;
+
+// sdot by element: one 16-byte load of an activation row holds 4 groups of 4 k, and
+// `sdot v.4s, w.16b, a.4b[g]` (vdotq_laneq_s32) takes group g as the multiplier: no broadcast
+// (ld1r, which also occupies a vector pipe on the A76), a quarter of the activation loads. An
+// MR × 12 tile is MR·3 int32 accumulators + MR activation vectors + the weight vectors: 6 × 12
+// is 18 + 6 + 3 = 27 registers. gemm_i8_ukernel's contract (no offset: sdot is signed × signed).
+template <int G, int MR, int NV>
+inline void sdot_lane_group(int32x4_t (&acc)[MR][NV], const int8x16_t (&av)[MR],
+                            const std::int8_t* bk) {
+  EDGEATTN_NEON_UNROLL
+  for (int v = 0; v < NV; ++v) {
+    const int8x16_t w = vld1q_s8(bk + v * 16);
+    EDGEATTN_NEON_UNROLL
+    for (int i = 0; i < MR; ++i) acc[i][v] = vdotq_laneq_s32(acc[i][v], w, av[i], G);
+  }
+}
+
+template <int MR, int NV>
+inline void sdot_zero(int32x4_t (&acc)[MR][NV]) {
+  EDGEATTN_NEON_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    EDGEATTN_NEON_UNROLL
+    for (int v = 0; v < NV; ++v) acc[i][v] = vdupq_n_s32(0);
+  }
+}
+
+// 16 k (4 groups) of an MR × NV·4 tile: one 16-byte activation load per row.
+template <int MR, int NV>
+inline void sdot_lane_16k(int32x4_t (&acc)[MR][NV], const std::int8_t* const (&rows)[MR], int k,
+                          const std::int8_t* bk) {
+  constexpr int NR = NV * 4;
+  int8x16_t av[MR];
+  EDGEATTN_NEON_UNROLL
+  for (int i = 0; i < MR; ++i) av[i] = vld1q_s8(rows[i] + k);
+  sdot_lane_group<0>(acc, av, bk);
+  sdot_lane_group<1>(acc, av, bk + 4 * NR);
+  sdot_lane_group<2>(acc, av, bk + 8 * NR);
+  sdot_lane_group<3>(acc, av, bk + 12 * NR);
+}
+
+// tile += a block's int32 sums × each row's block scale, in fp32. Every row of the tile, those
+// past mr too (they repeat row mr − 1 and are never stored): no branch per row.
+template <int MR, int NV>
+inline void sdot_fold(const int32x4_t (&acc)[MR][NV], const float* const (&row_scales)[MR], int blk,
+                      float* tile) {
+  // The fp32 tile stays in memory (L1), loaded and stored once per block: an opaque pointer each
+  // time, or GCC keeps it in 18 registers across the blocks and spills the accumulators.
+  __asm__("" : "+r"(tile));
+  EDGEATTN_NEON_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    const float s = row_scales[i][blk];
+    EDGEATTN_NEON_UNROLL
+    for (int v = 0; v < NV; ++v)
+      I8NeonDot::fold(tile + (i * NV + v) * 4, acc[i][v], vdupq_n_s32(0), s);
+  }
+}
+
+template <int MR, int NR>
+inline void gemm_i8_ukernel_sdot(int mr, int K4, const std::int8_t* a, std::ptrdiff_t lda,
+                                 const float* scales, int blocks, const std::int8_t* b,
+                                 float* tile) {
+  static_assert(NR % 4 == 0 && kInt8Block == 32, "NR: whole 4-column groups; 2 × 16 k per block");
+  constexpr int NV = NR / 4;
+  const std::int8_t* rows[MR];
+  const float* row_scales[MR];
+  EDGEATTN_NEON_UNROLL
+  for (int i = 0; i < MR; ++i) {
+    rows[i] = a + std::min(i, mr - 1) * lda;
+    row_scales[i] = scales + static_cast<std::ptrdiff_t>(std::min(i, mr - 1)) * blocks;
+  }
+  int32x4_t acc[MR][NV];
+
+  int blk = 0, k0 = 0;
+  for (; k0 + kInt8Block <= K4; ++blk, k0 += kInt8Block) {  // whole blocks, straight-line
+    sdot_zero(acc);
+    sdot_lane_16k(acc, rows, k0, b + static_cast<std::ptrdiff_t>(k0) * NR);
+    sdot_lane_16k(acc, rows, k0 + 16, b + static_cast<std::ptrdiff_t>(k0 + 16) * NR);
+    sdot_fold(acc, row_scales, blk, tile);
+  }
+  if (k0 < K4) {  // the last, partial block: 16 k, then groups of 4
+    sdot_zero(acc);
+    int k = k0;
+    if (k + 16 <= K4) {
+      sdot_lane_16k(acc, rows, k, b + static_cast<std::ptrdiff_t>(k) * NR);
+      k += 16;
+    }
+    _Pragma("GCC unroll 1") for (; k < K4; k += 4) {
+      int8x16_t av[MR];
+      EDGEATTN_NEON_UNROLL
+      for (int i = 0; i < MR; ++i) av[i] = vreinterpretq_s8_s32(vdupq_n_s32(load_u32(rows[i] + k)));
+      sdot_lane_group<0>(acc, av, b + static_cast<std::ptrdiff_t>(k) * NR);
+    }
+    sdot_fold(acc, row_scales, blk, tile);
+  }
+}
+#endif
+
 // ---------------------------------------------------------------- micro-kernel and driver
 
 // Policies with a fold() (the ymm and zmm ones) add a block's sums into the fp32 tile in
@@ -535,7 +662,12 @@ void gemm_i8_block(const Int8Rows& a, int row0, int rows, int K, const void* pac
       const int mr = std::min(MR, row0 + rows - r);
       std::fill(tile, tile + MR * NR, 0.0f);
       const float* row_scales = a.scales + static_cast<std::ptrdiff_t>(r) * a.blocks;
-      if (share)
+      if constexpr (kLaneDot<D>) {
+#if defined(__ARM_NEON) && defined(__aarch64__) && defined(__ARM_FEATURE_DOTPROD)
+        gemm_i8_ukernel_sdot<MR, NR>(mr, l.K4, a.q + r * a.ld, a.ld, row_scales, a.blocks, bp,
+                                     tile);
+#endif
+      } else if (share)
         gemm_i8_ukernel<D, MR, NR, kShareable>(mr, l.K4, a.q + r * a.ld, a.ld, row_scales, a.blocks,
                                                bp, tile, shares);
       else

@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "convert.hpp"
 
@@ -276,6 +277,12 @@ struct SimdVec : SimdWords<Arch> {
   static V load_f16(const std::uint16_t* p) { return widen_f16(p, Arch{}); }
   static V load_i8(const std::int8_t* p) { return xsimd::to_float(widen_i8(p, Arch{})); }
   static V load_bf16(const std::uint16_t* p) {  // bf16 is fp32's upper half: a shift
+#if defined(__ARM_NEON) && defined(__aarch64__)
+    // xsimd's shift of a neon64 batch went through memory (spilled the GEMM's accumulators):
+    // one widening shift, ushll.
+    if constexpr (std::is_same_v<Arch, xsimd::neon64>)
+      return vreinterpretq_f32_u32(vshll_n_u16(vld1_u16(p), 16));
+#endif
     return xsimd::bitwise_cast<V>(widen_u16(p, Arch{}) << 16);
   }
   static void store(float* p, V v) { v.store_unaligned(p); }

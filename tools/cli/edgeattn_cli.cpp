@@ -74,9 +74,11 @@ std::vector<std::string> cpu_features() {
   if (__builtin_cpu_supports("avx512dq")) out.push_back("avx512dq");
   if (__builtin_cpu_supports("avx512vl")) out.push_back("avx512vl");
 #elif defined(__aarch64__) && defined(__linux__)
-  out.push_back("neon (asimd)");
+  // AT_HWCAP bits (Linux's asm/hwcap.h), named as /proc/cpuinfo's Features line names them.
   const unsigned long hw = getauxval(AT_HWCAP);
-  if (hw & (1UL << 1)) out.push_back("asimd-hwcap");
+  if (hw & (1UL << 1)) out.push_back("asimd");
+  if (hw & (1UL << 10)) out.push_back("asimdhp");  // fp16 arithmetic (arm-neon64-fp16dot)
+  if (hw & (1UL << 20)) out.push_back("asimddp");  // sdot/udot (arm-neon64-fp16dot)
 #elif defined(__arm__) && defined(__linux__)
   const unsigned long hw = getauxval(AT_HWCAP);
   if (hw & (1UL << 12)) out.push_back("neon");
@@ -86,6 +88,18 @@ std::vector<std::string> cpu_features() {
 }
 
 // ---------------------------------------------------------------- info
+// What each port's CPU check asks for (ports/*/cpu.cpp), for `info` to say why a port is skipped.
+const char* port_requirement(const std::string& name) {
+  if (name == "x86-avx512") return "AVX-512F/BW/DQ/VL with the OS's zmm state";
+  if (name == "x86-avx2") return "AVX2, FMA and F16C";
+  if (name == "x86-sse2") return "SSE2";
+  if (name == "arm-neon64-fp16dot")
+    return "ARMv8.2 fp16 arithmetic and dot products (asimdhp, asimddp)";
+  if (name == "arm-neon64") return "AArch64 Advanced SIMD";
+  if (name == "arm-neon32") return "NEON";
+  return "nothing";
+}
+
 int cmd_info(const std::string& port) {
   edgeattn::PortInfo selected{};
   const edgeattn::Status st = edgeattn::select_port(port.c_str(), &selected);
@@ -98,7 +112,16 @@ int cmd_info(const std::string& port) {
   std::printf("port in use:     %s%s\n", selected.name,
               !port.empty()                  ? " (forced by --port)"
               : std::getenv("EDGEATTN_PORT") ? " (forced by EDGEATTN_PORT)"
-                                             : " (automatic)");
+                                             : " (automatic: the best port built this CPU runs)");
+  // Why: each better port skipped and what it needs; then what the chosen one needs.
+  for (int i = 0; i < edgeattn::port_count(); ++i) {
+    const edgeattn::PortInfo p = edgeattn::port_info(i);
+    if (std::string(p.name) == selected.name) break;
+    std::printf("  skipped:       %s: %s (needs %s)\n", p.name,
+                p.cpu_supported ? "not requested" : "this CPU lacks it", port_requirement(p.name));
+  }
+  std::printf("  chosen:        %s: this CPU has %s\n", selected.name,
+              port_requirement(selected.name));
   std::printf("gemm kernel:     %s (tile %d x %d)\n", selected.gemm_kernel, selected.gemm_mr,
               selected.gemm_nr);
   std::printf("attention tile:  %s (%d query rows x %d keys)\n", selected.attention_kernel,

@@ -7,8 +7,10 @@
 # slowed build then proves that the gate catches a slowdown.
 # EDGEATTN_TEST_CASES=N changes the number of random reference cases of the native stage;
 # EDGEATTN_FUZZ_SECONDS=N the time of each fuzz target (default 25). The last stages
-# cross-build for Raspberry Pi and run the suite of both ARM ports under qemu-user; they add
-# the arm64 and armhf architectures to apt. EDGEATTN_SKIP_CROSS=1 skips them.
+# cross-build for Raspberry Pi and run the suites of the ARM ports under qemu-user (the rpi3
+# aarch64 build under the Cortex-A53, A72 and A76; the armhf build) and the ARM cycle-model gate
+# of the rpi3, rpi4 and rpi5 builds; they add the arm64 and armhf architectures to apt.
+# EDGEATTN_SKIP_CROSS=1 skips them.
 # EDGEATTN_TEST_SCOPE=quick is the smaller scope (CI's fresh-root stage uses it): the native
 # preset's build and its `quick` tests only (test preset `quick`), no sanitizers, no fuzzing,
 # no instruction-count gate; the cross stages still follow EDGEATTN_SKIP_CROSS.
@@ -111,14 +113,29 @@ else
   tools/scripts/install-cross-deps.sh
   stage "cross: XNNPACK (the projection baseline) initialises and computes under qemu-user"
   tools/scripts/check-xnnpack-qemu.sh
-  for board in rpi4 rpi-armhf; do
-    stage "cross: $board build, then the whole suite under qemu-user (24 random cases)"
-    preset "$board"
-  done
-  for board in rpi3 rpi5; do
-    stage "cross: $board build (library and CLI)"
+  # The rpi3 build is the one aarch64 binary for Pi 3, 4 and 5 (ARMv8.0 code tuned for the A53,
+  # plus the ARMv8.2 port chosen at run time): its tests run under three emulated CPUs, each
+  # told which port the automatic choice must give (EDGEATTN_EXPECT_PORT). Under the A53 an
+  # fp16 or dot-product instruction would stop the test with SIGILL.
+  stage "cross: rpi3 build; its cycle model (bench/models/rpi3.json)"
+  cmake --preset rpi3
+  cmake --build --preset rpi3 -j "$jobs"
+  ctest --preset rpi3 -L model
+  stage "cross: rpi3 build, quick tests and port selection under qemu -cpu cortex-a53"
+  QEMU_CPU=cortex-a53 EDGEATTN_EXPECT_PORT=arm-neon64 ctest --preset rpi3 -L quick
+  stage "cross: rpi3 build, the whole suite under qemu -cpu cortex-a72 (24 random cases)"
+  QEMU_CPU=cortex-a72 EDGEATTN_EXPECT_PORT=arm-neon64 ctest --preset rpi3 -LE model
+  stage "cross: rpi3 build, the whole suite under qemu -cpu cortex-a76 (24 random cases)"
+  QEMU_CPU=cortex-a76 EDGEATTN_EXPECT_PORT=arm-neon64-fp16dot ctest --preset rpi3 -LE model
+  stage "cross: rpi-armhf build, then the whole suite under qemu-user (24 random cases)"
+  preset rpi-armhf
+  # The builds tuned for one board: library and CLI, and the cycle model of the port each
+  # board runs (bench/models/rpi4.json, rpi5.json).
+  for board in rpi4 rpi5; do
+    stage "cross: $board build (library and CLI), its cycle model"
     cmake --preset "$board"
     cmake --build --preset "$board" -j "$jobs" --target edgeattn_cli
+    ctest --preset "$board" -L model
   done
 fi
 
