@@ -23,6 +23,23 @@
 
 using namespace edgeattn;
 
+namespace {
+// The words of /proc/cpuinfo's first line starting with `key`: "flags" on x86-64, "Features" on
+// AArch64. Empty without /proc/cpuinfo or such a line.
+[[maybe_unused]] std::set<std::string> proc_cpuinfo_words(const char* key) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::set<std::string> out;
+    for (std::string w; words >> w;) out.insert(w);
+    return out;
+  }
+  return {};
+}
+}  // namespace
+
 TEST_CASE("the automatic port is the best one this CPU supports", "[ports][quick]") {
   PortInfo chosen{};
   REQUIRE(select_port(nullptr, &chosen));
@@ -77,18 +94,6 @@ x86::CpuidBits avx512_machine() {
   return b;
 }
 
-std::set<std::string> proc_cpuinfo_flags() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("flags", 0) != 0) continue;
-    std::istringstream words(line.substr(line.find(':') + 1));
-    std::set<std::string> flags;
-    for (std::string w; words >> w;) flags.insert(w);
-    return flags;
-  }
-  return {};
-}
 }  // namespace
 
 TEST_CASE("x86-avx512 needs AVX-512F/BW/DQ/VL and the OS's zmm and opmask state",
@@ -121,7 +126,7 @@ TEST_CASE("x86-avx512 needs AVX-512F/BW/DQ/VL and the OS's zmm and opmask state"
 
 TEST_CASE("this CPU: x86-avx512 is supported exactly when Linux reports AVX-512F/BW/DQ/VL",
           "[ports][quick]") {
-  const std::set<std::string> flags = proc_cpuinfo_flags();
+  const std::set<std::string> flags = proc_cpuinfo_words("flags");
   if (flags.empty()) return;  // no /proc/cpuinfo (not Linux): nothing to compare with
   const bool linux_says = flags.count("avx512f") && flags.count("avx512bw") &&
                           flags.count("avx512dq") && flags.count("avx512vl");
@@ -144,21 +149,6 @@ TEST_CASE("this CPU: x86-avx512 is supported exactly when Linux reports AVX-512F
 #endif
 
 #if defined(__aarch64__)
-namespace {
-std::set<std::string> proc_cpuinfo_features() {  // the "Features" line of an AArch64 kernel
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Features", 0) != 0) continue;
-    std::istringstream words(line.substr(line.find(':') + 1));
-    std::set<std::string> flags;
-    for (std::string w; words >> w;) flags.insert(w);
-    return flags;
-  }
-  return {};
-}
-}  // namespace
-
 TEST_CASE("arm-neon64-fp16dot needs fp16 arithmetic and dot products (HWCAP asimdhp, asimddp)",
           "[ports][quick]") {
   constexpr unsigned long kAsimdHp = 1UL << 10, kAsimdDp = 1UL << 20, kFp = 1UL, kAsimd = 2UL;
@@ -180,7 +170,7 @@ TEST_CASE("arm-neon64-fp16dot needs fp16 arithmetic and dot products (HWCAP asim
       REQUIRE(std::string(chosen.name) == (hwcap_says ? "arm-neon64-fp16dot" : "arm-neon64"));
   }
   REQUIRE(built);
-  const std::set<std::string> features = proc_cpuinfo_features();
+  const std::set<std::string> features = proc_cpuinfo_words("Features");
   if (!features.empty()) {  // qemu-user shows the host's /proc/cpuinfo: only a board has one
     const bool listed = features.count("asimdhp") && features.count("asimddp");
     if (features.count("asimd")) CHECK(listed == hwcap_says);

@@ -34,8 +34,8 @@ import subprocess
 import sys
 import tempfile
 
-FUNC = re.compile(r"^([0-9a-f]+) <(.*)>:$")
-INSN = re.compile(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$")
+from objdump_loops import compiler_of, functions_of, innermost, loops_in
+
 BRANCH = re.compile(r"^(b|b\.[a-z]+|cbn?z|tbn?z)$")
 
 # Per-core issue model. Classes (see classify()):
@@ -123,13 +123,6 @@ FMA_CLASSES = ("fma_s", "fma_h", "dot")
 MACS = {"fma_s": 4, "fma_h": 8, "dot": 16, "fma_d": 2}
 
 
-def simplify(name):
-    name = re.sub(r"^void ", "", name)
-    for junk in ("edgeattn::kernels::", "(anonymous namespace)::", "edgeattn::"):
-        name = name.replace(junk, "")
-    return re.sub(r"\(.*?\)( \[clone (\.[a-z]+\.\d+)\])?$", lambda m: m.group(2) or "", name)
-
-
 def vector_regs(operands):
     """Registers listed in a load/store's register list or operands ({v0.4s, v1.4s}, q0, d1)."""
     m = re.match(r"\{([^}]*)\}", operands)
@@ -179,31 +172,12 @@ def classify(mnemonic, operands):
 
 def loops_of(path, objdump):
     """{function: [loop instruction lists]} for every function with a multiply-add loop."""
-    out = subprocess.run([objdump, "-d", "--no-show-raw-insn", "-C", path], capture_output=True,
-                         text=True)
-    if out.returncode != 0:
-        sys.exit(f"arm_cycle_model: {objdump} failed on {path}: {out.stderr.strip()}")
-    functions, current = {}, None
-    for line in out.stdout.splitlines():
-        m = FUNC.match(line)
-        if m:
-            current = functions.setdefault(simplify(m.group(2)), [])
-            continue
-        m = INSN.match(line)
-        if m and current is not None:
-            ops = m.group(3).split("//")[0].strip()
-            current.append((int(m.group(1), 16), m.group(2), ops))
+    functions = functions_of(path, objdump, "//")
     result = {}
     for name, insns in functions.items():
-        if not insns:
-            continue
-        loops = []
-        for a, mnem, ops in insns:
-            t = re.search(r"\b([0-9a-f]+) <", ops)
-            if BRANCH.match(mnem) and t and insns[0][0] <= int(t.group(1), 16) <= a:
-                loops.append((int(t.group(1), 16), a))
-        inner = [l for l in set(loops)
-                 if not any(o != l and l[0] <= o[0] and o[1] <= l[1] for o in set(loops))]
+        name = re.sub(r"^void ", "", name)
+        loops = loops_in(insns, BRANCH.match)
+        inner = innermost(loops)
         body = []
         every = set(loops)
         for lo, hi in sorted(inner):
@@ -379,12 +353,6 @@ def llvm_mca(ins, cpu):
         os.unlink(name)
     m = re.search(r"Total Cycles:\s+(\d+)", out.stdout)
     return round(int(m.group(1)) / iterations, 2) if m else None
-
-
-def compiler_of(path):
-    out = subprocess.run(["readelf", "-p", ".comment", path], capture_output=True, text=True)
-    m = re.search(r"GCC: \([^)]*\) [0-9.]+|clang version [0-9.]+", out.stdout)
-    return m.group(0) if m else "unknown"
 
 
 def model(functions, cpu):

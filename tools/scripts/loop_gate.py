@@ -24,18 +24,11 @@ import argparse
 import json
 import os
 import re
-import subprocess
 import sys
 
-FUNC = re.compile(r"^([0-9a-f]+) <(.*)>:$")
-INSN = re.compile(r"^\s+([0-9a-f]+):\s+(\S+)\s*(.*)$")
+from objdump_loops import compiler_of, functions_of, innermost, loops_in
+
 JUMP = re.compile(r"^j[a-z]+$")
-
-
-def simplify(name):
-    for junk in ("edgeattn::kernels::", "(anonymous namespace)::", "edgeattn::"):
-        name = name.replace(junk, "")
-    return re.sub(r"\(.*?\)( \[clone (\.[a-z]+\.\d+)\])?$", lambda m: m.group(2) or "", name)
 
 
 def classify(mnemonic, operands):
@@ -57,30 +50,11 @@ def classify(mnemonic, operands):
 
 def loops_of(path):
     """{function: [loop counts, in address order]} for every function with an FMA loop."""
-    out = subprocess.run(["objdump", "-d", "--no-show-raw-insn", "-C", path], capture_output=True,
-                         text=True)
-    if out.returncode != 0:
-        sys.exit(f"loop_gate: objdump failed on {path}: {out.stderr.strip()}")
-    functions, current = {}, None
-    for line in out.stdout.splitlines():
-        m = FUNC.match(line)
-        if m:
-            current = functions.setdefault(simplify(m.group(2)), [])
-            continue
-        m = INSN.match(line)
-        if m and current is not None:
-            current.append((int(m.group(1), 16), m.group(2), m.group(3).split("#")[0].strip()))
+    functions = functions_of(path, "objdump", "#")
     result = {}
     for name, insns in functions.items():
-        addrs = [a for a, _, _ in insns]
-        loops = []
-        for a, mnem, ops in insns:
-            t = re.match(r"([0-9a-f]+) <", ops)
-            if JUMP.match(mnem) and t and addrs[0] <= int(t.group(1), 16) <= a:
-                loops.append((int(t.group(1), 16), a))
-        inner = [l for l in loops if not any(o != l and l[0] <= o[0] and o[1] <= l[1] for o in loops)]
         counted = []
-        for lo, hi in sorted(set(inner)):
+        for lo, hi in innermost(loops_in(insns, JUMP.match)):
             c = {"fma": 0, "broadcast": 0, "load": 0, "store": 0, "other": 0, "stack": 0, "total": 0}
             for a, mnem, ops in insns:
                 if lo <= a <= hi:
@@ -93,12 +67,6 @@ def loops_of(path):
         if counted:
             result[name] = counted
     return result
-
-
-def compiler_of(path):
-    out = subprocess.run(["readelf", "-p", ".comment", path], capture_output=True, text=True)
-    m = re.search(r"GCC: \([^)]*\) [0-9.]+|clang version [0-9.]+", out.stdout)
-    return m.group(0) if m else "unknown"
 
 
 def main():
