@@ -26,6 +26,8 @@ import sys
 # The core's fp32 FLOPs per cycle at its FMA peak (128-bit fmla: 8 FLOPs each), from the model's
 # table (arm_cycle_model.py CORES: fma_per_cycle).
 PEAK_FLOPS_PER_CYCLE = {"cortex-a53": 8.0, "cortex-a72": 8.0, "cortex-a76": 16.0}
+# Cores with dot products: int8 operations per cycle at the sdot peak (2 per cycle × 16 × 2).
+DOT_OPS_PER_CYCLE = {"cortex-a76": 64.0}
 
 # model headline -> benchmark name pattern ({isa}: the port's name with '_')
 KERNELS = [
@@ -73,14 +75,21 @@ def report(results, model):
     lines += ["| figure | predicted GFLOPS (share of peak) | measured GFLOPS (share of measured "
               "peak) | measured / predicted |", "|---|---|---|---|"]
 
-    def row(label, pred, pred_share, meas):
-        share = f" ({100 * meas / peak_meas:.0f} %)" if meas and peak_meas else ""
+    # int8 operations are held to the sdot yardstick (16 multiply-adds per instruction), not to
+    # the fp32 FMA peak.
+    dot_meas = median_counter(benchmarks, r"^peak/dot128/real_time/threads:1$", "GFLOPS")
+
+    def row(label, pred, pred_share, meas, peak=None):
+        peak = peak or peak_meas
+        share = f" ({100 * meas / peak:.0f} %)" if meas and peak else ""
         ratio = f"{meas / pred:.2f}" if meas and pred else "—"
         meas_text = f"{meas:.2f}{share}" if meas else "not measured"
         lines.append(f"| {label} | {pred:.2f} ({100 * pred_share:.0f} %) | {meas_text} | {ratio} |")
         bars.append((label, pred, meas))
 
     row("FMA peak (peak/fma128)", peak_pred, 1.0, peak_meas)
+    if core in DOT_OPS_PER_CYCLE:
+        row("sdot peak (peak/dot128)", DOT_OPS_PER_CYCLE[core] * ghz, 1.0, dot_meas, dot_meas)
     for port, data in sorted(model.get("ports", {}).items()):
         isa = port.replace("-", "_")
         for label, pattern in KERNELS:
@@ -90,14 +99,16 @@ def report(results, model):
             # multiply-adds per cycle × 2 FLOPs (int8: operations, as the benchmark counts them)
             pred = h["multiply_adds_per_cycle"] * 2 * ghz
             meas = median_counter(benchmarks, pattern.format(isa=isa), "GFLOPS")
-            row(f"{port}: {label}", pred, h["fma_share"], meas)
+            row(f"{port}: {label}", pred, h["fma_share"], meas,
+                dot_meas if "int8" in label else None)
     lines += ["", "End to end, one thread (same-run ratios; > 1: edgeattn faster):", "",
               "| shape | edgeattn time | OpenBLAS composition / edgeattn |", "|---|---|---|"]
     shapes = sorted({m.group(1) for b in benchmarks
-                     for m in [re.match(r"^mha/edgeattn/(S\d[^/]*)/threads:1$", b["name"])] if m})
+                     for m in [re.match(r"^mha/edgeattn/(S\d[^/]*)/threads:1/real_time$", b["name"])]
+                     if m})
     for s in shapes:
-        mine, unit = median_time(benchmarks, f"mha/edgeattn/{s}/threads:1")
-        theirs, their_unit = median_time(benchmarks, f"mha/openblas/{s}/threads:1")
+        mine, unit = median_time(benchmarks, f"mha/edgeattn/{s}/threads:1/real_time")
+        theirs, their_unit = median_time(benchmarks, f"mha/openblas/{s}/threads:1/real_time")
         if mine:
             ratio = f"{theirs / mine:.2f}" if theirs and their_unit == unit else "—"
             lines.append(f"| {s} | {mine:.3g} {unit} | {ratio} |")
@@ -132,6 +143,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--results", required=True)
     ap.add_argument("--model", required=True)
+    ap.add_argument("--out", help="path of the .md and .svg without the extension (default: the "
+                                  "results file's)")
     args = ap.parse_args()
     for path in (args.results, args.model):
         if not os.path.exists(path):
@@ -146,7 +159,7 @@ def main():
         return 2
     text, bars = report(results, model)
     print(text)
-    base = os.path.splitext(args.results)[0]
+    base = args.out or os.path.splitext(args.results)[0]
     with open(base + ".md", "w") as f:
         f.write(text)
     with open(base + ".svg", "w") as f:
