@@ -83,8 +83,8 @@ inline void gemm_ukernel_neon_lanes(int mr, int K, const float* a, std::ptrdiff_
     neon_lane_step<Vec, BT, 2>(acc, av, bk + 2 * ldb);
     neon_lane_step<Vec, BT, 3>(acc, av, bk + 3 * ldb);
   }
-  _Pragma("GCC unroll 1") for (; k < K;
-                               ++k) {  // K % 4 last steps: one element of each row, duplicated
+  // The K % 4 last steps: one element of each row, duplicated.
+  _Pragma("GCC unroll 1") for (; k < K; ++k) {
     float32x4_t av[MR];
     EDGEATTN_NEON_UNROLL
     for (int i = 0; i < MR; ++i) av[i] = vld1q_dup_f32(rows[i] + k);

@@ -97,7 +97,8 @@ const char* port_requirement(const std::string& name) {
     return "ARMv8.2 fp16 arithmetic and dot products (asimdhp, asimddp)";
   if (name == "arm-neon64") return "AArch64 Advanced SIMD";
   if (name == "arm-neon32") return "NEON";
-  return "nothing";
+  if (name == "emulated-avx512") return "nothing, but is a test port used only when forced";
+  return "nothing";  // generic
 }
 
 int cmd_info(const std::string& port) {
