@@ -193,7 +193,9 @@ TEST_CASE("int8 GEMM: every variant of every port, exact int32 products, at the 
       for (const int mode : {0, 1, 2}) {  // random; all +127 · +127; alternating ±127 signs
         for (const int rows : {1, g.mr - 1, g.mr, 2 * g.mr + 1}) {
           for (const int N : {1, NR - 1, NR, 2 * NR + 5}) {
-            for (const int K : {1, 6, 64, mode == 0 ? 131 : 4100}) {
+            // 50: a whole 32-k block, then 16 k and a group of 4 (the sdot kernel's
+            // partial-block paths); 131, 4100: whole blocks and a lone group.
+            for (const int K : {1, 6, 50, 64, mode == 0 ? 131 : 4100}) {
               if (rows < 1) continue;
               // Outlier features (not k = 0, which holds each column's ±127) when K allows.
               std::vector<std::int32_t> features;
