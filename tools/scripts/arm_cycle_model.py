@@ -184,8 +184,9 @@ def loops_of(path, objdump):
             ins = [(mn, ops) for a, mn, ops in insns if lo <= a <= hi]
             if not any(classify(mn, ops)[0] in FMA_CLASSES for mn, ops in ins):
                 continue
-            # The enclosing loop's own instructions (the loops nested in it left out): what runs
-            # once per pass of the inner loop's trips, e.g. the int8 kernel's block fold.
+            # The enclosing loop's own instructions (the loops nested in it left out), recorded
+            # beside the loop (enclosing_cycles): what its trips are amortised against, e.g. a
+            # per-block fold or a tile's stores. Not gated.
             parents = [l for l in every if l != (lo, hi) and l[0] <= lo and hi <= l[1]]
             rest = []
             if parents:
@@ -392,12 +393,6 @@ HEADLINES = [
     ("int8 GEMM micro-kernel (sdot), with its fold of each 32-k block into fp32",
      {"gemm": r"^gemm_i8_block<I8NeonDot, [2-9]\d*, 12>$"}),
 ]
-# Figures whose loop runs several times per pass of its enclosing loop, whose own instructions
-# count once per pass (enclosing_cycles); none now: the sdot kernel's loop is one whole 32-k
-# block, fold included.
-TRIPS = {}
-
-
 def fmas(row):
     return sum(row["counts"].get(c, 0) for c in FMA_CLASSES)
 
@@ -419,12 +414,9 @@ def headlines(loops, cpu):
             names.append(name)
         if len(rows) != len(parts):
             continue
-        trips = TRIPS.get(label, 1)
-        ideal = trips * sum(ideal_cycles(r["counts"], core) for r in rows)
-        cycles = trips * sum(r["cycles"] for r in rows)
-        if trips > 1:
-            cycles += sum(r["enclosing_cycles"] or 0.0 for r in rows)
-        macs = trips * sum(sum(r["counts"].get(c, 0) * MACS[c] for c in FMA_CLASSES) for r in rows)
+        ideal = sum(ideal_cycles(r["counts"], core) for r in rows)
+        cycles = sum(r["cycles"] for r in rows)
+        macs = sum(sum(r["counts"].get(c, 0) * MACS[c] for c in FMA_CLASSES) for r in rows)
         rate = macs / cycles if cycles else 0.0
         h = {"functions": names, "fma_share": round(ideal / cycles, 3),
              "multiply_adds_per_cycle": round(rate, 2)}
@@ -480,8 +472,9 @@ def main():
                                       "tools/scripts/arm_cycle_model.py --update")
         committed["core"] = cpu
         committed["sources"] = CORES[cpu]["sources"]
-        committed["compiler"] = compiler
-        committed.setdefault("ports", {})[args.port] = {"headlines": heads, "loops": loops}
+        committed.pop("compiler", None)
+        committed.setdefault("ports", {})[args.port] = {"compiler": compiler, "headlines": heads,
+                                                        "loops": loops}
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             json.dump(committed, f, indent=1, ensure_ascii=False)
@@ -494,8 +487,8 @@ def main():
         print(f"arm_cycle_model: no committed model of {args.port} at {path} (record it with "
               "--update)", file=sys.stderr)
         return 2
-    if committed.get("compiler") != compiler:
-        print(f"arm_cycle_model: model recorded from {committed.get('compiler')!r} code, this "
+    if old_port.get("compiler") != compiler:
+        print(f"arm_cycle_model: model recorded from {old_port.get('compiler')!r} code, this "
               f"object was built with {compiler!r}: cannot compare (re-record with --update)")
         return 2 if os.environ.get("EDGEATTN_ICOUNT_REQUIRED") == "1" else 77
     failures = 0
