@@ -112,8 +112,8 @@ std::vector<PeakFma> peak_fma_variants() {
   out.push_back({"fma128", fma128, kChains * 4 * 2});
 #if defined(__linux__)
   const unsigned long hwcap = getauxval(AT_HWCAP);
-  if (hwcap & (1UL << 10)) out.push_back({"fma128h", fma128h, kChains * 8 * 2});  // asimdhp
-  if (hwcap & (1UL << 20)) out.push_back({"dot128", dot128, kChains * 16 * 2});   // asimddp
+  if (hwcap & HWCAP_ASIMDHP) out.push_back({"fma128h", fma128h, kChains * 8 * 2});
+  if (hwcap & HWCAP_ASIMDDP) out.push_back({"dot128", dot128, kChains * 16 * 2});
 #endif
 #else
   out.push_back({"fma128", fma128, kChains * 4 * 2});

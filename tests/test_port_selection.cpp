@@ -18,6 +18,8 @@
 #include "../ports/x86-avx512/cpu_features.hpp"
 #endif
 #if defined(__aarch64__)
+#include <sys/auxv.h>  // HWCAP_* (glibc's bits/hwcap.h)
+
 #include "../ports/arm-neon64-fp16dot/cpu.hpp"
 #endif
 
@@ -151,7 +153,8 @@ TEST_CASE("this CPU: x86-avx512 is supported exactly when Linux reports AVX-512F
 #if defined(__aarch64__)
 TEST_CASE("arm-neon64-fp16dot needs fp16 arithmetic and dot products (HWCAP asimdhp, asimddp)",
           "[ports][quick]") {
-  constexpr unsigned long kAsimdHp = 1UL << 10, kAsimdDp = 1UL << 20, kFp = 1UL, kAsimd = 2UL;
+  constexpr unsigned long kAsimdHp = HWCAP_ASIMDHP, kAsimdDp = HWCAP_ASIMDDP, kFp = HWCAP_FP,
+                          kAsimd = HWCAP_ASIMD;
   REQUIRE(arm64::fp16dot_usable(kFp | kAsimd | kAsimdHp | kAsimdDp));
   REQUIRE_FALSE(arm64::fp16dot_usable(kFp | kAsimd | kAsimdHp));  // e.g. no dot products
   REQUIRE_FALSE(arm64::fp16dot_usable(kFp | kAsimd | kAsimdDp));

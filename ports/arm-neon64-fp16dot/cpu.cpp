@@ -4,19 +4,17 @@
 #include "cpu.hpp"
 
 #if defined(__linux__)
-#include <sys/auxv.h>
+#include <sys/auxv.h>  // getauxval, and glibc's HWCAP_* bits (bits/hwcap.h)
+#endif
+#if !defined(HWCAP_ASIMDHP)  // elsewhere: Linux's values, for the rule's own tests
+#define HWCAP_ASIMDHP (1 << 10)
+#define HWCAP_ASIMDDP (1 << 20)
 #endif
 
 namespace edgeattn::arm64 {
 
-namespace {
-// Linux's arch/arm64/include/uapi/asm/hwcap.h (glibc's bits/hwcap.h spells them HWCAP_*).
-constexpr unsigned long kHwcapAsimdHp = 1UL << 10;  // fp16 Advanced SIMD arithmetic
-constexpr unsigned long kHwcapAsimdDp = 1UL << 20;  // sdot / udot
-}  // namespace
-
 bool fp16dot_usable(unsigned long hwcap) {
-  return (hwcap & kHwcapAsimdHp) != 0 && (hwcap & kHwcapAsimdDp) != 0;
+  return (hwcap & HWCAP_ASIMDHP) != 0 && (hwcap & HWCAP_ASIMDDP) != 0;  // fp16 arithmetic; sdot
 }
 
 unsigned long read_hwcap() {

@@ -4,8 +4,8 @@
 //
 // Register budget (32 v registers): the micro-kernel is kernels/gemm_neon.hpp's lane-FMA one
 // (one 128-bit load of an A row feeds four k steps). A 6 × 12 tile is 18 accumulators, 6 A
-// vectors and the B vectors: 27 of 32, none spilled (8 × 12 would need 35). 18 independent FMA
-// chains cover the 4-cycle FMA latency of the A53 (one FMA unit) and the two units of the
+// vectors and the B vectors: 27 of 32, no spill with fp32 B (8 × 12 would need 35). 18 independent
+// FMA chains cover the 4-cycle FMA latency of the A53 (one FMA unit) and the two units of the
 // A72/A76. Attention walks K/V 96 keys at a time (a multiple of NR = 12) for 36 query rows (6
 // micro-tiles), keeping the S tile (13.5 KB) and the accumulator in the 32 KB L1 of the A53.
 // tools/scripts/arm_cycle_model.py predicts each inner loop's cycles on the A53, A72 and A76

@@ -413,7 +413,6 @@ struct I8NeonDot {
   static A bcast_a(const std::int8_t* p) { return vreinterpretq_s8_s32(vdupq_n_s32(load_u32(p))); }
   static Acc dot4(Acc acc, A a, W w) { return vdotq_s32(acc, w, a); }
   static void store(std::int32_t* c, Acc v) { vst1q_s32(c, v); }
-  static Acc load(const std::int32_t* c) { return vld1q_s32(c); }
   static void fold(float* t, Acc acc, Acc offset, float s) {  // as I8Avx512Vnni's
     const float32x4_t x = vcvtq_f32_s32(vsubq_s32(acc, offset));
     vst1q_f32(t, vfmaq_n_f32(vld1q_f32(t), x, s));

@@ -74,11 +74,11 @@ std::vector<std::string> cpu_features() {
   if (__builtin_cpu_supports("avx512dq")) out.push_back("avx512dq");
   if (__builtin_cpu_supports("avx512vl")) out.push_back("avx512vl");
 #elif defined(__aarch64__) && defined(__linux__)
-  // AT_HWCAP bits (Linux's asm/hwcap.h), named as /proc/cpuinfo's Features line names them.
+  // AT_HWCAP bits, named as /proc/cpuinfo's Features line names them.
   const unsigned long hw = getauxval(AT_HWCAP);
-  if (hw & (1UL << 1)) out.push_back("asimd");
-  if (hw & (1UL << 10)) out.push_back("asimdhp");  // fp16 arithmetic (arm-neon64-fp16dot)
-  if (hw & (1UL << 20)) out.push_back("asimddp");  // sdot/udot (arm-neon64-fp16dot)
+  if (hw & HWCAP_ASIMD) out.push_back("asimd");
+  if (hw & HWCAP_ASIMDHP) out.push_back("asimdhp");  // fp16 arithmetic (arm-neon64-fp16dot)
+  if (hw & HWCAP_ASIMDDP) out.push_back("asimddp");  // sdot/udot (arm-neon64-fp16dot)
 #elif defined(__arm__) && defined(__linux__)
   const unsigned long hw = getauxval(AT_HWCAP);
   if (hw & (1UL << 12)) out.push_back("neon");

@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 
-from objdump_loops import compiler_of, functions_of, innermost, loops_in
+from objdump_loops import compiler_of, functions_of, innermost, loops_in, port_objects
 
 BRANCH = re.compile(r"^(b|b\.[a-z]+|cbn?z|tbn?z)$")
 
@@ -73,7 +73,6 @@ CORES = {
         # integer register 3 after its operand, FP multiply-add 4 (the accumulator chain too)
         "latency": {"fma_s": 4, "fma_h": 4, "dot": 4, "fma_d": 4, "vfp": 4, "cvt": 4, "valu": 2,
                     "ins": 3, "ldq": 4, "ldd": 3, "ldx": 3, "int": 1, "br": 1, "st": 1},
-        "acc_latency": {"fma_s": 4, "fma_h": 4, "dot": 4, "fma_d": 4},
     },
     "cortex-a72": {
         "boards": ["rpi4"],
@@ -276,9 +275,7 @@ def in_order_cycles(ins, core):
         for mn, ops in ins:
             cls, n, _ = classify(mn, ops)
             dests, srcs = dests_and_sources(mn, ops)
-            # accumulators are forwarded late: an fmla waits for the previous one's result
-            # to be ready at its accumulate stage (core["acc_latency"] apart), other sources at
-            # issue
+            # every source, the accumulator included, must be ready at issue (core["latency"])
             t = cycle
             for r in srcs:
                 if r in ready:
@@ -389,7 +386,6 @@ HEADLINES = [
     ("attention tile, scores + P·V (fp32)",
      {"scores": rf"^gemm_ukernel_neon_lanes<{NEON}, \d+, 12, false, ElemF32>(\.constprop\.\d+)?$",
       "P·V": rf"^gemm_ukernel_neon_lanes<{NEON}, \d+, 12, true, ElemF32>(\.constprop\.\d+)?$"}),
-    ("fp16 GEMM micro-kernel (compute = fp16)", {"gemm": r"^gemm_block_fp16<"}),
     ("int8 GEMM micro-kernel (sdot), with its fold of each 32-k block into fp32",
      {"gemm": r"^gemm_i8_block<I8NeonDot, [2-9]\d*, 12>$"}),
 ]
@@ -442,10 +438,8 @@ def main():
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     path = args.model or os.path.join(root, "bench", "models", f"{args.board}.json")
-    objects = [o for o in args.object.split(";") if o]
-    if len(objects) > 1:
-        objects = [o for o in objects if f"ports/{args.port}/" in o]
-    if not objects or not all(os.path.exists(o) for o in objects):
+    objects = port_objects(args.object, args.port)
+    if not objects:
         print(f"arm_cycle_model: no object of port {args.port} in {args.object}", file=sys.stderr)
         return 2
     cpu = BOARDS[args.board]

@@ -23,11 +23,15 @@ import re
 import statistics
 import sys
 
-# The core's fp32 FLOPs per cycle at its FMA peak (128-bit fmla: 8 FLOPs each), from the model's
-# table (arm_cycle_model.py CORES: fma_per_cycle).
-PEAK_FLOPS_PER_CYCLE = {"cortex-a53": 8.0, "cortex-a72": 8.0, "cortex-a76": 16.0}
-# Cores with dot products: int8 operations per cycle at the sdot peak (2 per cycle × 16 × 2).
-DOT_OPS_PER_CYCLE = {"cortex-a76": 64.0}
+from arm_cycle_model import CORES  # the cores' multiply-add rates: the peaks predicted below
+
+
+def peak_per_cycle(core, cls):
+    """Operations per cycle at the core's peak for a class: fma_s 128-bit fmla (4 multiply-adds,
+    8 FLOPs), dot sdot (16 multiply-adds, 32 operations); 0 where the core has none."""
+    per_instruction = {"fma_s": 8.0, "dot": 32.0}[cls]
+    return CORES[core]["fma_per_cycle"][cls] * per_instruction
+
 
 # model headline -> benchmark name pattern ({isa}: the port's name with '_')
 KERNELS = [
@@ -70,7 +74,7 @@ def report(results, model):
              f"Commit {context.get('commit', '?')}, {ghz:.2f} GHz (maximum clock), "
              f"{context.get('date', '?')}.", ""]
     bars = []
-    peak_pred = PEAK_FLOPS_PER_CYCLE[core] * ghz
+    peak_pred = peak_per_cycle(core, "fma_s") * ghz
     peak_meas = median_counter(benchmarks, r"^peak/fma128/real_time/threads:1$", "GFLOPS")
     lines += ["| figure | predicted GFLOPS (share of peak) | measured GFLOPS (share of measured "
               "peak) | measured / predicted |", "|---|---|---|---|"]
@@ -88,8 +92,8 @@ def report(results, model):
         bars.append((label, pred, meas))
 
     row("FMA peak (peak/fma128)", peak_pred, 1.0, peak_meas)
-    if core in DOT_OPS_PER_CYCLE:
-        row("sdot peak (peak/dot128)", DOT_OPS_PER_CYCLE[core] * ghz, 1.0, dot_meas, dot_meas)
+    if peak_per_cycle(core, "dot"):
+        row("sdot peak (peak/dot128)", peak_per_cycle(core, "dot") * ghz, 1.0, dot_meas, dot_meas)
     for port, data in sorted(model.get("ports", {}).items()):
         isa = port.replace("-", "_")
         for label, pattern in KERNELS:

@@ -26,7 +26,7 @@ import os
 import re
 import sys
 
-from objdump_loops import compiler_of, functions_of, innermost, loops_in
+from objdump_loops import compiler_of, functions_of, innermost, loops_in, port_objects
 
 JUMP = re.compile(r"^j[a-z]+$")
 
@@ -80,10 +80,8 @@ def main():
     args = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     path = args.counts or os.path.join(root, "bench", "loops", f"{args.port}.json")
-    objects = [o for o in args.object.split(";") if o]
-    if len(objects) > 1:  # the port's objects (kernels.cpp.o, int8_vnni.cpp.o, ...)
-        objects = [o for o in objects if f"ports/{args.port}/" in o]
-    if not objects or not all(os.path.exists(o) for o in objects):
+    objects = port_objects(args.object, args.port)  # kernels.cpp.o, int8_vnni.cpp.o, ...
+    if not objects:
         print(f"loop_gate: no object of port {args.port} in {args.object}", file=sys.stderr)
         return 2
     args.object = ";".join(objects)

@@ -1,6 +1,7 @@
 """What loop_gate.py (x86) and arm_cycle_model.py (AArch64) share: a compiled object's functions
 from objdump, their loops (backward branches), the compiler that built it."""
 
+import os
 import re
 import subprocess
 import sys
@@ -55,3 +56,14 @@ def compiler_of(path):
     out = subprocess.run(["readelf", "-p", ".comment", path], capture_output=True, text=True)
     m = re.search(r"GCC: \([^)]*\) [0-9.]+|clang version [0-9.]+", out.stdout)
     return m.group(0) if m else "unknown"
+
+
+def port_objects(object_arg, port):
+    """The objects of `port` in a ';'-separated list (CMake's $<TARGET_OBJECTS:...>: those under
+    ports/<port>/), or the one object given; None when they are missing."""
+    objects = [o for o in object_arg.split(";") if o]
+    if len(objects) > 1:
+        objects = [o for o in objects if f"ports/{port}/" in o]
+    if not objects or not all(os.path.exists(o) for o in objects):
+        return None
+    return objects
